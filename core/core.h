@@ -1,0 +1,31 @@
+/* temper — internal interfaces between the core's modules.  Not installed. */
+#ifndef TEMPER_CORE_H
+#define TEMPER_CORE_H
+
+#include <temper/temper.h>
+
+/* Exit codes (DESIGN.md section 5). */
+#define TEMPER_EXIT_OK 0
+#define TEMPER_EXIT_FAIL 1
+#define TEMPER_EXIT_USAGE 2
+#define TEMPER_EXIT_VERDICT 3
+
+/* Options common to every command, parsed by main(). */
+struct temper_global {
+    const char *plugin_dirs[16]; /* from --plugin-dir, in order */
+    size_t n_plugin_dirs;
+    int verbose;                  /* -v count */
+    int quiet;
+    int log_json;
+};
+
+extern struct temper_global temper_g;
+
+/* One command: argv[0] is the command name. */
+typedef int (*temper_cmd_fn)(int argc, char **argv);
+
+int cmd_plugins(int argc, char **argv);
+int cmd_describe(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+
+#endif

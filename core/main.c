@@ -1,0 +1,144 @@
+/* temper — the command-line front end: global options and command dispatch. */
+#include "config.h"
+#include "core.h"
+#include "sdk/host.h"
+
+#include <curl/curl.h>
+#include <getopt.h>
+#include <gnutls/gnutls.h>
+#include <ltdl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct temper_global temper_g;
+
+struct command {
+    const char *name;
+    temper_cmd_fn fn;     /* NULL: not in this build yet */
+    const char *usage;
+    const char *summary;
+    int issue;            /* tracking issue for commands not built yet */
+};
+
+static const struct command commands[] = {
+    { "plugins", NULL, "plugins [--json]", "list the plugins that load", 2 },
+    { "describe", NULL, "describe KIND_NAME", "show a plugin's options", 2 },
+    { "validate", NULL, "validate -c FILE", "check a pipeline and its images", 2 },
+    { "track", NULL, "track -c FILE [--json]", "one polling round of every tracker", 3 },
+    { "build", NULL, "build -c FILE IMAGE -o DIR", "build one image into an OCI layout", 4 },
+    { "test", NULL, "test -c FILE IMAGE --layout DIR", "run the image's suites", 5 },
+    { "verify", NULL, "verify --key PUB REF", "check signatures and attestations", 6 },
+    { "scan", NULL, "scan -c FILE PATCH...", "run the guard stage on patch files", 8 },
+    { "review", NULL, "review list|show ID|approve ID|reject ID", "the review queue", 8 },
+    { "run", NULL, "run -c FILE [IMAGE...]", "run jobs through the whole chain", 9 },
+    { "daemon", NULL, "daemon -c FILE", "poll trackers on a schedule", 9 },
+    { "worker", NULL, "worker -c FILE", "take jobs from the queue", 9 },
+    { "graph", NULL, "graph -c FILE [--format dot|json]", "the image dependency graph", 9 },
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: temper [--plugin-dir DIR]... [-v|-q] [--log-json] COMMAND [ARGS]\n"
+               "       temper --version | --help\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        fprintf(f, "  %-42s %s%s\n", commands[i].usage, commands[i].summary,
+                commands[i].fn ? "" : " (not in this build)");
+    }
+    fprintf(f, "\nexit codes: 0 success, 1 failure, 2 usage or config error, "
+               "3 a verdict said no\n");
+}
+
+static int parse_global(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "plugin-dir", required_argument, NULL, 'P' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "log-json", no_argument, NULL, 'J' },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "+P:vqhV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'P':
+            if (temper_g.n_plugin_dirs == sizeof temper_g.plugin_dirs /
+                                             sizeof temper_g.plugin_dirs[0]) {
+                fprintf(stderr, "temper: too many --plugin-dir options\n");
+                return -TEMPER_EXIT_USAGE;
+            }
+            temper_g.plugin_dirs[temper_g.n_plugin_dirs++] = optarg;
+            break;
+        case 'v': temper_g.verbose++; break;
+        case 'q': temper_g.quiet = 1; break;
+        case 'J': temper_g.log_json = 1; break;
+        case 'V':
+            printf("temper %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, TEMPER_ABI_MAJOR,
+                   TEMPER_ABI_MINOR);
+            return -TEMPER_EXIT_OK - 100;
+        case 'h':
+            usage(stdout);
+            return -TEMPER_EXIT_OK - 100;
+        default:
+            usage(stderr);
+            return -TEMPER_EXIT_USAGE;
+        }
+    }
+    return optind;
+}
+
+static int dispatch(int argc, char **argv)
+{
+    if (argc < 1) {
+        usage(stderr);
+        return TEMPER_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        const struct command *cmd = &commands[i];
+        if (strcmp(cmd->name, argv[0]) != 0) {
+            continue;
+        }
+        if (!cmd->fn) {
+            fprintf(stderr, "temper: '%s' is not available in this build yet (issue #%d)\n",
+                    cmd->name, cmd->issue);
+            return TEMPER_EXIT_FAIL;
+        }
+        optind = 0; /* reset getopt for the command's own options */
+        return cmd->fn(argc, argv);
+    }
+    if (strcmp(argv[0], "help") == 0) {
+        usage(stdout);
+        return TEMPER_EXIT_OK;
+    }
+    fprintf(stderr, "temper: unknown command '%s' (try 'temper --help')\n", argv[0]);
+    return TEMPER_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    LTDL_SET_PRELOADED_SYMBOLS();
+    int first = parse_global(argc, argv);
+    if (first < 0) {
+        return first == -TEMPER_EXIT_OK - 100 ? TEMPER_EXIT_OK : -first;
+    }
+    temper_log_set_level(temper_g.quiet ? TEMPER_LOG_LVL_ERROR
+                         : temper_g.verbose >= 2 ? TEMPER_LOG_LVL_DEBUG
+                         : TEMPER_LOG_LVL_INFO);
+    temper_log_set_json(temper_g.log_json);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "temper: cannot initialise libcurl\n");
+        return TEMPER_EXIT_FAIL;
+    }
+    if (gnutls_global_init() < 0) {
+        fprintf(stderr, "temper: cannot initialise gnutls\n");
+        curl_global_cleanup();
+        return TEMPER_EXIT_FAIL;
+    }
+    int rc = dispatch(argc - first, argv + first);
+    gnutls_global_deinit();
+    curl_global_cleanup();
+    temper_log_clear_secrets();
+    return rc;
+}
