@@ -1,0 +1,275 @@
+/* temper — HTTP client tests on loopback, part two: TLS with a CA made by
+ * certtool (good CA, default trust store, host name mismatch, no downgrade),
+ * batches through libcurl multi with a per-host limit, and proxies from the
+ * environment. */
+#include "config.h"
+#include "tap.h"
+#include "http_fixture.h"
+#include <temper/http.h>
+#include <temper/plugin.h>
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HELLO_SHA "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+#define BATCH_N 200
+#define HOST_LIMIT 4
+
+static struct temper_stage *st;
+
+static void fast_opts(struct temper_http_opts *o)
+{
+    temper_http_opts_init(o);
+    o->connect_timeout_ms = 2000;
+    o->timeout_ms = 10000;
+    o->max_retries = 2;
+    o->backoff_base_ms = 10;
+    o->backoff_max_ms = 40;
+}
+
+static struct temper_http *client(const struct temper_http_opts *o)
+{
+    struct temper_http *h = NULL;
+    return temper_http_new(st, o, &h) == TEMPER_OK ? h : NULL;
+}
+
+static void test_tls(void)
+{
+    struct fx_server tls = { .pid = -1 }, plain = { .pid = -1 };
+    struct temper_http_opts o;
+    struct temper_http_resp r;
+    char url[256];
+    char *ca = fx_path("ca.pem"), *cert = fx_path("srv.pem"), *key = fx_path("srv.key");
+    temper_http_resp_init(&r);
+    if (fx_make_certs() != 0) {
+        tap_diag("certtool (gnutls-bin) not available: TLS tests skipped");
+        goto out;
+    }
+    int up = fx_server_start(&plain, "{\"routes\": {\"/echo\": {\"echo\": true}}}", NULL, NULL);
+    char script[512];
+    snprintf(script, sizeof script,
+             "{\"routes\": {\"/hello\": {\"body\": \"hello world\"},"
+             "\"/down\": {\"status\": 302, \"headers\": [[\"Location\","
+             " \"http://127.0.0.1:%d/echo\"]]}}}", plain.port);
+    up = up == 0 ? fx_server_start(&tls, script, cert, key) : up;
+    fast_opts(&o);
+    o.ca_file = ca;
+    struct temper_http *good = client(&o);
+    fast_opts(&o);
+    struct temper_http *deflt = client(&o);
+    TEST("TLS with the right CA") {
+        CHECK_INT_EQ(up, 0);
+        CHECK(good && deflt);
+        snprintf(url, sizeof url, "https://localhost:%d/hello", tls.port);
+        CHECK_INT_EQ(temper_http_get(good, url, 0, &r), TEMPER_OK);
+        CHECK_STR_EQ(r.body.data, "hello world");
+        CHECK_STR_EQ(r.sha256, HELLO_SHA);
+    }
+    TEST("the default trust store rejects the test CA") {
+        CHECK_INT_EQ(temper_http_get(deflt, url, 0, &r), TEMPER_ENET);
+        CHECK_INT_EQ(r.attempts, 1);
+        CHECK_STR_CONTAINS(r.error, "GET https://localhost:");
+    }
+    TEST("a host name mismatch is rejected") {
+        snprintf(url, sizeof url, "https://127.0.0.1:%d/hello", tls.port);
+        CHECK_INT_EQ(temper_http_get(good, url, 0, &r), TEMPER_ENET);
+        CHECK_INT_EQ(r.attempts, 1);
+        CHECK_STR_CONTAINS(r.error, "127.0.0.1");
+    }
+    TEST("no redirect from https to http") {
+        snprintf(url, sizeof url, "https://localhost:%d/down", tls.port);
+        CHECK_INT_EQ(temper_http_get(good, url, 0, &r), TEMPER_ENET);
+        CHECK_STR_CONTAINS(r.error, "refusing a redirect from https to http");
+    }
+    temper_http_free(good);
+    temper_http_free(deflt);
+    fx_server_stop(&tls);
+    fx_server_stop(&plain);
+out:
+    temper_http_resp_cleanup(&r);
+    free(ca);
+    free(cert);
+    free(key);
+}
+
+static int stats_max_inflight(struct temper_http *h, int port)
+{
+    struct temper_http_resp r;
+    char url[128];
+    int v = -1;
+    temper_http_resp_init(&r);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/_stats", port);
+    if (temper_http_get(h, url, 0, &r) == TEMPER_OK && r.body.data) {
+        const char *p = strstr(r.body.data, "\"max_inflight\": ");
+        v = p ? (int)strtol(p + 16, NULL, 10) : -1;
+    }
+    temper_http_resp_cleanup(&r);
+    return v;
+}
+
+struct batch {
+    struct temper_http_req q[BATCH_N];
+    struct temper_http_resp r[BATCH_N];
+    const struct temper_http_req *qp[BATCH_N];
+    struct temper_http_resp *rp[BATCH_N];
+    char url[BATCH_N][128];
+};
+
+static void batch_prepare(struct batch *b, int port, size_t n)
+{
+    memset(b, 0, sizeof *b);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(b->url[i], sizeof b->url[i], "http://127.0.0.1:%d/echo?i=%zu", port, i);
+        b->q[i] = (struct temper_http_req){ .size = sizeof b->q[i], .url = b->url[i] };
+        temper_http_resp_init(&b->r[i]);
+        b->qp[i] = &b->q[i];
+        b->rp[i] = &b->r[i];
+    }
+}
+
+static void batch_cleanup(struct batch *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        temper_http_resp_cleanup(&b->r[i]);
+    }
+}
+
+static void test_batch_many(struct batch *b)
+{
+    struct fx_server s = { .pid = -1 };
+    struct temper_http_opts o;
+    int up = fx_server_start(&s, "{\"routes\": {\"/echo\": {\"echo\": true, \"delay_ms\": 5}}}",
+                             NULL, NULL);
+    fast_opts(&o);
+    o.max_host_connections = HOST_LIMIT;
+    o.max_connections = 16;
+    struct temper_http *h = client(&o);
+    TEST("a batch of 200 requests with a per-host limit") {
+        CHECK_INT_EQ(up, 0);
+        CHECK(h != NULL);
+        batch_prepare(b, s.port, BATCH_N);
+        long long t0 = fx_now_ms();
+        CHECK_INT_EQ(temper_http_batch(h, b->qp, b->rp, BATCH_N), TEMPER_OK);
+        int ok = 0;
+        for (size_t i = 0; i < BATCH_N; i++) {
+            char want[32];
+            snprintf(want, sizeof want, "\"query\": \"i=%zu\"", i);
+            ok += b->r[i].rc == TEMPER_OK && b->r[i].status == 200 && b->r[i].body.data &&
+                  strstr(b->r[i].body.data, want) != NULL;
+        }
+        CHECK_INT_EQ(ok, BATCH_N);
+        int peak = stats_max_inflight(h, s.port);
+        CHECK(peak >= 2);
+        CHECK(peak <= HOST_LIMIT);
+        CHECK(fx_now_ms() - t0 < 20000);
+        batch_cleanup(b, BATCH_N);
+    }
+    temper_http_free(h);
+    fx_server_stop(&s);
+}
+
+static void test_batch_mixed(struct batch *b, struct fx_kv *kv)
+{
+    struct fx_server s = { .pid = -1 };
+    struct temper_http_opts o;
+    int up = fx_server_start(&s,
+        "{\"routes\": {\"/echo\": {\"echo\": true},"
+        "\"/flaky\": {\"sequence\": [{\"status\": 503}, {\"status\": 500}, {\"body\": \"ok\"}]},"
+        "\"/slow-ra\": {\"sequence\": [{\"status\": 429, \"headers\": [[\"Retry-After\", \"1\"]]},"
+        "  {\"body\": \"late\"}]},"
+        "\"/etag\": {\"etag\": \"\\\"e1\\\"\", \"body\": \"tagged\"}}}", NULL, NULL);
+    fast_opts(&o);
+    struct temper_http *h = client(&o);
+    char key[160];
+    TEST("a batch with retries, failures and conditional requests") {
+        CHECK_INT_EQ(up, 0);
+        CHECK(h != NULL);
+        batch_prepare(b, s.port, 6);
+        snprintf(b->url[0], sizeof b->url[0], "http://127.0.0.1:%d/flaky", s.port);
+        snprintf(b->url[1], sizeof b->url[1], "http://127.0.0.1:%d/missing", s.port);
+        snprintf(b->url[2], sizeof b->url[2], "gopher://127.0.0.1:%d/x", s.port);
+        snprintf(b->url[3], sizeof b->url[3], "http://127.0.0.1:%d/etag", s.port);
+        snprintf(b->url[4], sizeof b->url[4], "http://127.0.0.1:%d/slow-ra", s.port);
+        b->q[3].flags = TEMPER_HTTP_CONDITIONAL;
+        snprintf(key, sizeof key, "http:%s", b->url[3]);
+        long long t0 = fx_now_ms();
+        CHECK_INT_EQ(temper_http_batch(h, b->qp, b->rp, 6), TEMPER_OK);
+        long long took = fx_now_ms() - t0;
+        CHECK_INT_EQ(b->r[0].rc, TEMPER_OK);
+        CHECK_INT_EQ(b->r[0].attempts, 3);
+        CHECK_INT_EQ(b->r[1].rc, TEMPER_ENOTFOUND);
+        CHECK_STR_CONTAINS(b->r[1].error, "/missing: HTTP 404");
+        CHECK_INT_EQ(b->r[2].rc, TEMPER_EINVAL);
+        CHECK_INT_EQ(b->r[3].rc, TEMPER_OK);
+        CHECK_INT_EQ(temper_http_commit_validators(h, &b->r[3]), TEMPER_OK);
+        CHECK_STR_EQ(fx_kv_peek(kv, key), "\"e1\"\n");
+        CHECK_STR_EQ(b->r[4].body.data, "late");
+        CHECK_INT_EQ(b->r[5].rc, TEMPER_OK);
+        CHECK(took >= 900 && took < 5000);
+        CHECK_INT_EQ(temper_http_batch(h, b->qp, b->rp, 6), TEMPER_OK);
+        CHECK(b->r[3].not_modified);
+        batch_cleanup(b, 6);
+    }
+    temper_http_free(h);
+    fx_server_stop(&s);
+}
+
+static void test_proxy(void)
+{
+    struct fx_server s = { .pid = -1 };
+    struct temper_http_resp r;
+    char proxy[64];
+    temper_http_resp_init(&r);
+    int up = fx_server_start(&s, "{\"routes\": {\"/via\": {\"echo\": true}}}", NULL, NULL);
+    struct temper_http *h = client(NULL);
+    TEST("http_proxy from the environment is used") {
+        CHECK_INT_EQ(up, 0);
+        snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", s.port);
+        setenv("http_proxy", proxy, 1);
+        CHECK_INT_EQ(temper_http_get(h, "http://upstream.invalid/via?q=1", 0, &r), TEMPER_OK);
+        CHECK_STR_CONTAINS(r.body.data, "\"target\": \"http://upstream.invalid/via?q=1\"");
+        unsetenv("http_proxy");
+    }
+    temper_http_free(h);
+    temper_http_resp_cleanup(&r);
+    fx_server_stop(&s);
+}
+
+int main(void)
+{
+    if (!fx_have_python() || !fx_dir()) {
+        printf("1..0 # SKIP python3 or tests/lib/httpd.py not available\n");
+        return 0;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    unsetenv("http_proxy");
+    unsetenv("https_proxy");
+    unsetenv("HTTPS_PROXY");
+    unsetenv("all_proxy");
+    unsetenv("ALL_PROXY");
+    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    char *log_path = fx_path("log.txt");
+    FILE *logf = log_path ? fopen(log_path, "w") : NULL;
+    temper_log_set_stream(logf);
+    st = temper_stage_new(NULL, "http-net-test");
+    struct fx_kv *kv = fx_kv_new();
+    temper_stage_set_host(st, &fx_kv_ops, kv);
+    struct batch *b = calloc(1, sizeof *b);
+    test_tls();
+    if (b) {
+        test_batch_many(b);
+        test_batch_mixed(b, kv);
+    }
+    test_proxy();
+    free(b);
+    temper_stage_free(st);
+    fx_kv_free(kv);
+    temper_log_set_stream(NULL);
+    if (logf) {
+        fclose(logf);
+    }
+    free(log_path);
+    fx_cleanup();
+    curl_global_cleanup();
+    return tap_done();
+}
