@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #define END_OF(type, f) (offsetof(type, f) + sizeof(((type *)0)->f))
-#define REQ_SIZE_1_0 END_OF(struct temper_http_req, expect_sha256)
+#define REQ_SIZE_1_0 END_OF(struct temper_http_req, timeout_ms)
 #define RESP_SIZE_1_0 END_OF(struct temper_http_resp, priv)
 #define KNOWN_FLAGS (TEMPER_HTTP_CONDITIONAL | TEMPER_HTTP_RETRY_UNSAFE | \
                      TEMPER_HTTP_ANY_STATUS | TEMPER_HTTP_NO_REDIRECT | TEMPER_HTTP_NO_AUTH)
@@ -124,6 +124,10 @@ static int check_req(struct xfer *x, char *why, size_t n)
     }
     if (r->body_len && !r->body) {
         snprintf(why, n, "body_len without body");
+        return TEMPER_EINVAL;
+    }
+    if (r->timeout_ms < 0) {
+        snprintf(why, n, "negative timeout");
         return TEMPER_EINVAL;
     }
     if (r->expect_sha256 && !valid_hex64(r->expect_sha256)) {
@@ -535,11 +539,12 @@ static CURLcode set_common(struct xfer *x)
         SET(CURLOPT_CAPATH, (char *)NULL);
     }
     SET(CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
-    SET(CURLOPT_TIMEOUT_MS, h->timeout_ms);
+    SET(CURLOPT_TIMEOUT_MS, x->req->timeout_ms > 0 ? x->req->timeout_ms : h->timeout_ms);
     SET(CURLOPT_LOW_SPEED_LIMIT, h->low_speed_bytes);
     SET(CURLOPT_LOW_SPEED_TIME, h->low_speed_secs);
     SET(CURLOPT_USERAGENT, h->user_agent);
     SET(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
     SET(CURLOPT_PIPEWAIT, 1L);
     SET(CURLOPT_ERRORBUFFER, x->errbuf);
     SET(CURLOPT_HEADERFUNCTION, on_header);

@@ -129,6 +129,7 @@ struct temper_http_req {
     unsigned long long max_body; /* cap of the 2xx body; 0 = client's */
     const char *expect_sha256;  /* hex SHA-256 the 2xx body must have, or NULL:
                                  * mismatch -> TEMPER_ECRYPTO, file not kept */
+    long timeout_ms;            /* per attempt; 0 = the client's (big blobs) */
 };
 
 /* A response.  Initialise once with temper_http_resp_init(); each request

@@ -17,6 +17,7 @@ A route matches the request path without its query.  A SPEC is an object:
     body_size    generate this many bytes (pattern "0123456789abcdef...")
     etag         send ETag; a request whose If-None-Match equals it gets 304
     last_modified  send Last-Modified; an equal If-Modified-Since gets 304
+    junk_headers add this many "X-Junk-<i>: xxx..." headers
     echo         true: the body is JSON describing the request (method,
                  target, path, query, headers, body_len, body_sha256)
     delay_ms     wait before answering
@@ -154,6 +155,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             headers.append(["X-Got-If-Modified-Since", ims])
         status = int(spec.get("status", 200))
         body = self.echo(target, path, query, body_in) if spec.get("echo") else make_body(spec)
+        for i in range(int(spec.get("junk_headers", 0))):
+            headers.append(["X-Junk-%d" % i, "x" * 64])
         if "etag" in spec:
             headers.append(["ETag", spec["etag"]])
         if "last_modified" in spec:

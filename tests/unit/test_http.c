@@ -68,7 +68,8 @@ static int do_req(struct temper_http *h, const char *method, const char *url, un
 static int setup_servers(void)
 {
     char script[4096];
-    if (fx_server_start(&srv_b, "{\"routes\": {\"/echo\": {\"echo\": true}}}", NULL, NULL)) {
+    if (fx_server_start(&srv_b, "{\"routes\": {\"/echo\": {\"echo\": true}}}", NULL,
+                        NULL)) {
         return -1;
     }
     long long reset = (long long)time(NULL) + 1;
@@ -91,6 +92,7 @@ static int setup_servers(void)
         "\"/gh1\": {\"sequence\": [{\"status\": 403, \"headers\": [[\"X-RateLimit-Remaining\","
         "  \"0\"], [\"X-RateLimit-Reset\", \"%lld\"]]}, {\"body\": \"ok\"}]},"
         "\"/hang\": {\"hang\": true},"
+        "\"/junk\": {\"junk_headers\": 300},"
         "\"/drop\": {\"drop_after\": 1000, \"body_size\": 100000},"
         "\"/page1\": {\"headers\": [[\"Link\", \"<http://127.0.0.1:{port}/page2?x=1>; rel=\\\"next\\\","
         "  </page9>; rel=\\\"last\\\"\"]]},"
@@ -146,6 +148,11 @@ static void test_parsers(void)
         CHECK_INT_EQ(temper_http_parse_retry_after("99999999999999999999", 0, &w), TEMPER_OK);
         CHECK(w > 0);
     }
+}
+
+static void test_parsers2(void)
+{
+    char *v = NULL;
     TEST("parse WWW-Authenticate") {
         const char *c = "Bearer realm=\"https://auth.example/token\",service=\"reg\","
                         "scope=\"repository:a/b:pull,push\"";
@@ -362,7 +369,6 @@ static void test_uploads(struct temper_http *h)
 
 static void test_retries(struct temper_http *h)
 {
-    struct temper_http_opts o;
     struct temper_http_resp r;
     temper_http_resp_init(&r);
     TEST("5xx is retried") {
@@ -397,6 +403,14 @@ static void test_retries(struct temper_http *h)
         CHECK_INT_EQ(temper_http_get(h, ua("/gh1"), 0, &r), TEMPER_OK);
         CHECK_INT_EQ(r.attempts, 2);
     }
+    temper_http_resp_cleanup(&r);
+}
+
+static void test_failures(struct temper_http *h)
+{
+    struct temper_http_opts o;
+    struct temper_http_resp r;
+    temper_http_resp_init(&r);
     fast_opts(&o);
     o.timeout_ms = 300;
     o.max_retries = 1;
@@ -407,6 +421,18 @@ static void test_retries(struct temper_http *h)
         CHECK_INT_EQ(r.attempts, 2);
         CHECK_STR_CONTAINS(r.error, "after 2 attempts");
         CHECK(fx_now_ms() - t0 < 3000);
+    }
+    TEST("a request's own timeout") {
+        struct temper_http_req q = { .size = sizeof q, .url = ua("/hang"), .timeout_ms = 200 };
+        long long t0 = fx_now_ms();
+        CHECK_INT_EQ(temper_http_do(h, &q, &r), TEMPER_ETIMEOUT);
+        CHECK_INT_EQ(r.attempts, 3);
+        CHECK(fx_now_ms() - t0 < 3000);
+    }
+    TEST("too many response headers") {
+        CHECK_INT_EQ(temper_http_get(h, ua("/junk"), 0, &r), TEMPER_ELIMIT);
+        CHECK_STR_CONTAINS(r.error, "response headers over the limit");
+        CHECK_INT_EQ(r.attempts, 1);
     }
     TEST("a connection dropped mid-body") {
         CHECK_INT_EQ(temper_http_get(quick, ua("/drop"), 0, &r), TEMPER_ENET);
@@ -621,6 +647,7 @@ static void run_all(void)
         test_caps_and_files(h);
         test_uploads(h);
         test_retries(h);
+        test_failures(h);
         test_redirects(h);
         test_conditional(h, kv);
         test_cancel(h);
@@ -650,6 +677,7 @@ int main(void)
     temper_log_set_level(TEMPER_LOG_LVL_DEBUG);
     st = temper_stage_new(NULL, "http-test");
     test_parsers();
+    test_parsers2();
     test_options();
     int up = setup_servers();
     TEST("loopback servers start") {

@@ -228,6 +228,17 @@ static void test_proxy(void)
         setenv("http_proxy", proxy, 1);
         CHECK_INT_EQ(temper_http_get(h, "http://upstream.invalid/via?q=1", 0, &r), TEMPER_OK);
         CHECK_STR_CONTAINS(r.body.data, "\"target\": \"http://upstream.invalid/via?q=1\"");
+    }
+    TEST("no_proxy from the environment is honoured") {
+        char url[64];
+        snprintf(url, sizeof url, "http://localhost:%d/via", s.port);
+        setenv("no_proxy", "localhost", 1);
+        CHECK_INT_EQ(temper_http_get(h, url, 0, &r), TEMPER_OK);
+        CHECK_STR_CONTAINS(r.body.data, "\"target\": \"/via\"");
+        setenv("no_proxy", "127.0.0.1", 1);
+        CHECK_INT_EQ(temper_http_get(h, url, 0, &r), TEMPER_OK);
+        CHECK_STR_CONTAINS(r.body.data, "\"target\": \"http://localhost:");
+        setenv("no_proxy", "127.0.0.1,localhost", 1);
         unsetenv("http_proxy");
     }
     temper_http_free(h);
