@@ -2,6 +2,8 @@
 #include "config.h"
 #include "http_fixture.h"
 #include <temper/buf.h>
+#include <temper/http.h>
+#include <curl/curl.h>
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +24,7 @@
 #define KV_MAX 256
 
 static char fx_dirbuf[256];
+static FILE *fx_log;
 
 long long fx_now_ms(void)
 {
@@ -68,6 +71,51 @@ char *fx_path(const char *name)
 {
     const char *d = fx_dir();
     return d ? temper_strdupf("%s/%s", d, name) : NULL;
+}
+
+bool fx_begin(char **log_path)
+{
+    static const char *const proxies[] = { "http_proxy", "https_proxy", "HTTPS_PROXY",
+                                           "all_proxy", "ALL_PROXY", "NO_PROXY", NULL };
+    *log_path = NULL;
+    if (!fx_have_python() || !fx_dir()) {
+        printf("1..0 # SKIP python3 or tests/lib/httpd.py not available\n");
+        return false;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    for (size_t i = 0; proxies[i]; i++) {
+        unsetenv(proxies[i]);
+    }
+    setenv("no_proxy", "127.0.0.1,localhost", 1);
+    *log_path = fx_path("log.txt");
+    fx_log = *log_path ? fopen(*log_path, "w") : NULL;
+    temper_log_set_stream(fx_log);
+    temper_log_set_level(TEMPER_LOG_LVL_DEBUG);
+    return true;
+}
+
+void fx_end(char *log_path)
+{
+    temper_log_set_stream(NULL);
+    if (fx_log) {
+        fclose(fx_log);
+        fx_log = NULL;
+    }
+    temper_log_clear_secrets();
+    free(log_path);
+    fx_cleanup();
+    curl_global_cleanup();
+}
+
+void fx_fast_opts(struct temper_http_opts *o)
+{
+    temper_http_opts_init(o);
+    o->connect_timeout_ms = 2000;
+    o->timeout_ms = 10000;
+    o->max_retries = 2;
+    o->backoff_base_ms = 10;
+    o->backoff_max_ms = 40;
+    o->max_wait_ms = 3000;
 }
 
 int fx_write(const char *path, const char *text)

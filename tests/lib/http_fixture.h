@@ -14,6 +14,18 @@ struct fx_server {
     int port;
 };
 
+struct temper_http_opts;
+
+/* Start of an HTTP test program.  Returns false, after printing a TAP skip
+ * plan, when python3 or httpd.py is missing.  Otherwise: curl_global_init(),
+ * no proxy variables but no_proxy=127.0.0.1,localhost, and the SDK log
+ * written (at debug level) to *log_path (new string, fx_end frees it). */
+bool fx_begin(char **log_path);
+/* End: log back to stderr, secrets forgotten, scratch directory removed,
+ * curl_global_cleanup(). */
+void fx_end(char *log_path);
+/* Client options with short timeouts and backoff for tests. */
+void fx_fast_opts(struct temper_http_opts *o);
 /* true when python3 and httpd.py are available (else the test skips). */
 bool fx_have_python(void);
 /* Scratch directory (created on first use, removed by fx_cleanup). */

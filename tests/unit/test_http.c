@@ -32,23 +32,12 @@ static const char *ua(const char *path)
     return bufs[k];
 }
 
-static void fast_opts(struct temper_http_opts *o)
-{
-    temper_http_opts_init(o);
-    o->connect_timeout_ms = 2000;
-    o->timeout_ms = 5000;
-    o->max_retries = 2;
-    o->backoff_base_ms = 10;
-    o->backoff_max_ms = 40;
-    o->max_wait_ms = 3000;
-}
-
 static struct temper_http *client(const struct temper_http_opts *o)
 {
     struct temper_http_opts d;
     struct temper_http *h = NULL;
     if (!o) {
-        fast_opts(&d);
+        fx_fast_opts(&d);
         o = &d;
     }
     if (temper_http_new(st, o, &h) != TEMPER_OK) {
@@ -196,21 +185,21 @@ static void test_options(void)
         CHECK_INT_EQ(temper_http_new(st, NULL, &h), TEMPER_OK);
         temper_http_free(h);
         temper_http_free(NULL);
-        fast_opts(&o);
+        fx_fast_opts(&o);
         o.bearer_token_file = tok;
         o.basic_auth_file = tok;
         CHECK_INT_EQ(temper_http_new(st, &o, &h), TEMPER_EINVAL);
         CHECK(h == NULL);
-        fast_opts(&o);
+        fx_fast_opts(&o);
         o.bearer_token_file = missing;
         CHECK_INT_EQ(temper_http_new(st, &o, &h), TEMPER_EINVAL);
-        fast_opts(&o);
+        fx_fast_opts(&o);
         o.ca_file = missing;
         CHECK_INT_EQ(temper_http_new(st, &o, &h), TEMPER_EINVAL);
-        fast_opts(&o);
+        fx_fast_opts(&o);
         o.max_retries = -1;
         CHECK_INT_EQ(temper_http_new(st, &o, &h), TEMPER_EINVAL);
-        fast_opts(&o);
+        fx_fast_opts(&o);
         o.basic_auth_file = tok; /* no ':' */
         CHECK_INT_EQ(temper_http_new(st, &o, &h), TEMPER_EINVAL);
     }
@@ -276,7 +265,7 @@ static void test_caps_and_files(struct temper_http *h)
     struct temper_http_resp r;
     char *out = fx_path("dl.bin");
     temper_http_resp_init(&r);
-    fast_opts(&o);
+    fx_fast_opts(&o);
     o.max_body = 100000;
     struct temper_http *small = client(&o);
     TEST("body cap") {
@@ -411,7 +400,7 @@ static void test_failures(struct temper_http *h)
     struct temper_http_opts o;
     struct temper_http_resp r;
     temper_http_resp_init(&r);
-    fast_opts(&o);
+    fx_fast_opts(&o);
     o.timeout_ms = 300;
     o.max_retries = 1;
     struct temper_http *quick = client(&o);
@@ -598,7 +587,7 @@ static void test_secrets(struct temper_http *h)
     char *basic = fx_path("basic");
     temper_http_resp_init(&r);
     fx_write(basic, "robot:s3cr3t-pa55\n");
-    fast_opts(&o);
+    fx_fast_opts(&o);
     o.basic_auth_file = basic;
     o.max_retries = 0;
     struct temper_http *hb = client(&o);
@@ -636,7 +625,7 @@ static void run_all(void)
     char *tok = fx_path("token");
     fx_write(tok, TOKEN "\n");
     temper_stage_set_host(st, &fx_kv_ops, kv);
-    fast_opts(&o);
+    fx_fast_opts(&o);
     o.bearer_token_file = tok;
     struct temper_http *h = client(&o);
     TEST("client with a token") {
@@ -660,21 +649,9 @@ static void run_all(void)
 
 int main(void)
 {
-    if (!fx_have_python() || !fx_dir()) {
-        printf("1..0 # SKIP python3 or tests/lib/httpd.py not available\n");
+    if (!fx_begin(&log_path)) {
         return 0;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    unsetenv("http_proxy");
-    unsetenv("https_proxy");
-    unsetenv("HTTPS_PROXY");
-    unsetenv("all_proxy");
-    unsetenv("ALL_PROXY");
-    setenv("no_proxy", "127.0.0.1,localhost", 1);
-    log_path = fx_path("log.txt");
-    FILE *logf = log_path ? fopen(log_path, "w") : NULL;
-    temper_log_set_stream(logf);
-    temper_log_set_level(TEMPER_LOG_LVL_DEBUG);
     st = temper_stage_new(NULL, "http-test");
     test_parsers();
     test_parsers2();
@@ -689,13 +666,6 @@ int main(void)
     fx_server_stop(&srv_a);
     fx_server_stop(&srv_b);
     temper_stage_free(st);
-    temper_log_set_stream(NULL);
-    if (logf) {
-        fclose(logf);
-    }
-    temper_log_clear_secrets();
-    free(log_path);
-    fx_cleanup();
-    curl_global_cleanup();
+    fx_end(log_path);
     return tap_done();
 }

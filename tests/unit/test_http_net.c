@@ -17,16 +17,6 @@
 
 static struct temper_stage *st;
 
-static void fast_opts(struct temper_http_opts *o)
-{
-    temper_http_opts_init(o);
-    o->connect_timeout_ms = 2000;
-    o->timeout_ms = 10000;
-    o->max_retries = 2;
-    o->backoff_base_ms = 10;
-    o->backoff_max_ms = 40;
-}
-
 static struct temper_http *client(const struct temper_http_opts *o)
 {
     struct temper_http *h = NULL;
@@ -52,10 +42,10 @@ static void test_tls(void)
              "\"/down\": {\"status\": 302, \"headers\": [[\"Location\","
              " \"http://127.0.0.1:%d/echo\"]]}}}", plain.port);
     up = up == 0 ? fx_server_start(&tls, script, cert, key) : up;
-    fast_opts(&o);
+    fx_fast_opts(&o);
     o.ca_file = ca;
     struct temper_http *good = client(&o);
-    fast_opts(&o);
+    fx_fast_opts(&o);
     struct temper_http *deflt = client(&o);
     TEST("TLS with the right CA") {
         CHECK_INT_EQ(up, 0);
@@ -140,7 +130,7 @@ static void test_batch_many(struct batch *b)
     struct temper_http_opts o;
     int up = fx_server_start(&s, "{\"routes\": {\"/echo\": {\"echo\": true, \"delay_ms\": 5}}}",
                              NULL, NULL);
-    fast_opts(&o);
+    fx_fast_opts(&o);
     o.max_host_connections = HOST_LIMIT;
     o.max_connections = 16;
     struct temper_http *h = client(&o);
@@ -178,7 +168,7 @@ static void test_batch_mixed(struct batch *b, struct fx_kv *kv)
         "\"/slow-ra\": {\"sequence\": [{\"status\": 429, \"headers\": [[\"Retry-After\", \"1\"]]},"
         "  {\"body\": \"late\"}]},"
         "\"/etag\": {\"etag\": \"\\\"e1\\\"\", \"body\": \"tagged\"}}}", NULL, NULL);
-    fast_opts(&o);
+    fx_fast_opts(&o);
     struct temper_http *h = client(&o);
     char key[160];
     TEST("a batch with retries, failures and conditional requests") {
@@ -248,20 +238,10 @@ static void test_proxy(void)
 
 int main(void)
 {
-    if (!fx_have_python() || !fx_dir()) {
-        printf("1..0 # SKIP python3 or tests/lib/httpd.py not available\n");
+    char *log_path = NULL;
+    if (!fx_begin(&log_path)) {
         return 0;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    unsetenv("http_proxy");
-    unsetenv("https_proxy");
-    unsetenv("HTTPS_PROXY");
-    unsetenv("all_proxy");
-    unsetenv("ALL_PROXY");
-    setenv("no_proxy", "127.0.0.1,localhost", 1);
-    char *log_path = fx_path("log.txt");
-    FILE *logf = log_path ? fopen(log_path, "w") : NULL;
-    temper_log_set_stream(logf);
     st = temper_stage_new(NULL, "http-net-test");
     struct fx_kv *kv = fx_kv_new();
     temper_stage_set_host(st, &fx_kv_ops, kv);
@@ -275,12 +255,6 @@ int main(void)
     free(b);
     temper_stage_free(st);
     fx_kv_free(kv);
-    temper_log_set_stream(NULL);
-    if (logf) {
-        fclose(logf);
-    }
-    free(log_path);
-    fx_cleanup();
-    curl_global_cleanup();
+    fx_end(log_path);
     return tap_done();
 }
