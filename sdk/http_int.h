@@ -104,6 +104,7 @@ int xfer_start(struct xfer *x);
 int xfer_finish_body(struct xfer *x, char *why, size_t n);
 void xfer_cleanup(struct xfer *x);
 void xfer_discard_tmp(struct xfer *x);
+bool xfer_will_follow(const struct xfer *x, long status);
 void xfer_fail(struct xfer *x, int rc, const char *fmt, ...) TEMPER_PRINTF(3, 4);
 
 /* http_retry.c: an attempt ended (removed from the multi handle already);

@@ -165,12 +165,15 @@ static long long server_wait(const struct xfer *x)
     const char *rem = http_hdr_get(x->resp->priv, "X-RateLimit-Remaining", 0);
     const char *reset = http_hdr_get(x->resp->priv, "X-RateLimit-Reset", 0);
     long long epoch = 0;
-    if (rem && reset && strcmp(rem, "0") == 0 && temper_parse_ll(reset, &epoch) == TEMPER_OK &&
-        epoch >= 0 && epoch < 100000000000LL) {
+    if (!rem || strcmp(rem, "0") != 0) {
+        return -1;
+    }
+    if (reset && temper_parse_ll(reset, &epoch) == TEMPER_OK && epoch >= 0 &&
+        epoch < 100000000000LL) {
         w = epoch * 1000 - now;
         return w < 0 ? 0 : w;
     }
-    return -1;
+    return 0; /* exhausted, reset unknown: the backoff decides */
 }
 
 static bool retryable_status(long status, long long wait)
@@ -296,8 +299,7 @@ static void after_reply(struct xfer *x)
         xfer_fail(x, TEMPER_ENOMEM, "out of memory");
         return;
     }
-    if ((status == 301 || status == 302 || status == 303 || status == 307 || status == 308) &&
-        !(x->flags & TEMPER_HTTP_NO_REDIRECT) && http_hdr_get(x->resp->priv, "Location", 0)) {
+    if (xfer_will_follow(x, status)) {
         follow(x, status);
         return;
     }

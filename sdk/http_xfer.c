@@ -85,8 +85,9 @@ static bool valid_header(const char *line)
     if (n > HTTP_URL_MAX || name == 0 || (line[name] != ':' && line[name] != ';')) {
         return false;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (line[i] == '\r' || line[i] == '\n' || line[i] == '\0') {
+    for (size_t i = 0; i < n; i++) { /* no CR/LF injection, no other controls */
+        unsigned char c = (unsigned char)line[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
             return false;
         }
     }
@@ -340,7 +341,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
     return n;
 }
 
-static bool will_follow(struct xfer *x, long status)
+/* A redirect the client follows itself. */
+bool xfer_will_follow(const struct xfer *x, long status)
 {
     return (status == 301 || status == 302 || status == 303 || status == 307 ||
             status == 308) && !(x->flags & TEMPER_HTTP_NO_REDIRECT) &&
@@ -359,7 +361,7 @@ static void pick_sink(struct xfer *x)
             cb_fail(x, TEMPER_ELIMIT, "body of %lld bytes is over the limit of %llu bytes",
                     (long long)clen, x->cap);
         }
-    } else if (will_follow(x, status)) {
+    } else if (xfer_will_follow(x, status)) {
         x->sink = SINK_DISCARD;
     } else {
         x->sink = SINK_ERROR;

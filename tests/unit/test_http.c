@@ -75,6 +75,7 @@ static int setup_servers(void)
         "\"/retry-post2\": {\"sequence\": [{\"status\": 503}, {\"body\": \"ok\"}]},"
         "\"/ra\": {\"sequence\": [{\"status\": 429, \"headers\": [[\"Retry-After\", \"1\"]]},"
         "  {\"body\": \"ok\"}]},"
+        "\"/ra2\": {\"status\": 503, \"headers\": [[\"Retry-After\", \"2\"]]},"
         "\"/ra-long\": {\"status\": 503, \"headers\": [[\"Retry-After\", \"3600\"]]},"
         "\"/gh2\": {\"sequence\": [{\"status\": 403, \"headers\": [[\"Retry-After\", \"0\"]]},"
         "  {\"body\": \"ok\"}]},"
@@ -574,6 +575,13 @@ static void test_cancel(struct temper_http *h)
         CHECK(fx_now_ms() - t0 < 2000);
         CHECK_STR_CONTAINS(r.error, "cancelled");
         CHECK_INT_EQ(temper_http_get(h, ua("/hello"), 0, &r), TEMPER_ECANCEL);
+        cancel_flag = 0;
+        t0 = fx_now_ms();
+        CHECK_INT_EQ(pthread_create(&t, NULL, cancel_later, NULL), 0);
+        CHECK_INT_EQ(temper_http_get(h, ua("/ra2"), 0, &r), TEMPER_ECANCEL);
+        pthread_join(t, NULL);
+        CHECK_INT_EQ(r.attempts, 2); /* cancelled while waiting for the 2nd */
+        CHECK(fx_now_ms() - t0 < 1500);
     }
     cancel_flag = 0;
     temper_stage_set_cancel(st, NULL);
