@@ -31,13 +31,16 @@ Every reply carries X-Sha256 (hex SHA-256 of its body) and, when the
 request had one, X-Got-If-None-Match.  GET /_stats answers
 {"max_inflight": n, "count": n, "paths": {path: n}} about the requests so
 far (itself excluded).  A proxy request ("GET http://host/path") is routed
-by its path; echo reports the full target.
+by its path; echo reports the full target.  CONNECT to localhost or
+127.0.0.1 opens a tunnel (https_proxy); /_stats counts them as "CONNECT".
 """
 import argparse
 import hashlib
 import http.server
 import json
 import os
+import select
+import socket
 import ssl
 import sys
 import threading
@@ -191,6 +194,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = handle_any
+
+    def do_CONNECT(self):
+        """A tunnelling proxy (https_proxy): loopback targets only."""
+        host, _, port = self.path.rpartition(":")
+        self.server.state.enter("CONNECT")
+        try:
+            if host not in ("localhost", "127.0.0.1"):
+                self.reply(403, [], b"loopback only\n")
+                return
+            upstream = socket.create_connection((host, int(port)), timeout=10)
+            self.send_response(200, "Connection established")
+            self.end_headers()
+            self.wfile.flush()
+            self.tunnel(upstream)
+            self.close_connection = True
+        finally:
+            self.server.state.leave()
+
+    def tunnel(self, upstream):
+        conns = [self.connection, upstream]
+        try:
+            while True:
+                ready, _, _ = select.select(conns, [], [], 10)
+                if not ready:
+                    return
+                for c in ready:
+                    data = c.recv(65536)
+                    if not data:
+                        return
+                    (upstream if c is self.connection else self.connection).sendall(data)
+        finally:
+            upstream.close()
 
 
 class Server(http.server.ThreadingHTTPServer):

@@ -1,5 +1,6 @@
 /* temper — HTTP client tests on loopback, part two: TLS with a CA made by
- * certtool (good CA, default trust store, host name mismatch, no downgrade),
+ * certtool (good CA, default trust store, host name mismatch, no downgrade,
+ * https_proxy tunnel),
  * batches through libcurl multi with a per-host limit, and proxies from the
  * environment. */
 #include "config.h"
@@ -23,34 +24,16 @@ static struct temper_http *client(const struct temper_http_opts *o)
     return temper_http_new(st, o, &h) == TEMPER_OK ? h : NULL;
 }
 
-static void test_tls(void)
+/* The TLS checks against `tls` (cert for localhost by the test CA), with
+ * `plain` as redirect target and CONNECT proxy. */
+static void tls_checks(struct temper_http *good, struct temper_http *deflt,
+                       const struct fx_server *tls, const struct fx_server *plain)
 {
-    struct fx_server tls = { .pid = -1 }, plain = { .pid = -1 };
-    struct temper_http_opts o;
     struct temper_http_resp r;
     char url[256];
-    char *ca = fx_path("ca.pem"), *cert = fx_path("srv.pem"), *key = fx_path("srv.key");
     temper_http_resp_init(&r);
-    if (fx_make_certs() != 0) {
-        tap_diag("certtool (gnutls-bin) not available: TLS tests skipped");
-        goto out;
-    }
-    int up = fx_server_start(&plain, "{\"routes\": {\"/echo\": {\"echo\": true}}}", NULL, NULL);
-    char script[512];
-    snprintf(script, sizeof script,
-             "{\"routes\": {\"/hello\": {\"body\": \"hello world\"},"
-             "\"/down\": {\"status\": 302, \"headers\": [[\"Location\","
-             " \"http://127.0.0.1:%d/echo\"]]}}}", plain.port);
-    up = up == 0 ? fx_server_start(&tls, script, cert, key) : up;
-    fx_fast_opts(&o);
-    o.ca_file = ca;
-    struct temper_http *good = client(&o);
-    fx_fast_opts(&o);
-    struct temper_http *deflt = client(&o);
     TEST("TLS with the right CA") {
-        CHECK_INT_EQ(up, 0);
-        CHECK(good && deflt);
-        snprintf(url, sizeof url, "https://localhost:%d/hello", tls.port);
+        snprintf(url, sizeof url, "https://localhost:%d/hello", tls->port);
         CHECK_INT_EQ(temper_http_get(good, url, 0, &r), TEMPER_OK);
         CHECK_STR_EQ(r.body.data, "hello world");
         CHECK_STR_EQ(r.sha256, HELLO_SHA);
@@ -61,22 +44,66 @@ static void test_tls(void)
         CHECK_STR_CONTAINS(r.error, "GET https://localhost:");
     }
     TEST("a host name mismatch is rejected") {
-        snprintf(url, sizeof url, "https://127.0.0.1:%d/hello", tls.port);
+        snprintf(url, sizeof url, "https://127.0.0.1:%d/hello", tls->port);
         CHECK_INT_EQ(temper_http_get(good, url, 0, &r), TEMPER_ENET);
         CHECK_INT_EQ(r.attempts, 1);
         CHECK_STR_CONTAINS(r.error, "127.0.0.1");
     }
+    TEST("https_proxy from the environment tunnels TLS") {
+        char proxy[64];
+        snprintf(proxy, sizeof proxy, "http://127.0.0.1:%d", plain->port);
+        snprintf(url, sizeof url, "https://localhost:%d/hello", tls->port);
+        setenv("https_proxy", proxy, 1);
+        unsetenv("no_proxy");
+        CHECK_INT_EQ(temper_http_get(good, url, 0, &r), TEMPER_OK);
+        CHECK_STR_EQ(r.body.data, "hello world");
+        unsetenv("https_proxy");
+        setenv("no_proxy", "127.0.0.1,localhost", 1);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/_stats", plain->port);
+        CHECK_INT_EQ(temper_http_get(good, url, 0, &r), TEMPER_OK);
+        CHECK_STR_CONTAINS(r.body.data, "\"CONNECT\": 1");
+    }
     TEST("no redirect from https to http") {
-        snprintf(url, sizeof url, "https://localhost:%d/down", tls.port);
+        snprintf(url, sizeof url, "https://localhost:%d/down", tls->port);
         CHECK_INT_EQ(temper_http_get(good, url, 0, &r), TEMPER_ENET);
         CHECK_STR_CONTAINS(r.error, "refusing a redirect from https to http");
+    }
+    temper_http_resp_cleanup(&r);
+}
+
+static void test_tls(void)
+{
+    struct fx_server tls = { .pid = -1 }, plain = { .pid = -1 };
+    struct temper_http_opts o;
+    char script[512];
+    char *ca = fx_path("ca.pem"), *cert = fx_path("srv.pem"), *key = fx_path("srv.key");
+    if (fx_make_certs() != 0) {
+        tap_diag("certtool (gnutls-bin) not available: TLS tests skipped");
+        goto out;
+    }
+    int up = fx_server_start(&plain, "{\"routes\": {\"/echo\": {\"echo\": true}}}", NULL, NULL);
+    snprintf(script, sizeof script,
+             "{\"routes\": {\"/hello\": {\"body\": \"hello world\"},"
+             "\"/down\": {\"status\": 302, \"headers\": [[\"Location\","
+             " \"http://127.0.0.1:%d/echo\"]]}}}", plain.port);
+    up = up == 0 ? fx_server_start(&tls, script, cert, key) : up;
+    fx_fast_opts(&o);
+    o.ca_file = ca;
+    struct temper_http *good = client(&o);
+    fx_fast_opts(&o);
+    struct temper_http *deflt = client(&o);
+    TEST("TLS servers and clients") {
+        CHECK_INT_EQ(up, 0);
+        CHECK(good && deflt);
+    }
+    if (up == 0 && good && deflt) {
+        tls_checks(good, deflt, &tls, &plain);
     }
     temper_http_free(good);
     temper_http_free(deflt);
     fx_server_stop(&tls);
     fx_server_stop(&plain);
 out:
-    temper_http_resp_cleanup(&r);
     free(ca);
     free(cert);
     free(key);
