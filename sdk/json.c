@@ -56,8 +56,9 @@ static int only_space(const unsigned char *p, size_t n)
 }
 
 /* json-c accepts some non-JSON even in strict mode ('single quotes', NaN,
- * Infinity): after a successful parse, find the first byte outside a string
- * that JSON does not allow there.  Returns its offset, or n. */
+ * Infinity, raw control characters in strings): after a successful parse,
+ * find the first byte that JSON does not allow where it stands.  Returns its
+ * offset, or n. */
 static size_t first_non_json(const unsigned char *p, size_t n)
 {
     static const char allowed[] = " \t\r\n{}[],:0123456789+-.eEtruefalsn";
@@ -65,6 +66,9 @@ static size_t first_non_json(const unsigned char *p, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = p[i];
         if (in_str) {
+            if (c < 0x20) {
+                return i; /* raw control character inside a string */
+            }
             if (c == '\\') {
                 i++;
             } else if (c == '"') {
@@ -96,6 +100,33 @@ static enum json_tokener_error tokenize(struct json_tokener *tok, const char *bu
     return err;
 }
 
+/* Turn the tokener's outcome into an rc, recording one message on failure. */
+static int parse_verdict(struct temper_stage *st, const char *what, const void *buf,
+                         size_t len, int max_depth, enum json_tokener_error err, size_t end)
+{
+    if (err == json_tokener_error_depth) {
+        return temper_fail(st, TEMPER_ELIMIT,
+                           "%s: JSON nested deeper than %d levels at byte %zu", name_of(what),
+                           max_depth, end);
+    }
+    if (err != json_tokener_success) {
+        return temper_fail(st, TEMPER_EFORMAT, "%s: invalid JSON at byte %zu: %s",
+                           name_of(what), end, json_tokener_error_desc(err));
+    }
+    if (end < len && !only_space((const unsigned char *)buf + end, len - end)) {
+        return temper_fail(st, TEMPER_EFORMAT,
+                           "%s: trailing data after the JSON value at byte %zu",
+                           name_of(what), end);
+    }
+    size_t bad = first_non_json(buf, len);
+    if (bad < len) {
+        return temper_fail(st, TEMPER_EFORMAT, "%s: invalid JSON at byte %zu: %s",
+                           name_of(what), bad,
+                           json_tokener_error_desc(json_tokener_error_parse_unexpected));
+    }
+    return TEMPER_OK;
+}
+
 int temper_json_parse(struct temper_stage *st, const char *what, const void *buf,
                       size_t len, size_t max_size, int max_depth, struct json_object **out)
 {
@@ -120,21 +151,7 @@ int temper_json_parse(struct temper_stage *st, const char *what, const void *buf
     }
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     enum json_tokener_error err = tokenize(tok, buf ? buf : "", len, &obj, &end);
-    if (err == json_tokener_error_depth) {
-        rc = temper_fail(st, TEMPER_ELIMIT, "%s: JSON nested deeper than %d levels at byte %zu",
-                         name_of(what), max_depth, end);
-    } else if (err != json_tokener_success) {
-        rc = temper_fail(st, TEMPER_EFORMAT, "%s: invalid JSON at byte %zu: %s",
-                         name_of(what), end, json_tokener_error_desc(err));
-    } else if (end < len && !only_space((const unsigned char *)buf + end, len - end)) {
-        rc = temper_fail(st, TEMPER_EFORMAT,
-                         "%s: trailing data after the JSON value at byte %zu", name_of(what),
-                         end);
-    } else if ((end = first_non_json(buf, len)) < len) {
-        rc = temper_fail(st, TEMPER_EFORMAT, "%s: invalid JSON at byte %zu: %s",
-                         name_of(what), end,
-                         json_tokener_error_desc(json_tokener_error_parse_unexpected));
-    }
+    rc = parse_verdict(st, what, buf, len, max_depth, err, end);
     if (rc == TEMPER_OK) {
         *out = obj;
         obj = NULL;

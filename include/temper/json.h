@@ -47,8 +47,11 @@ struct temper_stage;
 
 /* Parse one JSON text from buf[0..len): RFC 8259 strictly (no comments, no
  * trailing commas, no single quotes, no NaN/Infinity, valid UTF-8), only
- * whitespace may follow the value; max_depth counts nested arrays/objects
- * ("[[1]]" is 2 levels).  Duplicate keys: the last one wins (json-c).
+ * whitespace may follow the value.  max_depth bounds the nesting of arrays
+ * and objects: documents up to max_depth levels parse ("[[1]]" is 2 levels;
+ * json-c counts a level when it reads a value in it, so an empty container
+ * one level deeper still passes), deeper ones fail.  Duplicate keys: the
+ * last one wins (json-c).
  * `what` names the source in messages (a URL, "release reply"); NULL reads
  * "JSON".  max_size / max_depth: 0 = the defaults above.
  * On TEMPER_OK *out is a new reference (the text `null` gives *out == NULL).

@@ -201,9 +201,9 @@ static void test_apk_vectors(void)
     }
     TEST("apk-tools master test/unit/version.data") {
         struct apk_counts c = apk_file("alpine/apk-tools-master_test_unit_version.data");
-        CHECK_INT_EQ(c.cmp, 741);
+        CHECK_INT_EQ(c.cmp, 738);
         CHECK_INT_EQ(c.valid, 25);
-        CHECK_INT_EQ(c.skipped, 19);
+        CHECK_INT_EQ(c.skipped, 22); /* 16 match-operator lines, 6 validity lines */
         CHECK_INT_EQ(c.bad, 0);
     }
 }
@@ -225,6 +225,40 @@ static void check_chain(const char *scheme, cmp_fn cmp, const char *const *v, si
     tap_ok(1, __FILE__, __LINE__, what);
 }
 
+struct vpair {
+    const char *a, *b;
+    int want;
+};
+
+static void check_pairs(const char *scheme, cmp_fn cmp, const struct vpair *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        check_pair(scheme, cmp, p[i].a, p[i].b, p[i].want);
+    }
+}
+
+/* Every string of good[] must be valid, none of bad[]. */
+static void check_validity(const char *scheme, bool (*valid)(const char *),
+                           const char *const *good, size_t ngood, const char *const *bad,
+                           size_t nbad)
+{
+    int ok = 1;
+    for (size_t i = 0; i < ngood; i++) {
+        if (!valid(good[i])) {
+            printf("# %s should be valid: \"%s\"\n", scheme, good[i]);
+            ok = 0;
+        }
+    }
+    for (size_t i = 0; i < nbad; i++) {
+        if (valid(bad[i])) {
+            printf("# %s should be invalid: \"%s\"\n", scheme, bad[i]);
+            ok = 0;
+        }
+    }
+    tap_ok(ok, __FILE__, __LINE__, scheme);
+    tap_ok(!valid(NULL), __FILE__, __LINE__, "NULL is invalid");
+}
+
 static void test_semver(void)
 {
     TEST("semver.org precedence") {
@@ -234,15 +268,22 @@ static void test_semver(void)
             "1.9.0", "1.10.0", "1.11.0", "2.0.0", "2.1.0", "2.1.1",
         };
         check_chain("semver", temper_semver_cmp, chain, sizeof chain / sizeof chain[0]);
-        check_pair("semver", temper_semver_cmp, "1.0.0+build.1", "1.0.0+build.2", 0);
-        check_pair("semver", temper_semver_cmp, "1.0.0+20130313144700", "1.0.0", 0);
-        check_pair("semver", temper_semver_cmp, "1.0.0-alpha+001", "1.0.0-alpha", 0);
-        check_pair("semver", temper_semver_cmp, "v1.2.3", "1.2.3", 0);
-        check_pair("semver", temper_semver_cmp, "1.0.0-x-y-z.--", "1.0.0-x-y-z.-", 1);
-        check_pair("semver", temper_semver_cmp, "1.0.0-0.3.7", "1.0.0-alpha", -1);
-        check_pair("semver", temper_semver_cmp, "1.0.0-rc.2", "1.0.0-rc.10", -1);
-        check_pair("semver", temper_semver_cmp, "1.0.0-rc2", "1.0.0-rc10", 1);
+        static const struct vpair pairs[] = {
+            { "1.0.0+build.1", "1.0.0+build.2", 0 },
+            { "1.0.0+20130313144700", "1.0.0", 0 },
+            { "1.0.0-alpha+001", "1.0.0-alpha", 0 },
+            { "v1.2.3", "1.2.3", 0 },
+            { "1.0.0-x-y-z.--", "1.0.0-x-y-z.-", 1 },
+            { "1.0.0-0.3.7", "1.0.0-alpha", -1 },
+            { "1.0.0-rc.2", "1.0.0-rc.10", -1 },
+            { "1.0.0-rc2", "1.0.0-rc10", 1 },
+        };
+        check_pairs("semver", temper_semver_cmp, pairs, sizeof pairs / sizeof pairs[0]);
     }
+}
+
+static void test_semver_fallback(void)
+{
     TEST("semver natural-order fallback") {
         static const char *const tags[] = {
             "1.2-rc1", "1.2", "1.2-1", "1.2.1", "1.2a", "1.3",
@@ -256,16 +297,23 @@ static void test_semver(void)
         check_chain("natural", temper_semver_cmp, pre, sizeof pre / sizeof pre[0]);
         static const char *const mixed[] = { "1.0", "1.0.0-alpha", "1.0.0", "1.0.1" };
         check_chain("mixed", temper_semver_cmp, mixed, sizeof mixed / sizeof mixed[0]);
-        check_pair("natural", temper_semver_cmp, "release-1.2.3", "release-1.2.10", -1);
-        check_pair("natural", temper_semver_cmp, "v1.2~rc1", "v1.2-rc1", 0);
-        check_pair("natural", temper_semver_cmp, "v1.2", "1.2", 0);
-        check_pair("natural", temper_semver_cmp, "V1.2", "1.2", 0);
-        check_pair("natural", temper_semver_cmp, "1.2-preview3", "1.2-pre4", 1);
-        check_pair("natural", temper_semver_cmp, "1.2-prefix", "1.2", 1);
-        check_pair("natural", temper_semver_cmp, "1.2-DEV", "1.2", -1);
-        check_pair("natural", temper_semver_cmp, "abc", "abd", -1);
-        check_pair("natural", temper_semver_cmp, "10", "9", 1);
+        static const struct vpair pairs[] = {
+            { "release-1.2.3", "release-1.2.10", -1 },
+            { "v1.2~rc1", "v1.2-rc1", 0 },
+            { "v1.2", "1.2", 0 },
+            { "V1.2", "1.2", 0 },
+            { "1.2-preview3", "1.2-pre4", 1 },
+            { "1.2-prefix", "1.2", 1 },
+            { "1.2-DEV", "1.2", -1 },
+            { "abc", "abd", -1 },
+            { "10", "9", 1 },
+        };
+        check_pairs("natural", temper_semver_cmp, pairs, sizeof pairs / sizeof pairs[0]);
     }
+}
+
+static void test_semver_valid(void)
+{
     TEST("semver validity") {
         static const char *const good[] = {
             "0.0.0", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-0.3.7", "1.0.0-x.7.z.92",
@@ -278,21 +326,8 @@ static void test_semver(void)
             "1.2.3-", "1.2.3+", "1.2.3-alpha..1", "1.2.3+b..1", "V1.2.3", " 1.2.3",
             "1.2.3 ", "1.2.3-alpha_beta", "vv1.2.3", "1.2.3-a+b+c", "-1.2.3",
         };
-        int ok = 1;
-        for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-            if (!temper_semver_valid(good[i])) {
-                printf("# should be valid: \"%s\"\n", good[i]);
-                ok = 0;
-            }
-        }
-        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-            if (temper_semver_valid(bad[i])) {
-                printf("# should be invalid: \"%s\"\n", bad[i]);
-                ok = 0;
-            }
-        }
-        CHECK(ok);
-        CHECK(!temper_semver_valid(NULL));
+        check_validity("semver", temper_semver_valid, good, sizeof good / sizeof good[0], bad,
+                       sizeof bad / sizeof bad[0]);
     }
 }
 
@@ -348,21 +383,8 @@ static void test_dpkg_own(void)
             "", "a1.0", "1.0-", ":1.0", "a:1.0", "1 .0", "-1", "2147483648:1.0",
             "1.0-a_b", "1.0_1", "1:", "1:-1", " 1.0", "1.0\n", "1.0-1:2",
         };
-        int ok = 1;
-        for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-            if (!temper_dpkg_valid(good[i])) {
-                printf("# should be valid: \"%s\"\n", good[i]);
-                ok = 0;
-            }
-        }
-        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-            if (temper_dpkg_valid(bad[i])) {
-                printf("# should be invalid: \"%s\"\n", bad[i]);
-                ok = 0;
-            }
-        }
-        CHECK(ok);
-        CHECK(!temper_dpkg_valid(NULL));
+        check_validity("dpkg", temper_dpkg_valid, good, sizeof good / sizeof good[0], bad,
+                       sizeof bad / sizeof bad[0]);
     }
 }
 
@@ -504,6 +526,8 @@ int main(void)
     test_dpkg_vectors();
     test_apk_vectors();
     test_semver();
+    test_semver_fallback();
+    test_semver_valid();
     test_semver_parts();
     test_dpkg_own();
     test_apk_own();
