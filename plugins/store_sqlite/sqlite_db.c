@@ -225,16 +225,17 @@ static int rows_add(struct sqs_rows *r, sqlite3_stmt *stmt)
 }
 
 int sqs_rows_fetch(struct sqs_state *s, sqlite3_stmt *stmt, struct sqs_rows *r,
-                      const char *what)
+                   const char *what)
 {
     memset(r, 0, sizeof *r);
     r->ncol = sqlite3_column_count(stmt);
-    int src;
-    while ((src = sqlite3_step(stmt)) == SQLITE_ROW) {
+    int src = sqlite3_step(stmt);
+    while (src == SQLITE_ROW) {
         src = rows_add(r, stmt);
         if (src != SQLITE_OK) {
             break;
         }
+        src = sqlite3_step(stmt);
     }
     int rc = TEMPER_OK;
     if (src == SQLITE_NOMEM) {
@@ -319,6 +320,28 @@ int sqs_iterate(struct sqs_state *s, struct sqs_iter *it)
     sqs_rows_cleanup(&rows);
     sqlite3_value_free(after);
     return rc;
+}
+
+int sqs_list(void *sv, bool has_fn, struct sqs_iter *it)
+{
+    struct sqs_state *s = sv;
+    if (!s) {
+        return TEMPER_EINVAL;
+    }
+    if (!has_fn) {
+        return sqs_einval(s, it->what, "no callback");
+    }
+    return sqs_iterate(s, it);
+}
+
+int sqs_bind_ll(sqlite3_stmt *stmt, const void *ctx)
+{
+    return sqlite3_bind_int64(stmt, 1, *(const long long *)ctx);
+}
+
+int sqs_bind_mask(sqlite3_stmt *stmt, const void *ctx)
+{
+    return sqlite3_bind_int64(stmt, 1, (long long)*(const unsigned *)ctx);
 }
 
 /* ---- records and values ------------------------------------------------ */

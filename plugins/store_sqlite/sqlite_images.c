@@ -79,16 +79,12 @@ static int bind_name(sqlite3_stmt *stmt, const void *ctx)
  * image that does not exist is TEMPER_ENOTFOUND. */
 int sqs_image_get(void *sv, const char *name, temper_image_fn fn, void *ctx)
 {
-    struct sqs_state *s = sv;
-    if (!s || !fn) {
-        return TEMPER_EINVAL;
-    }
     struct image_ctx c = { fn, ctx };
     struct sqs_iter it = {
         .sql = sql_image_get, .what = "cannot read images", .text_key = true,
         .bind = bind_name, .bind_ctx = name, .row = image_row, .row_ctx = &c,
     };
-    int rc = sqs_iterate(s, &it);
+    int rc = sqs_list(sv, fn != NULL, &it);
     return rc == TEMPER_OK && name && it.count == 0 ? TEMPER_ENOTFOUND : rc;
 }
 
@@ -189,12 +185,8 @@ static const char sql_images_with_package[] = SQS_SQL_IMAGES_WITH_PACKAGE;
 int sqs_images_with_package(void *sv, const char *package, const char *distribution,
                             long long now, temper_image_fn fn, void *ctx)
 {
-    struct sqs_state *s = sv;
-    if (!s || !fn) {
-        return TEMPER_EINVAL;
-    }
-    if (!package || !package[0]) {
-        return sqs_einval(s, "cannot look up a package", "no package name");
+    if (sv && (!package || !package[0])) {
+        return sqs_einval(sv, "cannot look up a package", "no package name");
     }
     struct pkg_query q = { package, distribution, now };
     struct image_ctx c = { fn, ctx };
@@ -203,7 +195,7 @@ int sqs_images_with_package(void *sv, const char *package, const char *distribut
         .text_key = true, .bind = bind_pkg_query, .bind_ctx = &q,
         .row = image_row, .row_ctx = &c,
     };
-    return sqs_iterate(s, &it);
+    return sqs_list(sv, fn != NULL, &it);
 }
 
 static const char sql_latest_build[] =
@@ -238,22 +230,17 @@ static int package_row(void *ctx, const struct sqs_rows *r, size_t i)
     return c->fn(c->ctx, &p);
 }
 
-static int bind_build_id(sqlite3_stmt *stmt, const void *ctx)
-{
-    return sqlite3_bind_int64(stmt, 1, *(const long long *)ctx);
-}
-
 /* TEMPER_ENOTFOUND (not recorded) when the image/variant was never built. */
 int sqs_build_packages(void *sv, const char *image, const char *variant,
                        int (*fn)(void *ctx, const struct temper_package *p), void *ctx)
 {
     struct sqs_state *s = sv;
     const char *what = "cannot read the packages of a build";
-    if (!s || !fn) {
+    if (!s) {
         return TEMPER_EINVAL;
     }
-    if (!image) {
-        return sqs_einval(s, what, "no image name");
+    if (!fn || !image) {
+        return sqs_einval(s, what, "no image name or callback");
     }
     sqlite3_stmt *stmt = NULL;
     long long id = 0;
@@ -268,7 +255,7 @@ int sqs_build_packages(void *sv, const char *image, const char *variant,
     }
     struct pkg_ctx c = { fn, ctx };
     struct sqs_iter it = {
-        .sql = sql_packages, .what = what, .bind = bind_build_id, .bind_ctx = &id,
+        .sql = sql_packages, .what = what, .bind = sqs_bind_ll, .bind_ctx = &id,
         .row = package_row, .row_ctx = &c,
     };
     return sqs_iterate(s, &it);

@@ -236,8 +236,11 @@ int sqs_job_claim(void *sv, const char *worker, long long now, long long lease_m
     if (out) {
         memset(out, 0, sizeof *out);
     }
-    if (!s || !out) {
+    if (!s) {
         return TEMPER_EINVAL;
+    }
+    if (!out) {
+        return sqs_einval(s, what, "no job to fill");
     }
     if (!worker || !worker[0]) {
         return sqs_einval(s, what, "no worker name");
@@ -408,11 +411,6 @@ struct job_list_ctx {
     void *ctx;
 };
 
-static int bind_states(sqlite3_stmt *stmt, const void *ctx)
-{
-    return sqlite3_bind_int64(stmt, 1, (long long)*(const unsigned *)ctx);
-}
-
 static int job_row(void *ctx, const struct sqs_rows *r, size_t i)
 {
     struct job_list_ctx *c = ctx;
@@ -423,14 +421,10 @@ static int job_row(void *ctx, const struct sqs_rows *r, size_t i)
 
 int sqs_job_list(void *sv, unsigned states, temper_job_fn fn, void *ctx)
 {
-    struct sqs_state *s = sv;
-    if (!s || !fn) {
-        return TEMPER_EINVAL;
-    }
     struct job_list_ctx c = { fn, ctx };
     struct sqs_iter it = {
-        .sql = sql_list, .what = "cannot list jobs", .bind = bind_states,
+        .sql = sql_list, .what = "cannot list jobs", .bind = sqs_bind_mask,
         .bind_ctx = &states, .row = job_row, .row_ctx = &c,
     };
-    return sqs_iterate(s, &it);
+    return sqs_list(sv, fn != NULL, &it);
 }

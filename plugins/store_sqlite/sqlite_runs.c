@@ -3,6 +3,8 @@
  *
  *  - A run is RUNNING (finished_at 0) until run_finish(); stage results can
  *    be recorded (and re-recorded, by seq) only while it runs.
+ *  - Times left at 0 (run start, review creation, audit entry) are filled
+ *    with the stage's clock.
  *  - review_decide() decides an OPEN item only (else TEMPER_ESTATE) and, in
  *    the same transaction, appends the audit entry "review.approve" or
  *    "review.reject" (actor = decider, object = "review:<id>", detail = the
@@ -36,6 +38,9 @@ int sqs_run_begin(void *sv, const struct temper_run_record *in, long long *run_i
     }
     if (r.finished_at == 0) {
         r.status = TEMPER_RUN_RUNNING;
+    }
+    if (r.started_at <= 0) {
+        r.started_at = temper_stage_now_ms(s->st);
     }
     rc = sqs_begin(s, what);
     if (rc != TEMPER_OK) {
@@ -171,23 +176,14 @@ static int run_row(void *ctx, const struct sqs_rows *r, size_t i)
     return c->fn(c->ctx, &rec);
 }
 
-static int bind_id(sqlite3_stmt *stmt, const void *ctx)
-{
-    return sqlite3_bind_int64(stmt, 1, *(const long long *)ctx);
-}
-
 int sqs_run_list(void *sv, long long job_id, temper_run_fn fn, void *ctx)
 {
-    struct sqs_state *s = sv;
-    if (!s || !fn) {
-        return TEMPER_EINVAL;
-    }
     struct run_ctx c = { .fn = fn, .ctx = ctx };
     struct sqs_iter it = {
-        .sql = sql_run_list, .what = "cannot list runs", .bind = bind_id,
+        .sql = sql_run_list, .what = "cannot list runs", .bind = sqs_bind_ll,
         .bind_ctx = &job_id, .row = run_row, .row_ctx = &c,
     };
-    return sqs_iterate(s, &it);
+    return sqs_list(sv, fn != NULL, &it);
 }
 
 static const char sql_run_stages[] =
@@ -216,16 +212,12 @@ static int stage_row(void *ctx, const struct sqs_rows *r, size_t i)
 
 int sqs_run_stages(void *sv, long long run_id, temper_stage_rec_fn fn, void *ctx)
 {
-    struct sqs_state *s = sv;
-    if (!s || !fn) {
-        return TEMPER_EINVAL;
-    }
     struct run_ctx c = { .stage_fn = fn, .ctx = ctx };
     struct sqs_iter it = {
-        .sql = sql_run_stages, .what = "cannot list stage results", .bind = bind_id,
+        .sql = sql_run_stages, .what = "cannot list stage results", .bind = sqs_bind_ll,
         .bind_ctx = &run_id, .row = stage_row, .row_ctx = &c,
     };
-    return sqs_iterate(s, &it);
+    return sqs_list(sv, fn != NULL, &it);
 }
 
 /* ---- reviews ----------------------------------------------------------- */
@@ -249,6 +241,9 @@ int sqs_review_add(void *sv, const struct temper_review *in, long long *id)
     }
     if (rc == TEMPER_OK) {
         rc = sqs_json_array(s, r.findings, what, &findings);
+    }
+    if (r.created_at <= 0) {
+        r.created_at = temper_stage_now_ms(s->st);
     }
     if (rc == TEMPER_OK) {
         rc = sqs_begin(s, what);
@@ -301,38 +296,25 @@ static int review_row(void *ctx, const struct sqs_rows *r, size_t i)
     return c->fn(c->ctx, &rec);
 }
 
-static int bind_mask(sqlite3_stmt *stmt, const void *ctx)
-{
-    return sqlite3_bind_int64(stmt, 1, (long long)*(const unsigned *)ctx);
-}
-
 int sqs_review_list(void *sv, unsigned states, temper_review_fn fn, void *ctx)
 {
-    struct sqs_state *s = sv;
-    if (!s || !fn) {
-        return TEMPER_EINVAL;
-    }
     struct review_ctx c = { fn, ctx };
     struct sqs_iter it = {
-        .sql = sql_review_list, .what = "cannot list reviews", .bind = bind_mask,
+        .sql = sql_review_list, .what = "cannot list reviews", .bind = sqs_bind_mask,
         .bind_ctx = &states, .row = review_row, .row_ctx = &c,
     };
-    return sqs_iterate(s, &it);
+    return sqs_list(sv, fn != NULL, &it);
 }
 
 /* TEMPER_ENOTFOUND (not recorded) when there is no such review. */
 int sqs_review_get(void *sv, long long id, temper_review_fn fn, void *ctx)
 {
-    struct sqs_state *s = sv;
-    if (!s || !fn) {
-        return TEMPER_EINVAL;
-    }
     struct review_ctx c = { fn, ctx };
     struct sqs_iter it = {
-        .sql = sql_review_get, .what = "cannot read a review", .bind = bind_id,
+        .sql = sql_review_get, .what = "cannot read a review", .bind = sqs_bind_ll,
         .bind_ctx = &id, .row = review_row, .row_ctx = &c,
     };
-    int rc = sqs_iterate(s, &it);
+    int rc = sqs_list(sv, fn != NULL, &it);
     return rc == TEMPER_OK && it.count == 0 ? TEMPER_ENOTFOUND : rc;
 }
 
@@ -456,14 +438,10 @@ static int audit_row(void *ctx, const struct sqs_rows *r, size_t i)
 /* Entries with id > since_id, oldest first. */
 int sqs_audit_list(void *sv, long long since_id, temper_audit_fn fn, void *ctx)
 {
-    struct sqs_state *s = sv;
-    if (!s || !fn) {
-        return TEMPER_EINVAL;
-    }
     struct audit_ctx c = { fn, ctx };
     struct sqs_iter it = {
-        .sql = sql_audit_list, .what = "cannot read the audit log", .bind = bind_id,
+        .sql = sql_audit_list, .what = "cannot read the audit log", .bind = sqs_bind_ll,
         .bind_ctx = &since_id, .row = audit_row, .row_ctx = &c,
     };
-    return sqs_iterate(s, &it);
+    return sqs_list(sv, fn != NULL, &it);
 }

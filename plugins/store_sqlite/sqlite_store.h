@@ -108,6 +108,13 @@ struct sqs_iter {
 };
 
 int sqs_iterate(struct sqs_state *s, struct sqs_iter *it);
+/* A list operation's entry: TEMPER_EINVAL without a store or a callback
+ * (has_fn false), else sqs_iterate(). */
+int sqs_list(void *sv, bool has_fn, struct sqs_iter *it);
+/* Binders for sqs_iter: ?1 = *(const long long *)ctx, or the state mask
+ * *(const unsigned *)ctx. */
+int sqs_bind_ll(sqlite3_stmt *stmt, const void *ctx);
+int sqs_bind_mask(sqlite3_stmt *stmt, const void *ctx);
 
 /* Record "<file>: <what>: <why>" as TEMPER_EINVAL. */
 int sqs_einval(struct sqs_state *s, const char *what, const char *why);

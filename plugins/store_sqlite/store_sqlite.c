@@ -106,6 +106,9 @@ static int configure(struct sqs_state *s, const struct sqlite_conf *conf)
     long long ms = conf->busy_timeout;
     sqlite3_busy_timeout(s->db, ms < 0 ? 0 : ms > INT_MAX ? INT_MAX : (int)ms);
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        return temper_fail(s->st, TEMPER_EIO, "%s: the store is read-only", s->path);
+    }
     int rc = enable_wal(s);
     if (rc == TEMPER_OK) {
         rc = sqs_run(s, sql_fk, "cannot enable foreign keys", "");
@@ -144,7 +147,10 @@ static int sqlite_open(struct temper_stage *st, const void *confv, void **state)
         return temper_fail(st, TEMPER_EINVAL, "sqlite store: no location (database file)");
     }
     struct sqs_state *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(conf->location))) {
+    if (s) {
+        s->path = strdup(conf->location);
+    }
+    if (!s || !s->path) {
         free(s);
         return temper_fail(st, TEMPER_ENOMEM, "sqlite store: out of memory");
     }
@@ -182,8 +188,11 @@ static int sqlite_kv_get(void *sv, const char *ns, const char *key, char **value
     if (value) {
         *value = NULL;
     }
-    if (!s || !ns || !key || !value) {
+    if (!s) {
         return TEMPER_EINVAL;
+    }
+    if (!ns || !key || !value) {
+        return sqs_einval(s, "cannot read state", "no namespace, key or value pointer");
     }
     sqlite3_stmt *stmt = NULL;
     int rc = sqs_stmt(s, sql_kv_get, &stmt);
@@ -214,8 +223,11 @@ static int sqlite_kv_get(void *sv, const char *ns, const char *key, char **value
 static int sqlite_kv_put(void *sv, const char *ns, const char *key, const char *value)
 {
     struct sqs_state *s = sv;
-    if (!s || !ns || !key) {
+    if (!s) {
         return TEMPER_EINVAL;
+    }
+    if (!ns || !key) {
+        return sqs_einval(s, "cannot write state", "no namespace or key");
     }
     if (!value) {
         return sqs_run(s, sql_kv_del, "cannot delete state", "tt", ns, key);

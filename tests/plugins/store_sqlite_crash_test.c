@@ -25,7 +25,7 @@
 #define KILL_ROUNDS 20
 
 static struct sqh H;
-static const struct temper_store_ops *OPS;
+#define OPS (H.ops)
 
 static long long now_ms(void)
 {
@@ -383,25 +383,23 @@ static void test_kill_holder(void)
     free(path);
 }
 
-int main(void)
+static void run_all(void)
 {
-    char *err = NULL;
-    int rc = sqh_init(&H, &err);
-    TEST("load store_sqlite through the loader") {
-        CHECK_INT_EQ(rc, TEMPER_OK);
-    }
-    if (rc != TEMPER_OK) {
-        printf("# %s\n", err ? err : "?");
-        free(err);
-        sqh_cleanup(&H);
-        return tap_done();
-    }
-    OPS = H.ops;
-    fflush(stdout); /* children must not repeat buffered output */
     test_workers();
     test_dedup_processes();
     test_kill_holder();
     test_sigkill();
+}
+
+int main(void)
+{
+    int rc = sqh_init(&H);
+    TEST("load store_sqlite through the loader") {
+        CHECK_INT_EQ(rc, TEMPER_OK);
+    }
+    if (rc == TEMPER_OK) {
+        run_all();
+    }
     sqh_cleanup(&H);
     return tap_done();
 }

@@ -22,8 +22,9 @@ struct sqh_store {
 };
 
 /* Load store_sqlite (from TEMPER_PLUGINS, or preloaded in a static build) and
- * make the scratch directory.  On failure *err (free()) says why. */
-int sqh_init(struct sqh *h, char **err);
+ * make the scratch directory.  On failure a TAP comment says why.  Call
+ * sqh_cleanup() in every case. */
+int sqh_init(struct sqh *h);
 void sqh_cleanup(struct sqh *h);
 
 /* "<scratch>/<name>", a new string. */

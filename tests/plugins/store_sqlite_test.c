@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 static struct sqh H;
-static const struct temper_store_ops *OPS;
+#define OPS (H.ops)
 
 static const struct temper_option *opt(const char *key)
 {
@@ -154,6 +154,16 @@ static void test_open_failures(void)
         mkdir(ro, 0500);
         expect_open_fails("unwritable directory", in_ro, TEMPER_EIO, "Permission denied");
         chmod(ro, 0700);
+        struct sqh_store rs;
+        char *rofile = sqh_path(&H, "ro/state.db");
+        int orc = sqh_open(&H, rofile, &rs);
+        sqh_close(&H, &rs);
+        chmod(rofile, 0400);
+        TEST("store created") {
+            CHECK_INT_EQ(orc, TEMPER_OK);
+        }
+        expect_open_fails("read-only store", rofile, TEMPER_EIO, "read-only");
+        free(rofile);
         free(ro);
         free(in_ro);
     } else {
@@ -172,6 +182,7 @@ static void test_open_failures(void)
 static void test_open_fresh(void)
 {
     char *path = sqh_path(&H, "fresh.db");
+    char *wal = sqh_path(&H, "fresh.db-wal");
     struct sqh_store s;
     struct stat sb;
     char *value = NULL;
@@ -188,6 +199,7 @@ static void test_open_fresh(void)
                                       " 'index' AND name = 'build_packages_name'"),
                      1);
         CHECK_INT_EQ(OPS->kv_put(s.state, "t", "k", "kept"), TEMPER_OK);
+        CHECK(stat(wal, &sb) == 0 && (sb.st_mode & 0777) == 0600);
     }
     free(mode);
     sqlite3_close(raw);
@@ -207,6 +219,7 @@ static void test_open_fresh(void)
     temper_stage_free(st);
     sqh_conf_free(H.desc, conf);
     free(path);
+    free(wal);
 }
 
 /* ---- key/value --------------------------------------------------------- */
@@ -597,28 +610,15 @@ static void test_index(void)
 }
 
 
-int main(void)
+static void run_all(void)
 {
-    char *err = NULL;
-    int rc = sqh_init(&H, &err);
-    TEST("load store_sqlite through the loader") {
-        CHECK_INT_EQ(rc, TEMPER_OK);
-        CHECK(H.ops && H.ops->job_claim && H.ops->audit_list);
-    }
-    if (rc != TEMPER_OK) {
-        printf("# %s\n", err ? err : "?");
-        free(err);
-        sqh_cleanup(&H);
-        return tap_done();
-    }
-    OPS = H.ops;
     test_options();
     test_open_null();
     test_open_failures();
     test_open_fresh();
     char *path = sqh_path(&H, "main.db");
     struct sqh_store s;
-    rc = sqh_open(&H, path, &s);
+    int rc = sqh_open(&H, path, &s);
     TEST("open the main store") {
         CHECK_INT_EQ(rc, TEMPER_OK);
     }
@@ -631,6 +631,18 @@ int main(void)
     sqh_close(&H, &s);
     test_index();
     free(path);
+}
+
+int main(void)
+{
+    int rc = sqh_init(&H);
+    TEST("load store_sqlite through the loader") {
+        CHECK_INT_EQ(rc, TEMPER_OK);
+        CHECK(H.ops && H.ops->job_claim && H.ops->audit_list);
+    }
+    if (rc == TEMPER_OK) {
+        run_all();
+    }
     sqh_cleanup(&H);
     return tap_done();
 }
