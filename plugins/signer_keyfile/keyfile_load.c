@@ -101,10 +101,11 @@ static int import_pem(struct temper_stage *st, const struct keyfile_conf *c,
 static int write_temp(struct temper_stage *st, const char *path, const void *data, size_t len,
                       mode_t mode, char **tmp)
 {
-    *tmp = temper_strdupf("%s.tmp.XXXXXX", path);
+    *tmp = temper_strdupf("%s.tmp.......", path);
     if (!*tmp) {
         return TEMPER_ENOMEM;
     }
+    memset(*tmp + strlen(*tmp) - 6, 'X', 6); /* the mkstemp() template */
     int fd = mkstemp(*tmp); /* created 0600 */
     if (fd < 0) {
         int rc = temper_fail(st, TEMPER_EIO, "cannot create a file next to %s: %s", path,

@@ -17,7 +17,10 @@
  * is given to the token only when it asks for the first time (a wrong PIN is
  * never retried, so the plugin cannot lock the token), and is zeroed at
  * close().  A URI carrying `pin-value` is refused: the PIN belongs in
- * pin_file, not in a config value that appears in messages.
+ * pin_file, not in a config value that appears in messages.  PKCS#11 login
+ * state belongs to the token and the process, not to a session: while one
+ * instance is logged in to a token, another instance opened on the same
+ * token is not asked for its PIN (so its PIN is not checked then).
  *
  * PKCS#11 set-up, and why this plugin does it.  STYLE.md B5 keeps the
  * libraries' *global* init (gnutls_global_init) in the core.  Loading a
