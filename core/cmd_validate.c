@@ -49,11 +49,14 @@ int cmd_validate(int argc, char **argv)
     const char *file = NULL;
     const char *dirs[32];
     size_t n_dirs = 0;
-    int c;
     for (size_t i = 0; i < temper_g.n_plugin_dirs && n_dirs < 16; i++) {
         dirs[n_dirs++] = temper_g.plugin_dirs[i];
     }
-    while ((c = getopt_long(argc, argv, "c:P:h", opts, NULL)) != -1) {
+    for (;;) {
+        int c = getopt_long(argc, argv, "c:P:h", opts, NULL);
+        if (c == -1) {
+            break;
+        }
         if (c == 'c') {
             file = optarg;
         } else if (c == 'P' && n_dirs < sizeof dirs / sizeof dirs[0]) {

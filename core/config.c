@@ -518,7 +518,11 @@ int temper_config_load(const char *path, const char *const *dirs, size_t n_dirs,
     *out = NULL;
     size_t errors = d->n_errors;
     struct temper_config *c = calloc(1, sizeof *c);
-    if (!c || !(c->path = strdup(path)) || !(c->ini = temper_ini_new())) {
+    if (c) {
+        c->path = strdup(path);
+        c->ini = temper_ini_new();
+    }
+    if (!c || !c->path || !c->ini) {
         temper_config_free(c);
         return TEMPER_ENOMEM;
     }

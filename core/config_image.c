@@ -3,12 +3,15 @@
  * tables of the tracker, builder and suites of the pipeline. */
 #include "config.h"
 #include "config_model.h"
+#include "ini_util.h"
 #include "options.h"
 #include <temper/buf.h>
 #include <temper/tracker.h>
 #include <temper/suite.h>
 
 #include <glob.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,33 +333,47 @@ static void check_variants(const struct temper_image_keys *k, const struct tempe
     }
 }
 
+/* Report a problem with `key` of [image] at the line that set it. */
+static void key_error(struct temper_diags *d, const struct temper_ini_section *sec,
+                      const char *key, const char *fmt, ...) TEMPER_PRINTF(4, 5);
+
+static void key_error(struct temper_diags *d, const struct temper_ini_section *sec,
+                      const char *key, const char *fmt, ...)
+{
+    const struct temper_ini_entry *e = temper_ini_last(sec, key);
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (e && n >= 0) {
+        temper_diag_error(d, e->file, e->line, "[image] %s: %s", key, msg);
+    }
+}
+
 static void check_image_keys(const struct temper_conf_image *img,
                              const struct temper_ini_section *sec, struct temper_diags *d)
 {
     const struct temper_image_keys *k = &img->keys;
-    const struct temper_ini_entry *e;
-    if (k->name && !valid_image_name(k->name) && (e = temper_ini_last(sec, "name"))) {
-        temper_diag_error(d, e->file, e->line, "[image] name: '%s' is not an image name "
-                          "(lower-case letters, digits, '.', '_', '-')", k->name);
+    if (k->name && !valid_image_name(k->name)) {
+        key_error(d, sec, "name", "'%s' is not an image name (lower-case letters, digits, "
+                  "'.', '_', '-')", k->name);
     }
-    if (k->distribution && !valid_distribution(k->distribution) &&
-        (e = temper_ini_last(sec, "distribution"))) {
-        temper_diag_error(d, e->file, e->line, "[image] distribution: '%s' is not "
-                          "NAME:RELEASE (e.g. debian:bookworm)", k->distribution);
+    if (k->distribution && !valid_distribution(k->distribution)) {
+        key_error(d, sec, "distribution", "'%s' is not NAME:RELEASE (e.g. debian:bookworm)",
+                  k->distribution);
     }
-    if (k->workdir && k->workdir[0] != '/' && (e = temper_ini_last(sec, "workdir"))) {
-        temper_diag_error(d, e->file, e->line, "[image] workdir: must be an absolute path");
+    if (k->workdir && k->workdir[0] != '/') {
+        key_error(d, sec, "workdir", "must be an absolute path");
     }
-    if (k->support_until && !valid_date(k->support_until) &&
-        (e = temper_ini_last(sec, "support_until"))) {
-        temper_diag_error(d, e->file, e->line, "[image] support_until: '%s' is not a date "
-                          "YYYY-MM-DD", k->support_until);
+    if (k->support_until && !valid_date(k->support_until)) {
+        key_error(d, sec, "support_until", "'%s' is not a date YYYY-MM-DD", k->support_until);
     }
-    if (k->base && !valid_base(k->base) && (e = temper_ini_last(sec, "base"))) {
-        temper_diag_error(d, e->file, e->line, "[image] base: '%s' is neither image:NAME nor "
-                          "an OCI reference", k->base);
+    if (k->base && !valid_base(k->base)) {
+        key_error(d, sec, "base", "'%s' is neither image:NAME nor an OCI reference", k->base);
     }
-    if ((e = temper_ini_last(sec, "variants"))) {
+    const struct temper_ini_entry *e = temper_ini_last(sec, "variants");
+    if (e) {
         check_variants(k, e, d);
     }
     for (size_t i = 0; i < sec->n; i++) {
@@ -430,7 +447,11 @@ static int image_sections(const struct temper_config *c, struct temper_conf_imag
 static int load_image(struct temper_config *c, const char *path, struct temper_diags *d)
 {
     struct temper_conf_image *img = calloc(1, sizeof *img);
-    if (!img || !(img->path = strdup(path)) || !(img->ini = temper_ini_new())) {
+    if (img) {
+        img->path = strdup(path);
+        img->ini = temper_ini_new();
+    }
+    if (!img || !img->path || !img->ini) {
         temper_conf_image_free(img);
         return TEMPER_ENOMEM;
     }
@@ -505,12 +526,7 @@ static char *images_pattern(const struct temper_config *c, const struct temper_i
     const struct temper_ini_entry *e =
         temper_ini_last(temper_ini_find(c->ini, "core", NULL), "images");
     *ep = e;
-    const char *pat = c->core.images;
-    const char *slash = e ? strrchr(e->file, '/') : NULL;
-    if (pat[0] == '/' || !slash) {
-        return strdup(pat);
-    }
-    return temper_strdupf("%.*s/%s", (int)(slash - e->file), e->file, pat);
+    return e ? temper_ini_join(e->file, c->core.images) : strdup(c->core.images);
 }
 
 int temper_config_load_images(struct temper_config *c, struct temper_diags *d)

@@ -6,15 +6,12 @@
  * `FILE:LINE: message` and the file is skipped after a few problems. */
 #include "config.h"
 #include "ini.h"
+#include "ini_util.h"
 #include <temper/buf.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 struct ini_file {
     char *name; /* as named */
@@ -84,7 +81,12 @@ struct temper_ini_section *temper_ini_section_new(const char *name, const char *
                                                   unsigned line)
 {
     struct temper_ini_section *s = calloc(1, sizeof *s);
-    if (!s || !(s->name = strdup(name)) || (sub && !(s->sub = strdup(sub)))) {
+    if (!s) {
+        return NULL;
+    }
+    s->name = strdup(name);
+    s->sub = sub ? strdup(sub) : NULL;
+    if (!s->name || (sub && !s->sub)) {
         temper_ini_section_free(s);
         return NULL;
     }
@@ -260,96 +262,6 @@ static struct temper_ini_section *open_section(struct parser *p, unsigned line,
     return s;
 }
 
-/* ---- ${VAR} expansion -------------------------------------------------- */
-
-static int is_name_char(char c, int first)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
-           (!first && c >= '0' && c <= '9');
-}
-
-static int has_control(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* *sp points at "${"; on success it is moved past the closing brace. */
-static int expand_var(struct temper_buf *b, const char **sp, char **why)
-{
-    const char *s = *sp + 2;
-    size_t n = 0;
-    while (n <= TEMPER_INI_MAX_NAME && is_name_char(s[n], n == 0)) {
-        n++;
-    }
-    if (n == 0 || n > TEMPER_INI_MAX_NAME) {
-        *why = strdup("'${' must be followed by a variable name ([A-Za-z_][A-Za-z0-9_]*)");
-        return TEMPER_EINVAL;
-    }
-    char name[TEMPER_INI_MAX_NAME + 1];
-    memcpy(name, s, n);
-    name[n] = '\0';
-    const char *q = s + n, *def = NULL;
-    if (q[0] == ':' && q[1] == '-') {
-        def = q + 2;
-        q = strchr(def, '}');
-    }
-    if (!q || *q != '}') {
-        *why = temper_strdupf("'${%s' is not closed with '}'", name);
-        return TEMPER_EINVAL;
-    }
-    *sp = q + 1;
-    const char *v = getenv(name);
-    if (def && (!v || !*v)) {
-        return temper_buf_append(b, def, (size_t)(q - def));
-    }
-    if (!v) {
-        *why = temper_strdupf("environment variable %s is not set "
-                              "(write ${%s:-default} to give a default)", name, name);
-        return TEMPER_EINVAL;
-    }
-    if (has_control(v)) {
-        *why = temper_strdupf("environment variable %s contains a control character", name);
-        return TEMPER_EINVAL;
-    }
-    return temper_buf_puts(b, v);
-}
-
-char *temper_ini_expand(const char *in, char **why)
-{
-    struct temper_buf b;
-    temper_buf_init(&b, TEMPER_INI_MAX_VALUE);
-    *why = NULL;
-    int rc = temper_buf_append(&b, "", 0);
-    const char *s = in;
-    while (rc == TEMPER_OK && *s) {
-        if (s[0] == '$' && s[1] == '$') {
-            rc = temper_buf_append(&b, "$", 1);
-            s += 2;
-        } else if (s[0] == '$' && s[1] == '{') {
-            rc = expand_var(&b, &s, why);
-        } else {
-            const char *dollar = strchr(s + 1, '$');
-            size_t n = dollar ? (size_t)(dollar - s) : strlen(s);
-            rc = temper_buf_append(&b, s, n);
-            s += n;
-        }
-    }
-    if (rc != TEMPER_OK) {
-        if (!*why && rc == TEMPER_ELIMIT) {
-            *why = temper_strdupf("value is longer than %d bytes after expansion",
-                                  TEMPER_INI_MAX_VALUE);
-        }
-        temper_buf_cleanup(&b);
-        return NULL;
-    }
-    return temper_buf_take(&b, NULL);
-}
-
 /* ---- values ------------------------------------------------------------ */
 
 static void drop_value(struct parser *p)
@@ -450,7 +362,7 @@ static void finish_value(struct parser *p)
 
 static int is_key_char(char c)
 {
-    return is_name_char(c, 0) || c == '.' || c == '-';
+    return temper_ini_is_name_char(c, 0) || c == '.' || c == '-';
 }
 
 static void parse_key(struct parser *p, unsigned line, char *rest, size_t indent)
@@ -587,38 +499,6 @@ static void parse_line(struct parser *p, unsigned line, char *s)
     }
 }
 
-/* Index of the first byte that is not printable UTF-8 text (tab allowed). */
-static size_t bad_byte(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\t') || c == 0x7f) {
-                return i;
-            }
-            i++;
-            continue;
-        }
-        size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-                     : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-        if (len == 0 || i + len > n) {
-            return i;
-        }
-        unsigned c1 = s[i + 1];
-        int bad1 = (c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) ||
-                   (c == 0xf0 && c1 < 0x90) || (c == 0xf4 && c1 > 0x8f);
-        for (size_t k = 1; k < len; k++) {
-            bad1 |= (s[i + k] & 0xc0) != 0x80;
-        }
-        if (bad1) {
-            return i;
-        }
-        i += len;
-    }
-    return n;
-}
-
 static void check_and_parse(struct parser *p, unsigned line, const char *s, size_t n)
 {
     char buf[TEMPER_INI_MAX_LINE + 1];
@@ -627,7 +507,7 @@ static void check_and_parse(struct parser *p, unsigned line, const char *s, size
         drop_value(p);
         return;
     }
-    size_t bad = bad_byte((const unsigned char *)s, n);
+    size_t bad = temper_ini_bad_byte((const unsigned char *)s, n);
     if (bad < n) {
         unsigned char c = (unsigned char)s[bad];
         if (c < 0x80) {
@@ -672,21 +552,6 @@ static void parse_text(struct parser *p, const char *data, size_t len)
 
 /* ---- files and includes ------------------------------------------------ */
 
-static int has_glob_chars(const char *s)
-{
-    return strpbrk(s, "*?[") != NULL;
-}
-
-/* "dir/of/file" + "/" + rel, or rel when the file has no directory part. */
-static char *join_named(const char *file, const char *rel)
-{
-    const char *slash = strrchr(file, '/');
-    if (rel[0] == '/' || !slash) {
-        return strdup(rel);
-    }
-    return temper_strdupf("%.*s/%s", (int)(slash - file), file, rel);
-}
-
 static void do_include(struct parser *p, unsigned line, const char *value)
 {
     if (!*value) {
@@ -697,13 +562,13 @@ static void do_include(struct parser *p, unsigned line, const char *value)
         perr(p, line, "include: nested deeper than %d levels", TEMPER_INI_MAX_DEPTH);
         return;
     }
-    char *path = join_named(p->file, value);
+    char *path = temper_ini_join(p->file, value);
     if (!path) {
         p->oom = 1;
         return;
     }
     int rc = TEMPER_OK;
-    if (!has_glob_chars(value)) {
+    if (!temper_ini_is_glob(value)) {
         rc = read_path(p->ini, p->d, path, p->depth + 1, p->stack, p->file, line);
     } else {
         glob_t g;
@@ -744,80 +609,6 @@ static char *cycle_text(const struct include_frame *top, const char *again)
     return temper_buf_take(&b, NULL);
 }
 
-/* Read a regular file of at most TEMPER_INI_MAX_FILE_SIZE bytes. */
-static int load_file(const char *path, char **data, size_t *len, char **why)
-{
-    struct stat sb;
-    char *buf = NULL;
-    size_t n = 0;
-    int rc = TEMPER_EIO;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0 || fstat(fd, &sb) != 0) {
-        *why = temper_strdupf("cannot open: %s", strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        *why = strdup("not a regular file");
-        goto out;
-    }
-    buf = malloc(TEMPER_INI_MAX_FILE_SIZE + 1);
-    if (!buf) {
-        rc = TEMPER_ENOMEM;
-        goto out;
-    }
-    for (;;) {
-        ssize_t r = read(fd, buf + n, TEMPER_INI_MAX_FILE_SIZE + 1 - n);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r < 0) {
-            *why = temper_strdupf("cannot read: %s", strerror(errno));
-            goto out;
-        }
-        n += (size_t)r;
-        if (r == 0 || n > TEMPER_INI_MAX_FILE_SIZE) {
-            break;
-        }
-    }
-    if (n > TEMPER_INI_MAX_FILE_SIZE) {
-        *why = temper_strdupf("larger than %u bytes", TEMPER_INI_MAX_FILE_SIZE);
-        goto out;
-    }
-    *data = buf;
-    *len = n;
-    buf = NULL;
-    rc = TEMPER_OK;
-out:
-    if (fd >= 0) {
-        close(fd);
-    }
-    free(buf);
-    return rc;
-}
-
-/* Absolute directory of `path` (which need not exist). */
-static char *abs_dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path))
-                      : strdup(".");
-    if (!dir) {
-        return NULL;
-    }
-    char *real = realpath(dir, NULL);
-    if (real || dir[0] == '/') {
-        if (real) {
-            free(dir);
-            return real;
-        }
-        return dir;
-    }
-    char cwd[4096];
-    char *abs = getcwd(cwd, sizeof cwd) ? temper_strdupf("%s/%s", cwd, dir) : NULL;
-    free(dir);
-    return abs;
-}
-
 static struct ini_file *add_file(struct temper_ini *ini, const char *name)
 {
     if (ini->n_files == ini->cap_files) {
@@ -831,7 +622,7 @@ static struct ini_file *add_file(struct temper_ini *ini, const char *name)
     }
     struct ini_file *f = &ini->files[ini->n_files];
     f->name = strdup(name);
-    f->dir = abs_dir_of(name);
+    f->dir = temper_ini_abs_dir(name);
     if (!f->name || !f->dir) {
         free(f->name);
         free(f->dir);
@@ -884,7 +675,7 @@ static int read_path(struct temper_ini *ini, struct temper_diags *d, const char 
             goto out;
         }
     }
-    rc = load_file(path, &data, &len, &why);
+    rc = temper_ini_load_file(path, &data, &len, &why);
     if (rc != TEMPER_OK) {
         if (rc != TEMPER_ENOMEM) {
             temper_diag_error(d, at, from_line, "%s%s%s%s", what, from_line ? path : "",

@@ -6,11 +6,12 @@
 need_modules
 EX=$TEMPER_SRCDIR/conf/examples
 
-cp -R "$EX" "$TMP/examples"
-chmod -R u+w "$TMP/examples"
-sed 's/^store *= *sqlite:/store = conftest:/' "$EX/pipeline.ini" >"$TMP/examples/pipeline.ini"
-grep -q '^store = conftest:' "$TMP/examples/pipeline.ini"; ok $? "the example names a store to swap"
-validate "$TMP/examples" pipeline.ini
+mkdir "$TMP/conf"
+cp -R "$EX" "$TEMPER_SRCDIR/conf/images" "$TMP/conf/"
+chmod -R u+w "$TMP/conf"
+sed 's/^store *= *sqlite:/store = conftest:/' "$EX/pipeline.ini" >"$TMP/conf/examples/pipeline.ini"
+grep -q '^store = conftest:' "$TMP/conf/examples/pipeline.ini"; ok $? "the example names a store to swap"
+validate "$TMP/conf/examples" pipeline.ini
 ok $rc "conf/examples (with the test store) validates"
 grep -Eq '^pipeline.ini: ok: .*, [1-9][0-9]* images, 0 warnings$' "$TMP/out"
 ok $? "with its images and no warning"

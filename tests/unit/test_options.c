@@ -67,11 +67,10 @@ static int set1(struct conf *c, const char *key, const char *text, const char **
     return rc;
 }
 
-static void test_types(void)
+static void test_bool_int(struct conf *cp)
 {
-    struct conf c;
+    struct conf c = *cp;
     const char *why;
-    memset(&c, 0, sizeof c);
     static const char *const truthy[] = { "true", "YES", "On", "1" };
     static const char *const falsy[] = { "false", "no", "OFF", "0" };
     TEST("bool") {
@@ -95,6 +94,13 @@ static void test_types(void)
         CHECK_INT_EQ(set1(&c, "count", "99999999999999999999", &why), TEMPER_EINVAL);
         CHECK_INT_EQ(set1(&c, "count", "", &why), TEMPER_EINVAL);
     }
+    *cp = c;
+}
+
+static void test_size(struct conf *cp)
+{
+    struct conf c = *cp;
+    const char *why;
     TEST("size units are powers of 1024") {
         CHECK(set1(&c, "size", "1024", &why) == TEMPER_OK && c.size == 1024);
         CHECK(set1(&c, "size", "64K", &why) == TEMPER_OK && c.size == 65536);
@@ -118,6 +124,13 @@ static void test_types(void)
         CHECK(temper_parse_size("17179869184G", &u) != TEMPER_OK);
         CHECK(temper_parse_size("16777215T", &u) == TEMPER_OK);
     }
+    *cp = c;
+}
+
+static void test_duration(struct conf *cp)
+{
+    struct conf c = *cp;
+    const char *why;
     long long ms = 0;
     TEST("duration units, bare = seconds, stored in ms") {
         CHECK(temper_parse_duration_ms("5", &ms) == TEMPER_OK && ms == 5000);
@@ -140,6 +153,13 @@ static void test_types(void)
         CHECK_INT_EQ(set1(&c, "timeout", "soon", &why), TEMPER_EINVAL);
         CHECK_STR_CONTAINS(why, "is not a duration (a number with an optional ms, s, m, h");
     }
+    *cp = c;
+}
+
+static void test_enum_list_path(struct conf *cp)
+{
+    struct conf c = *cp;
+    const char *why;
     TEST("enum is stored as an index") {
         CHECK(set1(&c, "level", "low", &why) == TEMPER_OK && c.level == 0);
         CHECK(set1(&c, "level", "HIGH", &why) == TEMPER_OK && c.level == 2);
@@ -166,6 +186,13 @@ static void test_types(void)
         CHECK(set1(&c, "dirs", "a", &why) == TEMPER_OK && set1(&c, "dirs", "/b", &why) == 0);
         CHECK(c.dirs.n == 2 && strcmp(c.dirs.v[0], "/base/a") == 0);
     }
+    *cp = c;
+}
+
+static void test_messages_and_free(struct conf *cp)
+{
+    struct conf c = *cp;
+    const char *why;
     TEST("a secret's value is never echoed") {
         CHECK_INT_EQ(set1(&c, "any", "hunter2-not-a-number", &why), TEMPER_EINVAL);
         CHECK(strstr(why, "hunter2") == NULL);
@@ -192,6 +219,17 @@ static void test_types(void)
         CHECK(memcmp(&c, &zero, sizeof c) == 0);
     }
     temper_options_free(table, NULL);
+}
+
+static void test_types(void)
+{
+    struct conf c;
+    memset(&c, 0, sizeof c);
+    test_bool_int(&c);
+    test_size(&c);
+    test_duration(&c);
+    test_enum_list_path(&c);
+    test_messages_and_free(&c);
 }
 
 /* ---- whole sections ---------------------------------------------------- */
