@@ -266,7 +266,7 @@ static const struct temper_ini_section *section_or_empty(struct temper_config *c
         return s;
     }
     const char *file = temper_ini_file_count(c->ini) ? temper_ini_file_at(c->ini, 0) : c->path;
-    *tmp = temper_ini_section_new(name, NULL, file, NULL, 0);
+    *tmp = temper_ini_section_new(name, NULL, file, temper_ini_dir_at(c->ini, 0), 0);
     return *tmp;
 }
 
@@ -309,7 +309,7 @@ static int store_shorthand(struct temper_config *c, struct temper_diags *d)
     const struct temper_ini_section *core = temper_ini_find(c->ini, "core", NULL);
     const struct temper_ini_entry *e = temper_ini_last(core, "store");
     const char *file = e ? e->file : core ? core->file : temper_ini_file_at(c->ini, 0);
-    const char *dir = e ? e->dir : core ? core->dir : NULL;
+    const char *dir = e ? e->dir : core ? core->dir : temper_ini_dir_at(c->ini, 0);
     unsigned line = e ? e->line : core ? core->line : 0;
     const char *spec = c->core.store ? c->core.store : "";
     const char *colon = strchr(spec, ':');
@@ -497,8 +497,8 @@ static int load_all(struct temper_config *c, const char *const *dirs, size_t n_d
         return rc == TEMPER_OK ? TEMPER_EINVAL : rc;
     }
     rc = load_core(c, dirs, n_dirs, d);
-    if (rc != TEMPER_OK && rc != TEMPER_EINVAL) {
-        return rc;
+    if (!c->loader) {
+        return rc == TEMPER_ENOMEM ? rc : TEMPER_EINVAL; /* reported by load_core */
     }
     for (size_t i = 0; i < temper_ini_count(c->ini); i++) {
         rc = classify(c, temper_ini_at(c->ini, i), d);

@@ -227,7 +227,8 @@ static int load_build(const struct temper_config *c, struct temper_conf_image *i
     }
     struct temper_ini_section *tmp = NULL;
     if (!sec) {
-        tmp = temper_ini_section_new("build", NULL, img->path, NULL, img->line);
+        tmp = temper_ini_section_new("build", NULL, img->path,
+                                     img->image_sec ? img->image_sec->dir : NULL, img->line);
         if (!tmp) {
             return TEMPER_ENOMEM;
         }

@@ -1,6 +1,7 @@
 /* temper — collected configuration problems (see diag.h). */
 #include "config.h"
 #include "diag.h"
+#include "ini_util.h"
 #include <temper/buf.h>
 #include <temper/log.h>
 
@@ -37,21 +38,6 @@ static void sanitize(char *s)
     }
 }
 
-static int grow(struct temper_diags *d)
-{
-    if (d->n < d->cap) {
-        return TEMPER_OK;
-    }
-    size_t cap = d->cap ? d->cap * 2 : 16;
-    struct temper_diag *v = realloc(d->v, cap * sizeof *v);
-    if (!v) {
-        return TEMPER_ENOMEM;
-    }
-    d->v = v;
-    d->cap = cap;
-    return TEMPER_OK;
-}
-
 void temper_diag_add(struct temper_diags *d, enum temper_diag_level lvl, const char *file,
                      unsigned line, const char *fmt, ...)
 {
@@ -79,12 +65,15 @@ void temper_diag_vadd(struct temper_diags *d, enum temper_diag_level lvl, const 
     char *msg = rc == TEMPER_OK ? temper_buf_take(&b, NULL) : strdup("(message too long)");
     temper_buf_cleanup(&b);
     char *f = file ? strdup(file) : NULL;
-    if (!msg || (file && !f) || grow(d) != TEMPER_OK) {
+    struct temper_diag *v = msg && (f || !file)
+                                ? temper_array_grow(d->v, &d->cap, d->n, sizeof *d->v) : NULL;
+    if (!v) {
         d->oom = 1;
         free(msg);
         free(f);
         return;
     }
+    d->v = v;
     sanitize(msg);
     temper_log_redact(msg);
     if (f) {

@@ -115,15 +115,12 @@ int temper_ini_section_add(struct temper_ini_section *sec, const char *key,
                            const char *value, const char *file, const char *dir,
                            unsigned line, unsigned src)
 {
-    if (sec->n == sec->cap) {
-        size_t cap = sec->cap ? sec->cap * 2 : 8;
-        struct temper_ini_entry *v = realloc(sec->entries, cap * sizeof *v);
-        if (!v) {
-            return TEMPER_ENOMEM;
-        }
-        sec->entries = v;
-        sec->cap = cap;
+    struct temper_ini_entry *v = temper_array_grow(sec->entries, &sec->cap, sec->n,
+                                                   sizeof *sec->entries);
+    if (!v) {
+        return TEMPER_ENOMEM;
     }
+    sec->entries = v;
     struct temper_ini_entry *e = &sec->entries[sec->n];
     e->key = strdup(key);
     e->value = strdup(value);
@@ -208,6 +205,11 @@ const char *temper_ini_file_at(const struct temper_ini *ini, size_t i)
     return i < ini->n_files ? ini->files[i].name : NULL;
 }
 
+const char *temper_ini_dir_at(const struct temper_ini *ini, size_t i)
+{
+    return i < ini->n_files ? ini->files[i].dir : NULL;
+}
+
 struct temper_ini *temper_ini_new(void)
 {
     return calloc(1, sizeof(struct temper_ini));
@@ -243,16 +245,13 @@ static struct temper_ini_section *open_section(struct parser *p, unsigned line,
         perr(p, line, "more than %d sections", TEMPER_INI_MAX_SECTIONS);
         return NULL;
     }
-    if (ini->n_secs == ini->cap_secs) {
-        size_t cap = ini->cap_secs ? ini->cap_secs * 2 : 16;
-        struct temper_ini_section **v = realloc(ini->secs, cap * sizeof *v);
-        if (!v) {
-            p->oom = 1;
-            return NULL;
-        }
-        ini->secs = v;
-        ini->cap_secs = cap;
+    struct temper_ini_section **v = temper_array_grow(ini->secs, &ini->cap_secs, ini->n_secs,
+                                                      sizeof *ini->secs);
+    if (!v) {
+        p->oom = 1;
+        return NULL;
     }
+    ini->secs = v;
     struct temper_ini_section *s = temper_ini_section_new(name, sub, p->file, p->dir, line);
     if (!s) {
         p->oom = 1;
@@ -611,15 +610,12 @@ static char *cycle_text(const struct include_frame *top, const char *again)
 
 static struct ini_file *add_file(struct temper_ini *ini, const char *name)
 {
-    if (ini->n_files == ini->cap_files) {
-        size_t cap = ini->cap_files ? ini->cap_files * 2 : 8;
-        struct ini_file *v = realloc(ini->files, cap * sizeof *v);
-        if (!v) {
-            return NULL;
-        }
-        ini->files = v;
-        ini->cap_files = cap;
+    struct ini_file *v = temper_array_grow(ini->files, &ini->cap_files, ini->n_files,
+                                           sizeof *ini->files);
+    if (!v) {
+        return NULL;
     }
+    ini->files = v;
     struct ini_file *f = &ini->files[ini->n_files];
     f->name = strdup(name);
     f->dir = temper_ini_abs_dir(name);

@@ -73,6 +73,8 @@ const struct temper_ini_entry *temper_ini_last(const struct temper_ini_section *
 /* Every file the parse read, as named (for messages); borrowed. */
 size_t temper_ini_file_count(const struct temper_ini *ini);
 const char *temper_ini_file_at(const struct temper_ini *ini, size_t i);
+/* Absolute directory of the i-th file; borrowed. */
+const char *temper_ini_dir_at(const struct temper_ini *ini, size_t i);
 
 /* "[core]" or "[tracker \"github\"]"; a new string (free()), NULL on ENOMEM. */
 char *temper_ini_section_label(const struct temper_ini_section *sec);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -222,4 +223,20 @@ char *temper_ini_abs_dir(const char *path)
     char *abs = getcwd(cwd, sizeof cwd) ? temper_strdupf("%s/%s", cwd, dir) : NULL;
     free(dir);
     return abs;
+}
+
+void *temper_array_grow(void *v, size_t *cap, size_t n, size_t size)
+{
+    if (v && n < *cap) {
+        return v;
+    }
+    size_t want = *cap ? *cap * 2 : 8;
+    if (want > SIZE_MAX / size) {
+        return NULL;
+    }
+    void *p = realloc(v, want * size);
+    if (p) {
+        *cap = want;
+    }
+    return p;
 }

@@ -21,5 +21,9 @@ char *temper_ini_join(const char *file, const char *rel);
 int temper_ini_load_file(const char *path, char **data, size_t *len, char **why);
 /* Absolute directory of `path` (which need not exist); a new string. */
 char *temper_ini_abs_dir(const char *path);
+/* Make room for one more element in the array `v` (n used of *cap, each
+ * `size` bytes), doubling from 8.  Returns the array (maybe moved), or NULL
+ * on ENOMEM with `v` and *cap unchanged. */
+void *temper_array_grow(void *v, size_t *cap, size_t n, size_t size);
 
 #endif

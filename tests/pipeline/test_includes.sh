@@ -63,5 +63,11 @@ validate "$TMP" m2.ini
     ! has 'extra'
 ok $? "a repeatable key may repeat; others may not"
 
+printf 'include = ${CONFTEST_INC:-nothere}.ini\n[core]\nstore = conftest:x.db\n' >"$TMP/envinc.ini"
+printf '[guard "g"]\nplugin = conftest\ntarget = t\ncount = 77\n' >"$TMP/picked.ini"
+CONFTEST_INC=picked validate "$TMP" envinc.ini
+has "^picked.ini:4: \[guard \"g\"\] count: .77. is out of range"
+ok $? "\${VAR} expands in include paths"
+
 never_called; ok $? "no plugin code ran"
 done_testing

@@ -65,6 +65,30 @@ printf '[core]\nstore = conftest\n' >"$TMP/badstore.ini"
 validate "$TMP" badstore.ini
 has '^badstore.ini:2: \[core\] store: expected PLUGIN:LOCATION'; ok $? "store shorthand needs PLUGIN:LOCATION"
 
+# [core] plugin_dir instead of --plugin-dir; the global --plugin-dir form
+cat >"$TMP/pdir.ini" <<INI
+[core]
+store = conftest:x.db
+plugin_dir = $MODS
+[pipeline]
+stages = guard.g
+[guard "g"]
+plugin = conftest
+target = t
+INI
+(cd "$TMP" && "$TEMPER_BIN" validate -c pdir.ini) >"$TMP/out" 2>"$TMP/err"
+ok $? "[core] plugin_dir adds to the plugin search path"
+(cd "$FIX" && "$TEMPER_BIN" --plugin-dir "$MODS" validate -c good.ini) >"$TMP/out" 2>"$TMP/err"
+ok $? "temper --plugin-dir DIR validate works too"
+(cd "$FIX" && "$TEMPER_BIN" validate -c good.ini) >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 2 ] && grep -q "^good.ini:16: \[guard \"check\"\] plugin: no plugin 'guard_conftest'" "$TMP/err"
+ok $? "without a plugin directory the plugins are not found"
+
+{ echo '[core]'; echo 'store = conftest:x.db'; i=0; while [ $i -lt 40 ]; do echo "plugin_dir = d$i"; i=$((i + 1)); done; } >"$TMP/dirs.ini"
+validate "$TMP" dirs.ini
+[ $rc -eq 2 ] && has '^dirs.ini:1: \[core\] plugin_dir: too many plugin directories'
+ok $? "too many plugin directories: an error, not a crash"
+
 # usage
 "$TEMPER_BIN" validate >/dev/null 2>&1; [ $? -eq 2 ]; ok $? "no -c: exit 2"
 validate "$TMP" no-such-file.ini
