@@ -83,22 +83,22 @@ static int openssl_public(struct sgt *t, const char *key, const char *pass, char
 
 /* Sign the payload; check the encoding, verify with gnutls and openssl, and
  * check that a changed message is refused by both. */
-static void check_signs(struct sgt *t, struct sgt_inst *in, const char *key, const char *pass,
+static void check_signs(struct sgt *t, struct ph *in, const char *key, const char *pass,
                         const char *alg, size_t sig_len_want)
 {
     unsigned char *sig = NULL;
     size_t sig_len = 0;
     char *pem = NULL, *ossl_pub = NULL, *ossl_text = NULL;
     char hex[TEMPER_SHA256_HEX_LEN + 1] = "";
-    CHECK_STR_EQ(t->ops->algorithm(in->state), alg);
-    CHECK_INT_EQ(t->ops->public_key(in->state, in->st, &pem), TEMPER_OK);
-    CHECK_INT_EQ(t->ops->sign(in->state, in->st, (const unsigned char *)payload,
+    CHECK_STR_EQ(sgt_ops(in)->algorithm(in->state), alg);
+    CHECK_INT_EQ(sgt_ops(in)->public_key(in->state, in->st, &pem), TEMPER_OK);
+    CHECK_INT_EQ(sgt_ops(in)->sign(in->state, in->st, (const unsigned char *)payload,
                               sizeof payload - 1, &sig, &sig_len),
                  TEMPER_OK);
     CHECK_INT_EQ(openssl_public(t, key, pass, &ossl_pub, hex), 0);
     ossl_text = ossl_pub ? sgt_read_file(ossl_pub, NULL) : NULL;
     CHECK_STR_EQ(pem, ossl_text); /* the same SPKI PEM as openssl writes */
-    CHECK_STR_EQ(t->ops->key_id(in->state), hex); /* sha256 of the DER SPKI */
+    CHECK_STR_EQ(sgt_ops(in)->key_id(in->state), hex); /* sha256 of the DER SPKI */
     if (sig_len_want) {
         CHECK_INT_EQ(sig_len, sig_len_want);
     } else { /* ECDSA: DER SEQUENCE of two INTEGERs, at most 72 bytes */
@@ -127,7 +127,7 @@ static void check_signs(struct sgt *t, struct sgt_inst *in, const char *key, con
 static void check_key(struct sgt *t, const char *key, const char *pass, const char *const *more,
                       const char *alg, size_t sig_len_want)
 {
-    struct sgt_inst in;
+    struct ph in;
     char *kv_key = temper_strdupf("key=%s", key);
     const char *kv[8] = { kv_key };
     for (size_t i = 0; more && more[i] && i < 6; i++) {
@@ -147,7 +147,7 @@ static void check_key(struct sgt *t, const char *key, const char *pass, const ch
 /* open() must fail with rc, its error must contain `words`. */
 static void check_refused(struct sgt *t, const char *const *kv, int rc_want, const char *words)
 {
-    struct sgt_inst in;
+    struct ph in;
     CHECK_INT_EQ(sgt_open(t, &in, kv), rc_want);
     CHECK(in.state == NULL);
     CHECK_STR_CONTAINS(sgt_error(&in), words);
@@ -156,22 +156,40 @@ static void check_refused(struct sgt *t, const char *const *kv, int rc_want, con
 
 static void test_descriptor(struct sgt *t)
 {
-    TEST("descriptor and option table")
+    TEST("descriptor and option table (through the real option code)")
     {
-        CHECK_INT_EQ(t->desc->kind, TEMPER_KIND_SIGNER);
-        CHECK_STR_EQ(t->desc->name, "keyfile");
-        const struct temper_option *o = t->desc->options;
-        CHECK_STR_EQ(o[0].key, "key");
-        CHECK(o[0].flags & TEMPER_OPT_REQUIRED);
+        struct ph in;
+        char *err = NULL;
+        static const char *const kv[] = { "key=/etc/temper/signing.key", NULL };
+        CHECK_INT_EQ(ph_load(&in, TEMPER_KIND_SIGNER, "keyfile", kv, &err), TEMPER_OK);
+        const struct temper_plugin *d = in.mod ? in.mod->desc : NULL;
+        CHECK(d && d->kind == TEMPER_KIND_SIGNER && strcmp(d->name, "keyfile") == 0);
+        const struct temper_option *o = d ? d->options : NULL;
+        CHECK(o && strcmp(o[0].key, "key") == 0 && (o[0].flags & TEMPER_OPT_REQUIRED));
         int n = 0;
-        for (; o[n].type != TEMPER_OPT_END; n++) {
+        for (; o && o[n].type != TEMPER_OPT_END; n++) {
             if (strcmp(o[n].key, "algorithm") == 0) {
                 CHECK_STR_EQ(o[n].def, "auto");
                 CHECK_STR_EQ(o[n].choices[1], "ecdsa-p256-sha256");
             }
         }
         CHECK_INT_EQ(n, 6);
-        t->desc->close(NULL); /* close(NULL) is a no-op */
+        if (d) {
+            d->close(NULL); /* close(NULL) is a no-op */
+        }
+        ph_close(&in);
+        free(err);
+        /* values the option code refuses never reach open() */
+        static const char *const bad_alg[] = { "key=/k", "algorithm=ecdsa-p384", NULL };
+        CHECK_INT_EQ(ph_load(&in, TEMPER_KIND_SIGNER, "keyfile", bad_alg, &err), TEMPER_EINVAL);
+        CHECK_STR_CONTAINS(err, "ecdsa-p384");
+        ph_close(&in);
+        TEMPER_FREE(err);
+        static const char *const no_key[] = { "generate=true", NULL };
+        CHECK_INT_EQ(ph_load(&in, TEMPER_KIND_SIGNER, "keyfile", no_key, &err), TEMPER_EINVAL);
+        CHECK_STR_CONTAINS(err, "key");
+        ph_close(&in);
+        free(err);
     }
 }
 
@@ -422,7 +440,7 @@ static void test_mismatch(struct sgt *t)
 
 static void check_generated(struct sgt *t, const char *key, const char *pw_file)
 {
-    struct sgt_inst in;
+    struct ph in;
     struct stat sb;
     char *kv_key = temper_strdupf("key=%s", key);
     char *kv_pw = pw_file ? temper_strdupf("password_file=%s", pw_file) : NULL;
@@ -433,9 +451,9 @@ static void check_generated(struct sgt *t, const char *key, const char *pw_file)
     CHECK(stat(key, &sb) == 0 && (sb.st_mode & 0777) == 0600);
     char *pub = pub_path ? sgt_read_file(pub_path, NULL) : NULL;
     if (in.state) {
-        CHECK_INT_EQ(t->ops->public_key(in.state, in.st, &pem), TEMPER_OK);
+        CHECK_INT_EQ(sgt_ops(&in)->public_key(in.state, in.st, &pem), TEMPER_OK);
         CHECK_STR_EQ(pub, pem);
-        id = strdup(t->ops->key_id(in.state));
+        id = strdup(sgt_ops(&in)->key_id(in.state));
         check_signs(t, &in, key, pw_file ? PASSWORD : NULL, "ecdsa-p256-sha256", 0);
     }
     sgt_close(t, &in);
@@ -443,7 +461,7 @@ static void check_generated(struct sgt *t, const char *key, const char *pw_file)
     CHECK_STR_CONTAINS(text, pw_file ? "BEGIN ENCRYPTED PRIVATE KEY" : "BEGIN PRIVATE KEY");
     /* opened again: the same key, not a new one */
     CHECK_INT_EQ(sgt_open(t, &in, kv), TEMPER_OK);
-    CHECK_STR_EQ(in.state ? t->ops->key_id(in.state) : NULL, id);
+    CHECK_STR_EQ(in.state ? sgt_ops(&in)->key_id(in.state) : NULL, id);
     sgt_close(t, &in);
     char *again = sgt_read_file(key, NULL);
     CHECK_STR_EQ(again, text);
@@ -555,7 +573,7 @@ static void test_dsse(struct sgt *t)
     char *k = make_key(t, "dsse.pem", ec);
     char *kv_key = temper_strdupf("key=%s", k ? k : "");
     const char *kv[] = { kv_key, NULL };
-    struct sgt_inst in;
+    struct ph in;
     unsigned char *pae = NULL, *sig = NULL;
     size_t pae_len = 0, sig_len = 0;
     char *pub = NULL;
@@ -567,7 +585,7 @@ static void test_dsse(struct sgt *t)
                                      &pae_len),
                      TEMPER_OK);
         if (in.state && pae) {
-            CHECK_INT_EQ(t->ops->sign(in.state, in.st, pae, pae_len, &sig, &sig_len), TEMPER_OK);
+            CHECK_INT_EQ(sgt_ops(&in)->sign(in.state, in.st, pae, pae_len, &sig, &sig_len), TEMPER_OK);
         }
         CHECK(k && openssl_public(t, k, NULL, &pub, hex) == 0);
         CHECK_INT_EQ(sig ? sgt_verify_openssl(t, pub, "ecdsa-p256-sha256", pae, pae_len, sig,

@@ -140,7 +140,7 @@ static int make_token(struct sgt *t, struct tok *k)
 
 /* Sign the payload with an open instance; verify with openssl using the
  * independent public key in `pub_pem`, and that a changed payload fails. */
-static void check_signs(struct sgt *t, struct sgt_inst *in, const char *pub_pem, const char *alg)
+static void check_signs(struct sgt *t, struct ph *in, const char *pub_pem, const char *alg)
 {
     unsigned char *sig = NULL;
     size_t sig_len = 0;
@@ -150,13 +150,13 @@ static void check_signs(struct sgt *t, struct sgt_inst *in, const char *pub_pem,
     char hex[TEMPER_SHA256_HEX_LEN + 1] = "";
     const char *to_der[] = { "openssl", "pkey", "-pubin", "-in", pub_path, "-outform", "DER",
                              "-out", der_path, NULL };
-    CHECK_STR_EQ(t->ops->algorithm(in->state), alg);
-    CHECK_INT_EQ(t->ops->public_key(in->state, in->st, &pem), TEMPER_OK);
+    CHECK_STR_EQ(sgt_ops(in)->algorithm(in->state), alg);
+    CHECK_INT_EQ(sgt_ops(in)->public_key(in->state, in->st, &pem), TEMPER_OK);
     CHECK_STR_EQ(pem, pub_pem);
     CHECK(pub_path && der_path && sgt_run(to_der, NULL) == 0 &&
           temper_sha256_file(der_path, hex, NULL) == TEMPER_OK);
-    CHECK_STR_EQ(t->ops->key_id(in->state), hex);
-    CHECK_INT_EQ(t->ops->sign(in->state, in->st, (const unsigned char *)payload,
+    CHECK_STR_EQ(sgt_ops(in)->key_id(in->state), hex);
+    CHECK_INT_EQ(sgt_ops(in)->sign(in->state, in->st, (const unsigned char *)payload,
                               sizeof payload - 1, &sig, &sig_len),
                  TEMPER_OK);
     if (sig && pub_path) {
@@ -179,7 +179,7 @@ static void check_signs(struct sgt *t, struct sgt_inst *in, const char *pub_pem,
     free(der_path);
 }
 
-static int open_with(struct sgt *t, struct sgt_inst *in, const struct tok *k, const char *uri,
+static int open_with(struct sgt *t, struct ph *in, const struct tok *k, const char *uri,
                      const char *pin, const char *extra)
 {
     char *kv_uri = temper_strdupf("uri=%s", uri);
@@ -195,7 +195,7 @@ static int open_with(struct sgt *t, struct sgt_inst *in, const struct tok *k, co
 static void check_refused(struct sgt *t, const struct tok *k, const char *uri, const char *pin,
                           const char *extra, int rc_want, const char *words)
 {
-    struct sgt_inst in;
+    struct ph in;
     CHECK_INT_EQ(open_with(t, &in, k, uri, pin, extra), rc_want);
     CHECK(in.state == NULL);
     CHECK_STR_CONTAINS(sgt_error(&in), words);
@@ -204,7 +204,7 @@ static void check_refused(struct sgt *t, const struct tok *k, const char *uri, c
 
 static void test_keys(struct sgt *t, const struct tok *k)
 {
-    struct sgt_inst in;
+    struct ph in;
     TEST("ECDSA P-256 key generated on the token: DER signature openssl verifies")
     {
         CHECK_INT_EQ(open_with(t, &in, k, EC_URI, k->kv_pin, NULL), TEMPER_OK);
@@ -246,7 +246,7 @@ static void test_refusals(struct sgt *t, const struct tok *k)
     {
         check_refused(t, k, EC_URI, k->kv_wrong, NULL, TEMPER_ECRYPTO,
                       "token of " EC_URI " rejected the PIN from pin_file");
-        struct sgt_inst in;
+        struct ph in;
         CHECK_INT_EQ(open_with(t, &in, k, EC_URI, k->kv_pin, NULL), TEMPER_OK);
         sgt_close(t, &in);
     }
@@ -263,7 +263,7 @@ static void test_refusals(struct sgt *t, const struct tok *k)
                       "is not a pkcs11: URI of a private key");
         check_refused(t, k, EC_URI, k->kv_pin, "algorithm=ed25519", TEMPER_EINVAL,
                       "which cannot sign with algorithm = ed25519");
-        struct sgt_inst in;
+        struct ph in;
         const char *bad_module[] = { "module=/nonexistent/libnothing.so", "uri=" EC_URI,
                                      k->kv_pin, NULL };
         CHECK_INT_EQ(sgt_open(t, &in, bad_module), TEMPER_ECRYPTO);
@@ -284,7 +284,7 @@ static void test_refusals(struct sgt *t, const struct tok *k)
  * closed, a failed open in between, and a close followed by a new open. */
 static void test_instances(struct sgt *t, const struct tok *k)
 {
-    struct sgt_inst a, b, c, bad;
+    struct ph a, b, c, bad;
     TEST("two instances, a failed open between them, close and reopen")
     {
         CHECK_INT_EQ(open_with(t, &a, k, EC_URI, k->kv_pin, NULL), TEMPER_OK);
@@ -350,7 +350,6 @@ int main(void)
         }
     }
     if (rc == TEMPER_OK) {
-        CHECK_STR_EQ(t.desc->name, "pkcs11");
         test_keys(&t, &k);
         test_refusals(&t, &k);
         test_instances(&t, &k);

@@ -1,8 +1,6 @@
 /* temper — signer plugin test helpers (see signer_testlib.h). */
 #include "config.h"
 #include "tests/plugins/signer_testlib.h"
-#include "core/loader.h"
-#include "sdk/host.h"
 #include <temper/buf.h>
 
 #include <errno.h>
@@ -10,64 +8,32 @@
 #include <ftw.h>
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
-#include <ltdl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int load(struct sgt *t, const char *name, char **err)
+int sgt_init(struct sgt *t, const char *name)
 {
-    setenv("TEMPER_NO_INSTALLED_PLUGINS", "1", 1);
-    LTDL_SET_PRELOADED_SYMBOLS();
-#ifdef SIGNER_TEST_PRELOADED
-    const char *dirs[1] = { NULL }; /* static build: modules are linked in */
-    size_t n_dirs = 0;
-#else
-    const char *plugins = getenv("TEMPER_PLUGINS");
-    const char *dirs[1] = { plugins ? plugins : "plugins" };
-    size_t n_dirs = 1;
-#endif
-    const struct temper_module *m = NULL;
-    int rc = temper_loader_new(dirs, n_dirs, &t->loader, err);
-    if (rc == TEMPER_OK) {
-        rc = temper_loader_load(t->loader, TEMPER_KIND_SIGNER, name, &m, err);
-    }
-    if (rc != TEMPER_OK) {
-        return rc;
-    }
-    t->desc = m->desc;
-    t->ops = m->desc->ops;
-    printf("# signer_%s loaded from %s\n", name, m->path);
+    memset(t, 0, sizeof *t);
+    t->name = name;
+    t->log_ok = ph_log_capture() == TEMPER_OK;
     const char *tmp = getenv("TMPDIR");
     int n = snprintf(t->dir, sizeof t->dir, "%s/temper-signer-......",
                      tmp && tmp[0] ? tmp : "/tmp");
     if (n > 6 && (size_t)n < sizeof t->dir) {
         memset(t->dir + n - 6, 'X', 6); /* the mkdtemp() template */
     }
+    int rc = TEMPER_OK;
     if (n <= 6 || (size_t)n >= sizeof t->dir || !mkdtemp(t->dir)) {
-        *err = temper_strdupf("cannot make a scratch directory: %s", strerror(errno));
+        printf("# cannot make a scratch directory: %s\n", strerror(errno));
         t->dir[0] = '\0';
-        return TEMPER_EIO;
+        rc = TEMPER_EIO;
+    } else if (!t->log_ok) {
+        printf("# cannot capture the log\n");
+        rc = TEMPER_EIO;
     }
-    return TEMPER_OK;
-}
-
-int sgt_init(struct sgt *t, const char *name)
-{
-    char *err = NULL;
-    memset(t, 0, sizeof *t);
-    t->log = tmpfile();
-    if (t->log) {
-        temper_log_set_stream(t->log);
-        temper_log_set_level(TEMPER_LOG_LVL_DEBUG);
-    }
-    int rc = t->log ? load(t, name, &err) : TEMPER_EIO;
-    if (rc != TEMPER_OK) {
-        printf("# cannot load signer_%s: %s\n", name, err ? err : temper_rc_str(rc));
-    }
-    free(err);
     fflush(stdout); /* children must not repeat buffered output */
     return rc;
 }
@@ -83,7 +49,7 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 
 void sgt_cleanup(struct sgt *t)
 {
-    char *log = t->log ? sgt_log_text(t) : NULL;
+    char *log = t->log_ok ? sgt_log_text(t) : NULL;
     /* the whole log as TAP comments, so the .log file shows every message */
     for (char *l = log, *nl = NULL; l && *l; l = nl ? nl + 1 : l + strlen(l)) {
         nl = strchr(l, '\n');
@@ -93,11 +59,7 @@ void sgt_cleanup(struct sgt *t)
     if (t->dir[0]) {
         nftw(t->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     }
-    temper_loader_free(t->loader);
-    temper_log_set_stream(NULL);
-    if (t->log) {
-        fclose(t->log);
-    }
+    ph_log_release();
     temper_log_clear_secrets();
     memset(t, 0, sizeof *t);
 }
@@ -109,119 +71,37 @@ char *sgt_path(const struct sgt *t, const char *name)
 
 char *sgt_log_text(struct sgt *t)
 {
-    fflush(t->log);
-    long end = ftell(t->log);
-    char *buf = end >= 0 ? calloc(1, (size_t)end + 1) : NULL;
-    if (buf) {
-        rewind(t->log);
-        size_t got = fread(buf, 1, (size_t)end, t->log);
-        buf[got] = '\0';
-        fseek(t->log, 0, SEEK_END);
-    }
-    return buf;
+    (void)t;
+    return ph_log_text();
 }
 
-/* ---- conf blocks: "key=value" through the option table ----------------- */
-
-static const struct temper_option *find_opt(const struct temper_plugin *d, const char *key,
-                                            size_t klen)
+int sgt_open(struct sgt *t, struct ph *in, const char *const *kv)
 {
-    for (const struct temper_option *o = d->options; o && o->type != TEMPER_OPT_END; o++) {
-        if (strlen(o->key) == klen && strncmp(o->key, key, klen) == 0) {
-            return o;
-        }
+    char *err = NULL;
+    int rc = ph_load(in, TEMPER_KIND_SIGNER, t->name, kv, &err);
+    if (rc != TEMPER_OK) {
+        printf("# cannot load signer_%s: %s\n", t->name, err ? err : temper_rc_str(rc));
+        free(err);
+        return rc;
     }
-    return NULL;
+    return ph_open(in);
 }
 
-static int set_value(const struct temper_option *o, char *conf, const char *v)
+void sgt_close(struct sgt *t, struct ph *in)
 {
-    char *field = conf + o->offset;
-    switch (o->type) {
-    case TEMPER_OPT_STR:
-    case TEMPER_OPT_PATH:
-        free(*(char **)field);
-        *(char **)field = strdup(v);
-        return *(char **)field ? 0 : -1;
-    case TEMPER_OPT_BOOL:
-        *(bool *)field = strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
-                         strcmp(v, "on") == 0 || strcmp(v, "1") == 0;
-        return 0;
-    case TEMPER_OPT_ENUM:
-        for (int i = 0; o->choices && o->choices[i]; i++) {
-            if (strcmp(o->choices[i], v) == 0) {
-                *(int *)field = i;
-                return 0;
-            }
-        }
-        return -1;
-    default:
-        return -1; /* the signers use no other type */
-    }
+    (void)t;
+    ph_close(in);
 }
 
-static void conf_free(const struct temper_plugin *d, void *conf)
+const char *sgt_error(const struct ph *in)
 {
-    for (const struct temper_option *o = d->options; conf && o && o->type != TEMPER_OPT_END;
-         o++) {
-        if (o->type == TEMPER_OPT_STR || o->type == TEMPER_OPT_PATH) {
-            free(*(char **)((char *)conf + o->offset));
-        }
-    }
-    free(conf);
-}
-
-static void *conf_new(const struct temper_plugin *d, const char *const *kv)
-{
-    char *conf = calloc(1, d->conf_size);
-    int bad = conf ? 0 : 1;
-    for (const struct temper_option *o = d->options; conf && o && o->type != TEMPER_OPT_END;
-         o++) {
-        if (o->def && set_value(o, conf, o->def) != 0) {
-            bad = 1;
-        }
-    }
-    for (size_t i = 0; !bad && kv && kv[i]; i++) {
-        const char *eq = strchr(kv[i], '=');
-        const struct temper_option *o = eq ? find_opt(d, kv[i], (size_t)(eq - kv[i])) : NULL;
-        if (!o || set_value(o, conf, eq + 1) != 0) {
-            printf("# bad test setting %s\n", kv[i]);
-            bad = 1;
-        }
-        if (o && (o->flags & TEMPER_OPT_SECRET)) {
-            (void)!temper_log_add_secret(eq + 1); /* as the core does */
-        }
-    }
-    if (bad) {
-        conf_free(d, conf);
-        return NULL;
-    }
-    return conf;
-}
-
-int sgt_open(struct sgt *t, struct sgt_inst *in, const char *const *kv)
-{
-    memset(in, 0, sizeof *in);
-    in->st = temper_stage_new(t->desc, "test");
-    in->conf = in->st ? conf_new(t->desc, kv) : NULL;
-    if (!in->conf) {
-        return TEMPER_EINVAL;
-    }
-    return t->desc->open(in->st, in->conf, &in->state);
-}
-
-void sgt_close(struct sgt *t, struct sgt_inst *in)
-{
-    t->desc->close(in->state);
-    conf_free(t->desc, in->conf);
-    temper_stage_free(in->st);
-    memset(in, 0, sizeof *in);
-}
-
-const char *sgt_error(const struct sgt_inst *in)
-{
-    const char *e = temper_stage_error(in->st);
+    const char *e = in->st ? temper_stage_error(in->st) : NULL;
     return e ? e : "";
+}
+
+const struct temper_signer_ops *sgt_ops(const struct ph *in)
+{
+    return ph_ops(in);
 }
 
 /* ---- tools ------------------------------------------------------------- */

@@ -1,5 +1,5 @@
-/* temper — what the signer plugin tests share: loading a signer module
- * through the real loader, opening it with "key=value" settings, capturing
+/* temper — what the signer plugin tests share: opening a signer module
+ * through the plugin harness (real loader, real option code), capturing
  * the log, running the independent tools (certtool, openssl, softhsm2-util,
  * p11tool) and verifying signatures with gnutls and with openssl. */
 #ifndef TEMPER_TESTS_SIGNER_TESTLIB_H
@@ -9,35 +9,33 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <temper/signer.h>
+#include "tests/lib/plugin_harness.h"
 
+/* The run: which signer, a scratch directory for keys and tokens, the log. */
 struct sgt {
-    struct temper_loader *loader;
-    const struct temper_plugin *desc;
-    const struct temper_signer_ops *ops;
-    char dir[256]; /* scratch directory, removed by sgt_cleanup() */
-    FILE *log;     /* every log line of the run */
+    const char *name;  /* "keyfile", "pkcs11" */
+    char dir[256];     /* removed by sgt_cleanup() */
+    int log_ok;        /* the log is captured (ph_log_capture) */
 };
 
-/* One opened (or refused) instance; st keeps the recorded error. */
-struct sgt_inst {
-    struct temper_stage *st;
-    void *conf;
-    void *state;
-};
-
-/* Load signer_<name> and make the scratch directory; on failure a TAP
- * comment says why.  Call sgt_cleanup() in every case. */
+/* Capture the log and make the scratch directory; on failure a TAP comment
+ * says why.  Call sgt_cleanup() in every case (it prints the whole log as
+ * TAP comments). */
 int sgt_init(struct sgt *t, const char *name);
 void sgt_cleanup(struct sgt *t);
 /* "<scratch>/<name>", a new string. */
 char *sgt_path(const struct sgt *t, const char *name);
 
-/* Open with settings "key=value" (NULL-terminated list); returns open()'s
- * rc.  Always sgt_close(), also after a failure. */
-int sgt_open(struct sgt *t, struct sgt_inst *in, const char *const *kv);
-void sgt_close(struct sgt *t, struct sgt_inst *in);
+/* Load signer_<name> through the plugin harness with settings "key=value"
+ * (NULL-terminated) and open it; returns the first failing rc (a setting
+ * the option code refuses is reported as a TAP comment).  Always
+ * sgt_close(), also after a failure. */
+int sgt_open(struct sgt *t, struct ph *in, const char *const *kv);
+void sgt_close(struct sgt *t, struct ph *in);
 /* The recorded error of the instance, "" when none. */
-const char *sgt_error(const struct sgt_inst *in);
+const char *sgt_error(const struct ph *in);
+/* The signer ops of a loaded instance. */
+const struct temper_signer_ops *sgt_ops(const struct ph *in);
 /* Everything logged since sgt_init(), a new string. */
 char *sgt_log_text(struct sgt *t);
 
