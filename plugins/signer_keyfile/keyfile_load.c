@@ -70,6 +70,11 @@ static int import_pem(struct temper_stage *st, const struct keyfile_conf *c,
     if (encrypted && !password) {
         return import_failure(st, c, password, encrypted, 0);
     }
+    if (password && !encrypted) {
+        TEMPER_LOG_WARN(st, "signing key %s is not encrypted: the configured password is not "
+                            "used (encrypt the key, or drop the password setting)",
+                        c->key);
+    }
     int g = gnutls_x509_privkey_init(&x);
     if (g >= 0) {
         gnutls_datum_t d = { pem, (unsigned)len };
@@ -284,6 +289,13 @@ int keyfile_load_key(struct temper_stage *st, const struct keyfile_conf *c,
     size_t len = 0;
     struct stat sb;
     *priv = NULL;
+    if (c->generate && c->algorithm != SIGNKEY_AUTO &&
+        c->algorithm != SIGNKEY_ECDSA_P256_SHA256) {
+        return temper_fail(st, TEMPER_EINVAL,
+                           "generate = true makes ECDSA P-256 keys: it cannot be combined with "
+                           "algorithm = %s",
+                           signkey_alg_name((enum signkey_alg)c->algorithm));
+    }
     if (c->generate) {
         gnutls_x509_privkey_t x = NULL;
         bool created = false;

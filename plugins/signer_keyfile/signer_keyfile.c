@@ -25,10 +25,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <temper/buf.h>
-#include <temper/signer.h>
 
 struct keyfile_state {
-    struct signkey key;
+    struct signkey key; /* first: the shared signkey_ops use the state as one */
 };
 
 static const struct temper_option keyfile_options[] = {
@@ -102,38 +101,6 @@ static int keyfile_open(struct temper_stage *st, const void *conf, void **state)
     return rc;
 }
 
-static int keyfile_sign(void *state, struct temper_stage *st, const unsigned char *msg,
-                        size_t len, unsigned char **sig, size_t *sig_len)
-{
-    struct keyfile_state *s = state;
-    return signkey_sign(s ? &s->key : NULL, st, msg, len, sig, sig_len);
-}
-
-static int keyfile_public_key(void *state, struct temper_stage *st, char **pem)
-{
-    struct keyfile_state *s = state;
-    return signkey_public_pem(s ? &s->key : NULL, st, pem);
-}
-
-static const char *keyfile_key_id(void *state)
-{
-    struct keyfile_state *s = state;
-    return s ? s->key.key_id : NULL;
-}
-
-static const char *keyfile_algorithm(void *state)
-{
-    struct keyfile_state *s = state;
-    return s ? signkey_alg_name(s->key.alg) : NULL;
-}
-
-static const struct temper_signer_ops keyfile_ops = {
-    .sign = keyfile_sign,
-    .public_key = keyfile_public_key,
-    .key_id = keyfile_key_id,
-    .algorithm = keyfile_algorithm,
-};
-
 TEMPER_PLUGIN(signer_keyfile) = {
     TEMPER_PLUGIN_HEAD,
     .kind = TEMPER_KIND_SIGNER,
@@ -144,6 +111,6 @@ TEMPER_PLUGIN(signer_keyfile) = {
     .conf_size = sizeof(struct keyfile_conf),
     .open = keyfile_open,
     .close = keyfile_close,
-    .ops = &keyfile_ops,
-    .ops_size = sizeof keyfile_ops,
+    .ops = &signkey_ops,
+    .ops_size = sizeof signkey_ops,
 };

@@ -255,6 +255,38 @@ int signkey_public_pem(const struct signkey *k, struct temper_stage *st, char **
     return *pem ? TEMPER_OK : TEMPER_ENOMEM;
 }
 
+/* ---- the ops table: state starts with a struct signkey ------------------ */
+
+static int op_sign(void *state, struct temper_stage *st, const unsigned char *msg, size_t len,
+                   unsigned char **sig, size_t *sig_len)
+{
+    return signkey_sign(state, st, msg, len, sig, sig_len);
+}
+
+static int op_public_key(void *state, struct temper_stage *st, char **pem)
+{
+    return signkey_public_pem(state, st, pem);
+}
+
+static const char *op_key_id(void *state)
+{
+    const struct signkey *k = state;
+    return k ? k->key_id : NULL;
+}
+
+static const char *op_algorithm(void *state)
+{
+    const struct signkey *k = state;
+    return k ? signkey_alg_name(k->alg) : NULL;
+}
+
+const struct temper_signer_ops signkey_ops = {
+    .sign = op_sign,
+    .public_key = op_public_key,
+    .key_id = op_key_id,
+    .algorithm = op_algorithm,
+};
+
 void signkey_cleanup(struct signkey *k)
 {
     if (!k) {

@@ -32,6 +32,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
 #include <temper/plugin.h>
+#include <temper/signer.h>
 
 /* Every module that compiles signkey.c defines SIGNKEY_NS to its own name
  * (-DSIGNKEY_NS=signer_keyfile): the names below then carry that prefix, so a
@@ -43,6 +44,7 @@
 #define SIGNKEY_CAT2(a, b) a##_##b
 #define SIGNKEY_CAT(a, b) SIGNKEY_CAT2(a, b)
 #define signkey_alg_choices SIGNKEY_CAT(SIGNKEY_NS, signkey_alg_choices)
+#define signkey_ops SIGNKEY_CAT(SIGNKEY_NS, signkey_ops)
 #define signkey_setup SIGNKEY_CAT(SIGNKEY_NS, signkey_setup)
 #define signkey_sign SIGNKEY_CAT(SIGNKEY_NS, signkey_sign)
 #define signkey_verify SIGNKEY_CAT(SIGNKEY_NS, signkey_verify)
@@ -79,6 +81,10 @@ struct signkey {
     char *pub_pem;                        /* SubjectPublicKeyInfo, PEM */
     char key_id[2 * 32 + 1];              /* hex SHA-256 of the DER SPKI */
 };
+
+/* The signer ops of both modules: their state (from open()) starts with a
+ * struct signkey, which these functions use. */
+extern const struct temper_signer_ops signkey_ops;
 
 /* Bind `priv` to a scheme (`want`, SIGNKEY_AUTO derives it), export the
  * public key, compute the key id, and prove the pair works by signing a

@@ -49,7 +49,6 @@
 #include <string.h>
 #include <gnutls/pkcs11.h>
 #include <temper/buf.h>
-#include <temper/signer.h>
 
 struct pkcs11_conf {
     char *module;    /* PATH, required */
@@ -61,7 +60,7 @@ struct pkcs11_conf {
 };
 
 struct pkcs11_state {
-    struct signkey key;
+    struct signkey key; /* first: the shared signkey_ops use the state as one */
     char *pin;        /* owned, wiped at close */
     unsigned asked;   /* times the token asked for the PIN */
     bool pin_wrong;   /* the token said the PIN was wrong */
@@ -241,38 +240,6 @@ static int pkcs11_open(struct temper_stage *st, const void *conf, void **state)
     return TEMPER_OK;
 }
 
-static int pkcs11_sign(void *state, struct temper_stage *st, const unsigned char *msg,
-                       size_t len, unsigned char **sig, size_t *sig_len)
-{
-    struct pkcs11_state *s = state;
-    return signkey_sign(s ? &s->key : NULL, st, msg, len, sig, sig_len);
-}
-
-static int pkcs11_public_key(void *state, struct temper_stage *st, char **pem)
-{
-    struct pkcs11_state *s = state;
-    return signkey_public_pem(s ? &s->key : NULL, st, pem);
-}
-
-static const char *pkcs11_key_id(void *state)
-{
-    struct pkcs11_state *s = state;
-    return s ? s->key.key_id : NULL;
-}
-
-static const char *pkcs11_algorithm(void *state)
-{
-    struct pkcs11_state *s = state;
-    return s ? signkey_alg_name(s->key.alg) : NULL;
-}
-
-static const struct temper_signer_ops pkcs11_ops = {
-    .sign = pkcs11_sign,
-    .public_key = pkcs11_public_key,
-    .key_id = pkcs11_key_id,
-    .algorithm = pkcs11_algorithm,
-};
-
 TEMPER_PLUGIN(signer_pkcs11) = {
     TEMPER_PLUGIN_HEAD,
     .kind = TEMPER_KIND_SIGNER,
@@ -283,6 +250,6 @@ TEMPER_PLUGIN(signer_pkcs11) = {
     .conf_size = sizeof(struct pkcs11_conf),
     .open = pkcs11_open,
     .close = pkcs11_close,
-    .ops = &pkcs11_ops,
-    .ops_size = sizeof pkcs11_ops,
+    .ops = &signkey_ops,
+    .ops_size = sizeof signkey_ops,
 };

@@ -272,6 +272,9 @@ static void test_encrypted(struct sgt *t)
         free(text);
         const char *more[] = { kv_pw, NULL };
         check_key(t, k, PASSWORD, more, "ecdsa-p256-sha256", 0);
+        char *log = sgt_log_text(t);
+        CHECK(log && !strstr(log, "is not encrypted"));
+        free(log);
         setenv("TEMPER_TEST_KEY_PASSWORD", PASSWORD, 1);
         const char *env[] = { "password_env=TEMPER_TEST_KEY_PASSWORD", NULL };
         check_key(t, k, PASSWORD, env, "ecdsa-p256-sha256", 0);
@@ -329,6 +332,14 @@ static void test_files(struct sgt *t)
         check_refused(t, kv, TEMPER_EINVAL, "chmod 600");
         const char *loose[] = { "allow_loose_permissions=true", NULL };
         check_key(t, k, NULL, loose, "ecdsa-p256-sha256", 0);
+        /* a password for a plain key is not an error, but it is said */
+        setenv("TEMPER_TEST_KEY_PASSWORD", PASSWORD, 1);
+        const char *with_pw[] = { "password_env=TEMPER_TEST_KEY_PASSWORD",
+                                  "allow_loose_permissions=true", NULL };
+        check_key(t, k, NULL, with_pw, "ecdsa-p256-sha256", 0);
+        char *log = sgt_log_text(t);
+        CHECK_STR_CONTAINS(log, "perm.pem is not encrypted: the configured password is not used");
+        free(log);
         CHECK(k && chmod(k, 0600) == 0);
     }
     TEST("missing key, a directory, an unreadable key")
@@ -490,10 +501,17 @@ static void test_generate(struct sgt *t)
     {
         check_generated(t, enc, pw);
     }
-    TEST("generate = true in a missing directory is a clear error")
+    TEST("generate = true in a missing directory, or with another algorithm: clear errors")
     {
         const char *kv[] = { "key=/nonexistent/temper/new.key", "generate=true", NULL };
         check_refused(t, kv, TEMPER_EIO, "/nonexistent/temper/new.key");
+        char *other = sgt_path(t, "gen/ed.key");
+        char *kv_other = temper_strdupf("key=%s", other);
+        const char *ed[] = { kv_other, "generate=true", "algorithm=ed25519", NULL };
+        check_refused(t, ed, TEMPER_EINVAL, "cannot be combined with algorithm = ed25519");
+        CHECK(access(other, F_OK) != 0); /* nothing written */
+        free(kv_other);
+        free(other);
     }
     free(key);
     free(dir);
