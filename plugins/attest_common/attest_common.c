@@ -389,8 +389,9 @@ bool ac_distro_parse(const char *distribution, struct ac_distro *out)
     }
     for (size_t i = 0; i < sizeof releases / sizeof releases[0]; i++) {
         const struct release *r = &releases[i];
-        if (strcmp(r->vendor, out->vendor) == 0 &&
-            (strcasecmp(r->codename, rel) == 0 || (r->version[0] && strcmp(r->version, rel) == 0))) {
+        bool named = strcasecmp(r->codename, rel) == 0;
+        bool numbered = r->version[0] && strcmp(r->version, rel) == 0;
+        if (strcmp(r->vendor, out->vendor) == 0 && (named || numbered)) {
             memcpy(out->codename, r->codename, strlen(r->codename) + 1);
             memcpy(out->version, r->version, strlen(r->version) + 1);
             memcpy(out->ecosystem, r->ecosystem, strlen(r->ecosystem) + 1);

@@ -283,8 +283,10 @@ static int parse_local(struct vex_ctx *c, const char *path, struct json_object *
 /* Every OSV record of one parsed document. */
 static int osv_document(struct vex_ctx *c, struct json_object *doc, const char *where)
 {
-    struct json_object *list = json_object_is_type(doc, json_type_array) ? doc
-                                                                        : temper_json_get(doc, "vulns");
+    struct json_object *list = temper_json_get(doc, "vulns");
+    if (json_object_is_type(doc, json_type_array)) {
+        list = doc;
+    }
     if (!list) {
         return vex_osv_record(c, doc, where);
     }

@@ -18,7 +18,10 @@ static char scratch[64];
 const char *at_dir(void)
 {
     if (!scratch[0]) {
-        memcpy(scratch, "/tmp/temper-attest-XXXXXX", 26);
+        static const char prefix[] = "/tmp/temper-attest-";
+        memcpy(scratch, prefix, sizeof prefix - 1);
+        memset(scratch + sizeof prefix - 1, 'X', 6); /* the mkdtemp() template */
+        scratch[sizeof prefix + 5] = '\0';
         if (!mkdtemp(scratch)) {
             scratch[0] = '\0';
             return "/nonexistent";
