@@ -54,6 +54,16 @@ static const char synthetic[] =
     "\"license\":\"GFDL-NIV-1.3+\"},"
     "{\"name\":\"mixed-pkg\",\"version\":\"1\",\"distribution\":\"debian:bookworm\","
     "\"license\":\"mit and (bsd-2-clause or Apache-2)\"},"
+    "{\"name\":\"paren-pkg\",\"version\":\"1\",\"distribution\":\"debian:bookworm\","
+    "\"license\":\"(MIT or Apache-2.0) and (GPL-2+ or LGPL-2.1+)\"},"
+    "{\"name\":\"trail-pkg\",\"version\":\"1\",\"distribution\":\"debian:bookworm\","
+    "\"license\":\"GPL-2+ or\"},"
+    "{\"name\":\"none-pkg\",\"version\":\"1\",\"distribution\":\"debian:bookworm\","
+    "\"license\":\"NONE\"},"
+    "{\"name\":\"plus-pkg\",\"version\":\"1\",\"distribution\":\"debian:bookworm\","
+    "\"license\":\"Apache-2.0+ OR LicenseRef-custom\"},"
+    "{\"name\":\"long-pkg\",\"version\":\"1\",\"distribution\":\"debian:bookworm\","
+    "\"license\":\"Some very long license name that goes on and on and on, and on forever\"},"
     "{\"name\":\"busybox\",\"version\":\"1.36.1-r15\",\"arch\":\"x86_64\","
     "\"distribution\":\"alpine:v3.19\","
     "\"supplier\":\"Sören Tempel <soeren+alpine@soeren-tempel.net>\","
@@ -88,6 +98,12 @@ static const char *const expected_licenses[][2] = {
     { "gfdl-pkg", "GFDL-1.3-no-invariants-or-later" },
     { "mixed-pkg", "MIT AND (BSD-2-Clause OR Apache-2.0)" },
     { "busybox", "GPL-2.0-only" },
+    { "paren-pkg", "(MIT OR Apache-2.0) AND (GPL-2.0-or-later OR LGPL-2.1-or-later)" },
+    { "trail-pkg", "LicenseRef-GPL-2--or" },
+    { "none-pkg", "NONE" },
+    { "plus-pkg", "Apache-2.0+ OR LicenseRef-custom" },
+    /* longer than 64 characters: a prefix and 8 hex digits of its SHA-256 */
+    { "long-pkg", "LicenseRef-Some-very-long-license-name-that-goes-on-and-on-and-on--4facdea7" },
 };
 
 /* Length of an array, 0 for anything else (json-c asserts on non-arrays). */
@@ -575,6 +591,20 @@ static void test_refusals(const struct temper_artifact *good, const struct tempe
             CHECK_INT_EQ(alen(temper_json_get(j, key)), k ? 1 : 3);
             json_object_put(j);
         }
+    }
+    TEST("sbom: an image without packages is still a valid document") {
+        struct temper_artifact *empty = image_of("[]", digest);
+        struct json_object *a = attest_once("spdx", NULL, empty, run, "empty-spdx.json", NULL);
+        struct json_object *b = attest_once("cyclonedx", NULL, empty, run, "empty-cdx.json", NULL);
+        char *fa = at_path("empty-spdx.json"), *fb = at_path("empty-cdx.json");
+        CHECK(a && b);
+        CHECK_INT_EQ(at_validate("spdx-2.3-schema.json", fa, "predicate"), 0);
+        CHECK_INT_EQ(at_validate("bom-1.5.schema.json", fb, "predicate"), 0);
+        json_object_put(a);
+        json_object_put(b);
+        free(fa);
+        free(fb);
+        temper_artifact_free(empty);
     }
     TEST("spdx: namespace must be a URI") {
         struct ph h;
