@@ -37,6 +37,24 @@ void ac_push(int *rc, struct json_object *arr, struct json_object *val)
     *rc = temper_json_append(arr, val);
 }
 
+struct json_object *ac_new_obj(int *rc)
+{
+    struct json_object *o = *rc == TEMPER_OK ? json_object_new_object() : NULL;
+    if (!o && *rc == TEMPER_OK) {
+        *rc = TEMPER_ENOMEM;
+    }
+    return o;
+}
+
+struct json_object *ac_new_arr(int *rc)
+{
+    struct json_object *o = *rc == TEMPER_OK ? json_object_new_array() : NULL;
+    if (!o && *rc == TEMPER_OK) {
+        *rc = TEMPER_ENOMEM;
+    }
+    return o;
+}
+
 struct json_object *ac_digest_obj(const char *hex)
 {
     struct json_object *d = json_object_new_object();
@@ -219,6 +237,56 @@ int ac_emit_statement(struct temper_stage *st, const struct ac_subject *s,
     free(text);
     free(name);
     return rc;
+}
+
+int ac_input_init(struct temper_stage *st, const struct temper_artifact *image,
+                  const struct temper_artifact *run, bool need_time, struct ac_input *in)
+{
+    memset(in, 0, sizeof *in);
+    int rc = ac_subject_init(st, image, run, &in->s);
+    if (rc == TEMPER_OK && need_time) {
+        rc = ac_run_time(st, run, TEMPER_RUN_STARTED, in->created);
+        rc = rc == TEMPER_ENOTFOUND
+                 ? temper_fail(st, TEMPER_EINVAL, "run record has no %s", TEMPER_RUN_STARTED)
+                 : rc;
+    }
+    return rc == TEMPER_OK ? ac_packages(st, image, &in->pk, &in->n) : rc;
+}
+
+void ac_input_cleanup(struct ac_input *in)
+{
+    free(in->pk);
+    in->pk = NULL;
+    in->n = 0;
+}
+
+int ac_finish(struct temper_stage *st, int rc, const struct ac_input *in, const char *ptype,
+              const char *format, const char *what, struct json_object **root)
+{
+    if (rc == TEMPER_OK) {
+        rc = ac_emit_statement(st, &in->s, ptype, format, *root);
+        *root = NULL;
+    } else if (!temper_stage_error(st)) {
+        rc = temper_fail(st, rc, "cannot build the %s of %s: %s", what,
+                         in->s.name ? in->s.name : "the image", temper_rc_str(rc));
+    }
+    return rc;
+}
+
+int ac_state_new(const void *conf, void **state)
+{
+    struct ac_state *s = calloc(1, sizeof *s);
+    *state = s;
+    if (!s) {
+        return TEMPER_ENOMEM;
+    }
+    s->conf = conf;
+    return TEMPER_OK;
+}
+
+void ac_state_free(void *state)
+{
+    free(state);
 }
 
 int ac_run_time(struct temper_stage *st, const struct temper_artifact *run, const char *key,

@@ -47,6 +47,13 @@
 #define ac_digest_obj ATTEST_CAT(ATTEST_NS, ac_digest_obj)
 #define ac_is_hex64 ATTEST_CAT(ATTEST_NS, ac_is_hex64)
 #define ac_text_ok ATTEST_CAT(ATTEST_NS, ac_text_ok)
+#define ac_input_init ATTEST_CAT(ATTEST_NS, ac_input_init)
+#define ac_input_cleanup ATTEST_CAT(ATTEST_NS, ac_input_cleanup)
+#define ac_finish ATTEST_CAT(ATTEST_NS, ac_finish)
+#define ac_state_new ATTEST_CAT(ATTEST_NS, ac_state_new)
+#define ac_state_free ATTEST_CAT(ATTEST_NS, ac_state_free)
+#define ac_new_obj ATTEST_CAT(ATTEST_NS, ac_new_obj)
+#define ac_new_arr ATTEST_CAT(ATTEST_NS, ac_new_arr)
 #define ac_person ATTEST_CAT(ATTEST_NS, ac_person)
 #define ac_id_hash ATTEST_CAT(ATTEST_NS, ac_id_hash)
 
@@ -70,6 +77,33 @@ struct ac_subject {
  * "sha256:<64 lower-case hex>" digest. */
 int ac_subject_init(struct temper_stage *st, const struct temper_artifact *image,
                     const struct temper_artifact *run, struct ac_subject *s);
+
+/* What every attest() starts from: the subject, the run's start time and
+ * the image's packages in a stable order. */
+struct ac_input {
+    struct ac_subject s;
+    char created[21];                 /* started_on; "" unless need_time */
+    const struct temper_package **pk; /* see ac_packages() */
+    size_t n;
+};
+/* ac_subject_init + ac_run_time(started_on, required when need_time:
+ * TEMPER_EINVAL "run record has no started_on") + ac_packages.  Call
+ * ac_input_cleanup() in any case. */
+int ac_input_init(struct temper_stage *st, const struct temper_artifact *image,
+                  const struct temper_artifact *run, bool need_time, struct ac_input *in);
+void ac_input_cleanup(struct ac_input *in);
+/* End of attest(): with rc == TEMPER_OK emit *root as the statement (taken,
+ * *root set to NULL); otherwise record "cannot build the <what> of <image>"
+ * unless a reason is recorded already.  Returns the final rc. */
+int ac_finish(struct temper_stage *st, int rc, const struct ac_input *in, const char *ptype,
+              const char *format, const char *what, struct json_object **root);
+
+/* Plugin state that only keeps the conf block (valid until after close). */
+struct ac_state {
+    const void *conf;
+};
+int ac_state_new(const void *conf, void **state);
+void ac_state_free(void *state);
 
 /* Wrap `predicate` (taken, even on error) in an in-toto Statement v1 about
  * s, serialize it canonically and emit a TEMPER_ART_STATEMENT named
@@ -152,6 +186,10 @@ int ac_packages(struct temper_stage *st, const struct temper_artifact *image,
 void ac_put(int *rc, struct json_object *obj, const char *key, struct json_object *val);
 void ac_put_str(int *rc, struct json_object *obj, const char *key, const char *s);
 void ac_push(int *rc, struct json_object *arr, struct json_object *val);
+/* A new object / array, or NULL with *rc = TEMPER_ENOMEM; NULL without
+ * allocating when *rc is already an error. */
+struct json_object *ac_new_obj(int *rc);
+struct json_object *ac_new_arr(int *rc);
 /* {"sha256": hex} */
 struct json_object *ac_digest_obj(const char *hex);
 

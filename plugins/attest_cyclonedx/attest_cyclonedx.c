@@ -37,10 +37,6 @@ struct cdx_conf {
     char *supplier;
 };
 
-struct cdx_state {
-    const struct cdx_conf *conf;
-};
-
 struct bom {
     struct temper_stage *st;
     struct json_object *components, *depends;
@@ -53,28 +49,10 @@ static const struct temper_option cdx_options[] = {
     TEMPER_OPTION_END,
 };
 
-static struct json_object *new_obj(int *rc)
-{
-    struct json_object *o = *rc == TEMPER_OK ? json_object_new_object() : NULL;
-    if (!o && *rc == TEMPER_OK) {
-        *rc = TEMPER_ENOMEM;
-    }
-    return o;
-}
-
-static struct json_object *new_arr(int *rc)
-{
-    struct json_object *o = *rc == TEMPER_OK ? json_object_new_array() : NULL;
-    if (!o && *rc == TEMPER_OK) {
-        *rc = TEMPER_ENOMEM;
-    }
-    return o;
-}
-
 /* [{"alg":"SHA-256","content":hex}] */
 static struct json_object *sha256_hashes(int *rc, const char *hex)
 {
-    struct json_object *arr = new_arr(rc), *h = new_obj(rc);
+    struct json_object *arr = ac_new_arr(rc), *h = ac_new_obj(rc);
     ac_put_str(rc, h, "alg", "SHA-256");
     ac_put_str(rc, h, "content", hex);
     ac_push(rc, arr, h);
@@ -99,10 +77,10 @@ static int supplier(struct json_object *comp, const char *text)
     bool org = false;
     int rc = ac_person(text, &name, &email, &org);
     if (rc == TEMPER_OK && name[0]) {
-        struct json_object *sup = new_obj(&rc);
+        struct json_object *sup = ac_new_obj(&rc);
         ac_put_str(&rc, sup, "name", name);
         if (email) {
-            struct json_object *contacts = new_arr(&rc), *ct = new_obj(&rc);
+            struct json_object *contacts = ac_new_arr(&rc), *ct = ac_new_obj(&rc);
             ac_put_str(&rc, ct, "name", name);
             ac_put_str(&rc, ct, "email", email);
             ac_push(&rc, contacts, ct);
@@ -120,9 +98,9 @@ static int licenses(struct json_object *comp, const char *text)
     struct ac_license l;
     int rc = ac_license_parse(text, &l);
     if (rc == TEMPER_OK && l.expr && strcmp(l.expr, "NONE") != 0) {
-        struct json_object *arr = new_arr(&rc), *one = new_obj(&rc);
+        struct json_object *arr = ac_new_arr(&rc), *one = ac_new_obj(&rc);
         if (l.listed || (l.n_refs == 1 && strcmp(l.expr, l.refs[0].id) == 0)) {
-            struct json_object *lic = new_obj(&rc);
+            struct json_object *lic = ac_new_obj(&rc);
             ac_put_str(&rc, lic, l.listed ? "id" : "name", l.listed ? l.listed : l.refs[0].name);
             ac_put(&rc, one, "license", lic);
         } else {
@@ -141,7 +119,7 @@ static struct json_object *ancestors(int *rc, const struct temper_package *p)
     if (!purl && *rc == TEMPER_OK) {
         *rc = TEMPER_ENOMEM;
     }
-    struct json_object *ped = new_obj(rc), *arr = new_arr(rc), *src = new_obj(rc);
+    struct json_object *ped = ac_new_obj(rc), *arr = ac_new_arr(rc), *src = ac_new_obj(rc);
     ac_put_str(rc, src, "type", "library");
     ac_put_str(rc, src, "name", ac_src_name(p));
     ac_put_str(rc, src, "version", ac_src_version(p));
@@ -156,7 +134,7 @@ static int component(struct bom *b, const struct temper_package *p)
 {
     char *purl = ac_purl(p);
     int rc = purl ? claim_ref(b, purl) : TEMPER_ENOMEM;
-    struct json_object *c = new_obj(&rc);
+    struct json_object *c = ac_new_obj(&rc);
     ac_put_str(&rc, c, "type", "library");
     ac_put_str(&rc, c, "bom-ref", purl);
     ac_put_str(&rc, c, "name", p->name);
@@ -172,7 +150,7 @@ static int component(struct bom *b, const struct temper_package *p)
         rc = licenses(c, p->license);
     }
     if (p->url) {
-        struct json_object *refs = new_arr(&rc), *r = new_obj(&rc);
+        struct json_object *refs = ac_new_arr(&rc), *r = ac_new_obj(&rc);
         ac_put_str(&rc, r, "type", "distribution");
         ac_put_str(&rc, r, "url", p->url);
         ac_push(&rc, refs, r);
@@ -198,7 +176,7 @@ static int os_component(struct bom *b, const struct temper_package *p)
     int rc = TEMPER_OK;
     if (!json_object_object_get_ex(b->refs, ref, NULL)) {
         rc = claim_ref(b, ref);
-        struct json_object *c = new_obj(&rc);
+        struct json_object *c = ac_new_obj(&rc);
         ac_put_str(&rc, c, "type", "operating-system");
         ac_put_str(&rc, c, "bom-ref", ref);
         ac_put_str(&rc, c, "name", d.vendor);
@@ -212,8 +190,8 @@ static int os_component(struct bom *b, const struct temper_package *p)
 static struct json_object *metadata(int *rc, const struct cdx_conf *cf, const struct ac_subject *s,
                                     const char *created, const char *image_ref)
 {
-    struct json_object *md = new_obj(rc), *tools = new_obj(rc), *tl = new_arr(rc);
-    struct json_object *tool = new_obj(rc), *img = new_obj(rc);
+    struct json_object *md = ac_new_obj(rc), *tools = ac_new_obj(rc), *tl = ac_new_arr(rc);
+    struct json_object *tool = ac_new_obj(rc), *img = ac_new_obj(rc);
     ac_put_str(rc, md, "timestamp", created);
     ac_put_str(rc, tool, "type", "application");
     ac_put_str(rc, tool, "name", "temper");
@@ -229,7 +207,7 @@ static struct json_object *metadata(int *rc, const struct cdx_conf *cf, const st
     ac_put(rc, img, "hashes", sha256_hashes(rc, s->hex));
     ac_put(rc, md, "component", img);
     if (cf->supplier) {
-        struct json_object *sup = new_obj(rc);
+        struct json_object *sup = ac_new_obj(rc);
         ac_put_str(rc, sup, "name", cf->supplier);
         ac_put(rc, md, "supplier", sup);
     }
@@ -258,7 +236,7 @@ static int bom_build(struct bom *b, const struct cdx_conf *cf, const struct ac_s
         rc = component(b, pk[i]);
     }
     ac_put(&rc, root, "components", json_object_get(b->components));
-    struct json_object *deps = new_arr(&rc), *top = new_obj(&rc);
+    struct json_object *deps = ac_new_arr(&rc), *top = ac_new_obj(&rc);
     ac_put_str(&rc, top, "ref", image_ref);
     ac_put(&rc, top, "dependsOn", json_object_get(b->depends));
     ac_push(&rc, deps, top);
@@ -271,62 +249,33 @@ static int bom_build(struct bom *b, const struct cdx_conf *cf, const struct ac_s
 static int cdx_attest(void *state, struct temper_stage *st, const struct temper_artifact *image,
                       const struct temper_artifact *run)
 {
-    const struct cdx_state *cs = state;
-    struct ac_subject s;
-    const struct temper_package **pk = NULL;
-    size_t n = 0;
-    char created[21];
+    const struct cdx_conf *cf = ((const struct ac_state *)state)->conf;
+    struct ac_input in;
     struct bom b = { .st = st };
     struct json_object *root = NULL;
-    int rc = ac_subject_init(st, image, run, &s);
-    if (rc == TEMPER_OK) {
-        rc = ac_run_time(st, run, TEMPER_RUN_STARTED, created);
-        rc = rc == TEMPER_ENOTFOUND
-                 ? temper_fail(st, TEMPER_EINVAL, "run record has no %s", TEMPER_RUN_STARTED)
-                 : rc;
-    }
-    if (rc == TEMPER_OK) {
-        rc = ac_packages(st, image, &pk, &n);
-    }
+    int rc = ac_input_init(st, image, run, true, &in);
     if (rc == TEMPER_OK) {
         root = json_object_new_object();
         b.components = json_object_new_array();
         b.depends = json_object_new_array();
         b.refs = json_object_new_object();
         rc = root && b.components && b.depends && b.refs
-                 ? bom_build(&b, cs->conf, &s, created, pk, n, root)
+                 ? bom_build(&b, cf, &in.s, in.created, in.pk, in.n, root)
                  : TEMPER_ENOMEM;
     }
-    if (rc == TEMPER_OK) {
-        rc = ac_emit_statement(st, &s, CDX_PREDICATE, "cyclonedx-1.5", root);
-        root = NULL;
-    } else if (!temper_stage_error(st)) {
-        rc = temper_fail(st, rc, "cannot build the CycloneDX BOM of %s: %s",
-                         temper_artifact_name(image), temper_rc_str(rc));
-    }
+    rc = ac_finish(st, rc, &in, CDX_PREDICATE, "cyclonedx-1.5", "CycloneDX BOM", &root);
     json_object_put(root);
     json_object_put(b.components);
     json_object_put(b.depends);
     json_object_put(b.refs);
-    free(pk);
+    ac_input_cleanup(&in);
     return rc;
 }
 
 static int cdx_open(struct temper_stage *st, const void *conf, void **state)
 {
-    struct cdx_state *s = calloc(1, sizeof *s);
     (void)st;
-    *state = s;
-    if (!s) {
-        return TEMPER_ENOMEM;
-    }
-    s->conf = conf;
-    return TEMPER_OK;
-}
-
-static void cdx_close(void *state)
-{
-    free(state);
+    return ac_state_new(conf, state);
 }
 
 static const struct temper_attest_ops cdx_ops = { .attest = cdx_attest };
@@ -340,7 +289,7 @@ TEMPER_PLUGIN(attest_cyclonedx) = {
     .options = cdx_options,
     .conf_size = sizeof(struct cdx_conf),
     .open = cdx_open,
-    .close = cdx_close,
+    .close = ac_state_free,
     .ops = &cdx_ops,
     .ops_size = sizeof(cdx_ops),
 };

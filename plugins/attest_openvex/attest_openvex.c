@@ -62,10 +62,6 @@ static const struct temper_option vex_options[] = {
     TEMPER_OPTION_END,
 };
 
-struct vex_state {
-    const struct vex_conf *conf;
-};
-
 /* ---- actions ---------------------------------------------------------- */
 
 char *vex_action_fix(const struct vex_src *s, const char *fixed)
@@ -249,33 +245,15 @@ static int build_sources(struct vex_ctx *c, const struct temper_package **pk, si
 
 /* ---- the document ------------------------------------------------------- */
 
-static struct json_object *new_obj(int *rc)
-{
-    struct json_object *o = *rc == TEMPER_OK ? json_object_new_object() : NULL;
-    if (!o && *rc == TEMPER_OK) {
-        *rc = TEMPER_ENOMEM;
-    }
-    return o;
-}
-
-static struct json_object *new_arr(int *rc)
-{
-    struct json_object *o = *rc == TEMPER_OK ? json_object_new_array() : NULL;
-    if (!o && *rc == TEMPER_OK) {
-        *rc = TEMPER_ENOMEM;
-    }
-    return o;
-}
-
 /* {"@id": purl, "identifiers": {"purl": purl}, "hashes": {"sha-256": hex}} */
 static struct json_object *component(int *rc, const char *purl, const char *hex)
 {
-    struct json_object *o = new_obj(rc), *ids = new_obj(rc);
+    struct json_object *o = ac_new_obj(rc), *ids = ac_new_obj(rc);
     ac_put_str(rc, o, "@id", purl);
     ac_put_str(rc, ids, "purl", purl);
     ac_put(rc, o, "identifiers", ids);
     if (hex) {
-        struct json_object *h = new_obj(rc);
+        struct json_object *h = ac_new_obj(rc);
         ac_put_str(rc, h, "sha-256", hex);
         ac_put(rc, o, "hashes", h);
     }
@@ -285,8 +263,8 @@ static struct json_object *component(int *rc, const char *purl, const char *hex)
 static struct json_object *products(int *rc, const struct vex_src *s, const char *image_purl,
                                     const char *image_hex)
 {
-    struct json_object *arr = new_arr(rc), *img = component(rc, image_purl, image_hex);
-    struct json_object *subs = new_arr(rc);
+    struct json_object *arr = ac_new_arr(rc), *img = component(rc, image_purl, image_hex);
+    struct json_object *subs = ac_new_arr(rc);
     for (size_t i = 0; *rc == TEMPER_OK && i < s->n_bins; i++) {
         char *purl = ac_purl(s->bins[i]);
         *rc = purl ? *rc : TEMPER_ENOMEM;
@@ -311,7 +289,7 @@ static struct json_object *alias_array(int *rc, struct json_object *set)
         return NULL;
     }
     const char **v = calloc(n, sizeof *v);
-    struct json_object *arr = v ? new_arr(rc) : NULL;
+    struct json_object *arr = v ? ac_new_arr(rc) : NULL;
     *rc = v ? *rc : TEMPER_ENOMEM;
     json_object_object_foreach(set, key, val)
     {
@@ -333,7 +311,7 @@ static struct json_object *alias_array(int *rc, struct json_object *set)
 static struct json_object *statement(int *rc, const struct vex_hit *h, const char *image_purl,
                                      const char *image_hex)
 {
-    struct json_object *st = new_obj(rc), *vuln = new_obj(rc);
+    struct json_object *st = ac_new_obj(rc), *vuln = ac_new_obj(rc);
     ac_put_str(rc, vuln, "name", h->vuln);
     struct json_object *al = alias_array(rc, h->aliases);
     if (al) {
@@ -367,7 +345,7 @@ static struct json_object *statements(int *rc, struct vex_ctx *c, const struct a
 {
     char *purl = *rc == TEMPER_OK ? ac_purl_image(s) : NULL;
     const struct vex_hit **order = purl ? calloc(c->n_hits, sizeof *order) : NULL;
-    struct json_object *arr = order ? new_arr(rc) : NULL;
+    struct json_object *arr = order ? ac_new_arr(rc) : NULL;
     *rc = *rc == TEMPER_OK && !order ? TEMPER_ENOMEM : *rc;
     for (size_t i = 0; order && i < c->n_hits; i++) {
         order[i] = &c->hits[i];
@@ -390,7 +368,7 @@ static int document(struct vex_ctx *c, const struct ac_subject *s, const char *c
     char *text = NULL, *id = NULL;
     size_t len = 0;
     int rc = TEMPER_OK;
-    struct json_object *doc = new_obj(&rc), *sts = statements(&rc, c, s);
+    struct json_object *doc = ac_new_obj(&rc), *sts = statements(&rc, c, s);
     if (rc == TEMPER_OK) {
         rc = temper_json_canonical(sts, &text, &len);
     }
@@ -435,26 +413,17 @@ static void ctx_cleanup(struct vex_ctx *c)
     temper_http_free(c->http);
 }
 
-static int vex_run(struct vex_ctx *c, const struct ac_subject *s, const char *created,
-                   const struct temper_package **pk, size_t n)
+static int vex_run(struct vex_ctx *c, const struct ac_input *in, struct json_object **doc)
 {
-    struct json_object *doc = NULL;
     c->by_key = json_object_new_object();
     c->hit_index = json_object_new_object();
-    int rc = c->by_key && c->hit_index ? build_sources(c, pk, n) : TEMPER_ENOMEM;
+    int rc = c->by_key && c->hit_index ? build_sources(c, in->pk, in->n) : TEMPER_ENOMEM;
     if (rc == TEMPER_OK) {
         rc = vex_read_feeds(c);
     }
-    if (rc == TEMPER_OK && c->n_hits == 0) {
-        TEMPER_LOG_INFO(c->st, "no known vulnerability touches %s: no VEX statement", s->name);
-        return TEMPER_OK;
-    }
-    if (rc == TEMPER_OK) {
-        rc = document(c, s, created, &doc);
-    }
-    if (rc == TEMPER_OK) {
-        TEMPER_LOG_INFO(c->st, "%zu VEX statements about %s", c->n_hits, s->name);
-        rc = ac_emit_statement(c->st, s, VEX_PREDICATE, "openvex-0.2.0", doc);
+    if (rc == TEMPER_OK && c->n_hits > 0) {
+        TEMPER_LOG_INFO(c->st, "%zu VEX statements about %s", c->n_hits, in->s.name);
+        rc = document(c, &in->s, in->created, doc);
     }
     return rc;
 }
@@ -462,31 +431,21 @@ static int vex_run(struct vex_ctx *c, const struct ac_subject *s, const char *cr
 static int vex_attest(void *state, struct temper_stage *st, const struct temper_artifact *image,
                       const struct temper_artifact *run)
 {
-    const struct vex_state *vs = state;
-    struct ac_subject s;
-    const struct temper_package **pk = NULL;
-    size_t n = 0;
-    char created[21];
-    struct vex_ctx c = { .st = st, .conf = vs->conf };
-    int rc = ac_subject_init(st, image, run, &s);
+    struct vex_ctx c = { .st = st, .conf = ((const struct ac_state *)state)->conf };
+    struct ac_input in;
+    struct json_object *doc = NULL;
+    int rc = ac_input_init(st, image, run, true, &in);
     if (rc == TEMPER_OK) {
-        rc = ac_run_time(st, run, TEMPER_RUN_STARTED, created);
-        rc = rc == TEMPER_ENOTFOUND
-                 ? temper_fail(st, TEMPER_EINVAL, "run record has no %s", TEMPER_RUN_STARTED)
-                 : rc;
+        rc = vex_run(&c, &in, &doc);
     }
-    if (rc == TEMPER_OK) {
-        rc = ac_packages(st, image, &pk, &n);
+    if (rc == TEMPER_OK && !doc) {
+        TEMPER_LOG_INFO(st, "no known vulnerability touches %s: no VEX statement", in.s.name);
+    } else {
+        rc = ac_finish(st, rc, &in, VEX_PREDICATE, "openvex-0.2.0", "VEX document", &doc);
     }
-    if (rc == TEMPER_OK) {
-        rc = vex_run(&c, &s, created, pk, n);
-    }
-    if (rc != TEMPER_OK && !temper_stage_error(st)) {
-        rc = temper_fail(st, rc, "cannot build the VEX document of %s: %s",
-                         temper_artifact_name(image), temper_rc_str(rc));
-    }
+    json_object_put(doc);
     ctx_cleanup(&c);
-    free(pk);
+    ac_input_cleanup(&in);
     return rc;
 }
 
@@ -506,18 +465,7 @@ static int vex_open(struct temper_stage *st, const void *conf, void **state)
         (!strstr(c->id_base, "://") && strncmp(c->id_base, "urn:", 4) != 0)) {
         return temper_fail(st, TEMPER_EINVAL, "author must be set and id_base be an IRI");
     }
-    struct vex_state *s = calloc(1, sizeof *s);
-    if (!s) {
-        return TEMPER_ENOMEM;
-    }
-    s->conf = c;
-    *state = s;
-    return TEMPER_OK;
-}
-
-static void vex_close(void *state)
-{
-    free(state);
+    return ac_state_new(conf, state);
 }
 
 static const struct temper_attest_ops vex_ops = { .attest = vex_attest };
@@ -531,7 +479,7 @@ TEMPER_PLUGIN(attest_openvex) = {
     .options = vex_options,
     .conf_size = sizeof(struct vex_conf),
     .open = vex_open,
-    .close = vex_close,
+    .close = ac_state_free,
     .ops = &vex_ops,
     .ops_size = sizeof(vex_ops),
 };

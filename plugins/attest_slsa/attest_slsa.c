@@ -36,24 +36,6 @@
 #define SLSA_BUILD_TYPE "urn:temper:buildtype:oci-image:v1"
 #define RUN_TEXT_MAX 4096
 
-static struct json_object *new_obj(int *rc)
-{
-    struct json_object *o = *rc == TEMPER_OK ? json_object_new_object() : NULL;
-    if (!o && *rc == TEMPER_OK) {
-        *rc = TEMPER_ENOMEM;
-    }
-    return o;
-}
-
-static struct json_object *new_arr(int *rc)
-{
-    struct json_object *o = *rc == TEMPER_OK ? json_object_new_array() : NULL;
-    if (!o && *rc == TEMPER_OK) {
-        *rc = TEMPER_ENOMEM;
-    }
-    return o;
-}
-
 /* A run record attribute: NULL when absent; EFORMAT when not plain text. */
 static int run_text(struct temper_stage *st, const struct temper_artifact *run, const char *key,
                     bool required, const char **out)
@@ -101,7 +83,7 @@ static int input_ref(struct temper_stage *st, const struct temper_artifact *run,
         }
         return rc;
     }
-    struct json_object *o = new_obj(&rc);
+    struct json_object *o = ac_new_obj(&rc);
     ac_put_str(&rc, o, "uri", uri);
     if (hex) {
         ac_put(&rc, o, "digest", ac_digest_obj(hex));
@@ -114,7 +96,7 @@ static struct json_object *external_params(int *rc, struct temper_stage *st,
                                            const struct temper_artifact *run,
                                            const struct ac_subject *s)
 {
-    struct json_object *ep = new_obj(rc);
+    struct json_object *ep = ac_new_obj(rc);
     ac_put_str(rc, ep, "image", s->name);
     if (*rc == TEMPER_OK) {
         *rc = input_ref(st, run, TEMPER_RUN_DEFINITION_URI, TEMPER_RUN_DEFINITION_DIGEST, ep,
@@ -129,7 +111,7 @@ static struct json_object *external_params(int *rc, struct temper_stage *st,
 
 static struct json_object *internal_params(int *rc, const struct ac_subject *s)
 {
-    struct json_object *ip = new_obj(rc), *pl = new_arr(rc);
+    struct json_object *ip = ac_new_obj(rc), *pl = ac_new_arr(rc);
     ac_put_str(rc, ip, "variant", s->variant);
     if (s->platform) {
         ac_push(rc, pl, *rc == TEMPER_OK ? json_object_new_string(s->platform) : NULL);
@@ -151,7 +133,7 @@ static int base_image(struct temper_stage *st, const struct temper_artifact *run
     }
     char *uri = ref && !strstr(ref, "@sha256:") ? temper_strdupf("%s@sha256:%s", ref, hex)
                                                 : ref ? strdup(ref) : NULL;
-    struct json_object *d = new_obj(&rc);
+    struct json_object *d = ac_new_obj(&rc);
     if (ref && !uri) {
         rc = TEMPER_ENOMEM;
     }
@@ -168,7 +150,7 @@ static int package_deps(const struct temper_package *const *pk, size_t n, struct
     int rc = TEMPER_OK;
     for (size_t i = 0; rc == TEMPER_OK && i < n; i++) {
         char *purl = ac_purl(pk[i]);
-        struct json_object *d = purl ? new_obj(&rc) : NULL;
+        struct json_object *d = purl ? ac_new_obj(&rc) : NULL;
         rc = purl ? rc : TEMPER_ENOMEM;
         ac_put_str(&rc, d, "uri", pk[i]->url ? pk[i]->url : purl);
         ac_put_str(&rc, d, "name", purl);
@@ -204,8 +186,8 @@ static struct json_object *run_details(int *rc, struct temper_stage *st,
 {
     const char *builder = NULL, *inv = NULL;
     char started[21], finished[21];
-    struct json_object *rd = new_obj(rc), *b = new_obj(rc), *ver = new_obj(rc);
-    struct json_object *md = new_obj(rc);
+    struct json_object *rd = ac_new_obj(rc), *b = ac_new_obj(rc), *ver = ac_new_obj(rc);
+    struct json_object *md = ac_new_obj(rc);
     if (*rc == TEMPER_OK) {
         *rc = run_text(st, run, TEMPER_RUN_BUILDER_ID, true, &builder);
     }
@@ -242,7 +224,7 @@ static int provenance(struct temper_stage *st, const struct temper_artifact *run
                       size_t n, struct json_object *pred)
 {
     int rc = TEMPER_OK;
-    struct json_object *bd = new_obj(&rc), *deps = new_arr(&rc);
+    struct json_object *bd = ac_new_obj(&rc), *deps = ac_new_arr(&rc);
     ac_put(&rc, pred, "runDetails", run_details(&rc, st, run));
     ac_put_str(&rc, bd, "buildType", SLSA_BUILD_TYPE);
     ac_put(&rc, bd, "externalParameters", external_params(&rc, st, run, s));
@@ -261,28 +243,17 @@ static int provenance(struct temper_stage *st, const struct temper_artifact *run
 static int slsa_attest(void *state, struct temper_stage *st, const struct temper_artifact *image,
                        const struct temper_artifact *run)
 {
-    struct ac_subject s;
-    const struct temper_package **pk = NULL;
-    size_t n = 0;
+    struct ac_input in;
     struct json_object *pred = NULL;
     (void)state;
-    int rc = ac_subject_init(st, image, run, &s);
-    if (rc == TEMPER_OK) {
-        rc = ac_packages(st, image, &pk, &n);
-    }
+    int rc = ac_input_init(st, image, run, false, &in);
     if (rc == TEMPER_OK) {
         pred = json_object_new_object();
-        rc = pred ? provenance(st, run, &s, pk, n, pred) : TEMPER_ENOMEM;
+        rc = pred ? provenance(st, run, &in.s, in.pk, in.n, pred) : TEMPER_ENOMEM;
     }
-    if (rc == TEMPER_OK) {
-        rc = ac_emit_statement(st, &s, SLSA_PREDICATE, "slsa-provenance-1", pred);
-        pred = NULL;
-    } else if (!temper_stage_error(st)) {
-        rc = temper_fail(st, rc, "cannot build the provenance of %s: %s",
-                         temper_artifact_name(image), temper_rc_str(rc));
-    }
+    rc = ac_finish(st, rc, &in, SLSA_PREDICATE, "slsa-provenance-1", "provenance", &pred);
     json_object_put(pred);
-    free(pk);
+    ac_input_cleanup(&in);
     return rc;
 }
 

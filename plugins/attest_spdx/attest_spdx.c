@@ -42,10 +42,6 @@ struct spdx_conf {
     char *supplier;
 };
 
-struct spdx_state {
-    const struct spdx_conf *conf;
-};
-
 /* One document being built. */
 struct doc {
     struct temper_stage *st;
@@ -68,7 +64,7 @@ static const struct temper_option spdx_options[] = {
 
 static void rel(int *rc, struct doc *d, const char *a, const char *type, const char *b)
 {
-    struct json_object *r = *rc == TEMPER_OK ? json_object_new_object() : NULL;
+    struct json_object *r = ac_new_obj(rc);
     ac_put_str(rc, r, "spdxElementId", a);
     ac_put_str(rc, r, "relationshipType", type);
     ac_put_str(rc, r, "relatedSpdxElement", b);
@@ -79,10 +75,7 @@ static void rel(int *rc, struct doc *d, const char *a, const char *type, const c
 static struct json_object *package_new(int *rc, const char *id, const char *name,
                                        const char *version)
 {
-    struct json_object *p = *rc == TEMPER_OK ? json_object_new_object() : NULL;
-    if (!p && *rc == TEMPER_OK) {
-        *rc = TEMPER_ENOMEM;
-    }
+    struct json_object *p = ac_new_obj(rc);
     ac_put_str(rc, p, "SPDXID", id);
     ac_put_str(rc, p, "name", name);
     ac_put_str(rc, p, "versionInfo", version);
@@ -97,11 +90,7 @@ static struct json_object *package_new(int *rc, const char *id, const char *name
 
 static void purl_ref(int *rc, struct json_object *pkg, const char *purl)
 {
-    struct json_object *arr = *rc == TEMPER_OK ? json_object_new_array() : NULL;
-    struct json_object *r = *rc == TEMPER_OK ? json_object_new_object() : NULL;
-    if ((!arr || !r) && *rc == TEMPER_OK) {
-        *rc = TEMPER_ENOMEM;
-    }
+    struct json_object *arr = ac_new_arr(rc), *r = ac_new_obj(rc);
     ac_put_str(rc, r, "referenceCategory", "PACKAGE-MANAGER");
     ac_put_str(rc, r, "referenceType", "purl");
     ac_put_str(rc, r, "referenceLocator", purl);
@@ -111,11 +100,7 @@ static void purl_ref(int *rc, struct json_object *pkg, const char *purl)
 
 static void sha256_sum(int *rc, struct json_object *pkg, const char *hex)
 {
-    struct json_object *arr = *rc == TEMPER_OK ? json_object_new_array() : NULL;
-    struct json_object *c = *rc == TEMPER_OK ? json_object_new_object() : NULL;
-    if ((!arr || !c) && *rc == TEMPER_OK) {
-        *rc = TEMPER_ENOMEM;
-    }
+    struct json_object *arr = ac_new_arr(rc), *c = ac_new_obj(rc);
     ac_put_str(rc, c, "algorithm", "SHA256");
     ac_put_str(rc, c, "checksumValue", hex);
     ac_push(rc, arr, c);
@@ -162,7 +147,7 @@ static int add_license_refs(struct doc *d, const struct ac_license *l)
             continue;
         }
         ac_put(&rc, d->ref_ids, l->refs[i].id, json_object_new_boolean(1));
-        struct json_object *e = rc == TEMPER_OK ? json_object_new_object() : NULL;
+        struct json_object *e = ac_new_obj(&rc);
         char *text = temper_strdupf("The package metadata names the license \"%s\", which has "
                                     "no SPDX identifier; see the package's copyright file.",
                                     l->refs[i].name);
@@ -293,10 +278,9 @@ static int image_package(struct doc *d, const struct spdx_conf *c, const struct 
 static struct json_object *creation_info(int *rc, const struct spdx_conf *c,
                                          const char *created)
 {
-    struct json_object *ci = *rc == TEMPER_OK ? json_object_new_object() : NULL;
-    struct json_object *cr = *rc == TEMPER_OK ? json_object_new_array() : NULL;
+    struct json_object *ci = ac_new_obj(rc), *cr = ac_new_arr(rc);
     char *org = c->creator ? temper_strdupf("Organization: %s", c->creator) : NULL;
-    if ((!ci || !cr || (c->creator && !org)) && *rc == TEMPER_OK) {
+    if (c->creator && !org && *rc == TEMPER_OK) {
         *rc = TEMPER_ENOMEM;
     }
     ac_put_str(rc, ci, "created", created);
@@ -364,23 +348,11 @@ static int spdx_build(struct doc *d, const struct spdx_conf *c, const struct ac_
 static int spdx_attest(void *state, struct temper_stage *st, const struct temper_artifact *image,
                        const struct temper_artifact *run)
 {
-    const struct spdx_state *ss = state;
-    struct ac_subject s;
-    const struct temper_package **pk = NULL;
-    size_t n = 0;
-    char created[21];
+    const struct spdx_conf *c = ((const struct ac_state *)state)->conf;
+    struct ac_input in;
     struct doc d = { .st = st };
     struct json_object *root = NULL;
-    int rc = ac_subject_init(st, image, run, &s);
-    if (rc == TEMPER_OK) {
-        rc = ac_run_time(st, run, TEMPER_RUN_STARTED, created);
-        rc = rc == TEMPER_ENOTFOUND
-                 ? temper_fail(st, TEMPER_EINVAL, "run record has no %s", TEMPER_RUN_STARTED)
-                 : rc;
-    }
-    if (rc == TEMPER_OK) {
-        rc = ac_packages(st, image, &pk, &n);
-    }
+    int rc = ac_input_init(st, image, run, true, &in);
     if (rc == TEMPER_OK) {
         root = json_object_new_object();
         d.packages = json_object_new_array();
@@ -390,15 +362,9 @@ static int spdx_attest(void *state, struct temper_stage *st, const struct temper
         d.oses = json_object_new_object();
         d.ref_ids = json_object_new_object();
         bool ok = root && d.packages && d.rels && d.refs && d.sources && d.oses && d.ref_ids;
-        rc = ok ? spdx_build(&d, ss->conf, &s, created, pk, n, root) : TEMPER_ENOMEM;
+        rc = ok ? spdx_build(&d, c, &in.s, in.created, in.pk, in.n, root) : TEMPER_ENOMEM;
     }
-    if (rc == TEMPER_OK) {
-        rc = ac_emit_statement(st, &s, SPDX_PREDICATE, "spdx-2.3", root);
-        root = NULL;
-    } else if (!temper_stage_error(st)) {
-        rc = temper_fail(st, rc, "cannot build the SPDX document of %s: %s",
-                         temper_artifact_name(image), temper_rc_str(rc));
-    }
+    rc = ac_finish(st, rc, &in, SPDX_PREDICATE, "spdx-2.3", "SPDX document", &root);
     json_object_put(root);
     json_object_put(d.packages);
     json_object_put(d.rels);
@@ -406,7 +372,7 @@ static int spdx_attest(void *state, struct temper_stage *st, const struct temper
     json_object_put(d.sources);
     json_object_put(d.oses);
     json_object_put(d.ref_ids);
-    free(pk);
+    ac_input_cleanup(&in);
     return rc;
 }
 
@@ -418,18 +384,7 @@ static int spdx_open(struct temper_stage *st, const void *conf, void **state)
         return temper_fail(st, TEMPER_EINVAL,
                            "namespace must be an absolute URI without '#' (e.g. https://...)");
     }
-    struct spdx_state *s = calloc(1, sizeof *s);
-    if (!s) {
-        return TEMPER_ENOMEM;
-    }
-    s->conf = c;
-    *state = s;
-    return TEMPER_OK;
-}
-
-static void spdx_close(void *state)
-{
-    free(state);
+    return ac_state_new(conf, state);
 }
 
 static const struct temper_attest_ops spdx_ops = { .attest = spdx_attest };
@@ -443,7 +398,7 @@ TEMPER_PLUGIN(attest_spdx) = {
     .options = spdx_options,
     .conf_size = sizeof(struct spdx_conf),
     .open = spdx_open,
-    .close = spdx_close,
+    .close = ac_state_free,
     .ops = &spdx_ops,
     .ops_size = sizeof(spdx_ops),
 };

@@ -115,27 +115,6 @@ static void check_expect(struct json_object *doc, const struct expect *e, size_t
     }
 }
 
-/* Run the plugin with kv once; the statement JSON (written to file). */
-static struct json_object *vex_once(const char *const *kv, const struct temper_artifact *image,
-                                    const struct temper_artifact *run, const char *file,
-                                    char **text)
-{
-    struct ph h;
-    struct json_object *j = NULL;
-    char *path = at_path(file);
-    if (at_open(&h, "openvex", kv) == TEMPER_OK && at_attest(&h, image, run) == TEMPER_OK) {
-        j = at_statement_json(&h, path);
-        if (text) {
-            *text = at_statement_text(&h);
-        }
-    } else if (h.st) {
-        printf("# openvex: %s\n", temper_stage_error(h.st) ? temper_stage_error(h.st) : "?");
-    }
-    ph_close(&h);
-    free(path);
-    return j;
-}
-
 static void test_osv(const struct temper_artifact *img, const struct temper_artifact *run,
                      const char *digest)
 {
@@ -198,7 +177,7 @@ static void test_tracker(const struct temper_artifact *img, const struct temper_
     char *kv_osv = temper_strdupf("osv=%s", osv);
     TEST("openvex: Debian tracker decisions") {
         const char *kv[] = { kv_tr, NULL };
-        struct json_object *st = vex_once(kv, img, run, "vex-tr.json", NULL);
+        struct json_object *st = at_attest_once("openvex", kv, img, run, "vex-tr.json", NULL);
         char *file = at_path("vex-tr.json");
         CHECK_INT_EQ(at_validate("openvex_json_schema.json", file, "predicate"), 0);
         struct json_object *doc = temper_json_get_object(st, "predicate");
@@ -211,8 +190,8 @@ static void test_tracker(const struct temper_artifact *img, const struct temper_
     TEST("openvex: both feeds, the tracker decides where both speak") {
         const char *kv[] = { kv_osv, kv_tr, NULL };
         char *t1 = NULL, *t2 = NULL;
-        struct json_object *st = vex_once(kv, img, run, "vex-both.json", &t1);
-        struct json_object *again = vex_once(kv, img, run, "vex-both2.json", &t2);
+        struct json_object *st = at_attest_once("openvex", kv, img, run, "vex-both.json", &t1);
+        struct json_object *again = at_attest_once("openvex", kv, img, run, "vex-both2.json", &t2);
         char *file = at_path("vex-both.json");
         CHECK_INT_EQ(at_validate("openvex_json_schema.json", file, "predicate"), 0);
         struct json_object *doc = temper_json_get_object(st, "predicate");
@@ -229,7 +208,7 @@ static void test_tracker(const struct temper_artifact *img, const struct temper_
     }
     TEST("openvex: unfixed = under_investigation, distribution_release = bullseye") {
         const char *kv[] = { kv_osv, kv_tr, "unfixed=under_investigation", NULL };
-        struct json_object *st = vex_once(kv, img, run, "vex-ui.json", NULL);
+        struct json_object *st = at_attest_once("openvex", kv, img, run, "vex-ui.json", NULL);
         struct json_object *doc = temper_json_get_object(st, "predicate");
         CHECK_STR_EQ(temper_json_get_str(find_vuln(doc, "CVE-2023-1004"), "status"),
                      "under_investigation");
@@ -238,7 +217,7 @@ static void test_tracker(const struct temper_artifact *img, const struct temper_
         CHECK_STR_EQ(temper_json_get_str(find_vuln(doc, "CVE-2023-0011"), "status"), "affected");
         json_object_put(st);
         const char *kv2[] = { kv_tr, "distribution_release=bullseye", NULL };
-        st = vex_once(kv2, img, run, "vex-bullseye.json", NULL);
+        st = at_attest_once("openvex", kv2, img, run, "vex-bullseye.json", NULL);
         doc = temper_json_get_object(st, "predicate");
         CHECK_INT_EQ(alen(temper_json_get(doc, "statements")), 1);
         CHECK_STR_EQ(temper_json_get_str(find_vuln(doc, "CVE-2023-1003"), "status"), "affected");

@@ -56,26 +56,6 @@ static struct temper_artifact *with_base(struct temper_artifact *run)
     return run;
 }
 
-static struct json_object *slsa_once(const struct temper_artifact *img,
-                                     const struct temper_artifact *run, const char *file,
-                                     char **text)
-{
-    struct ph h;
-    struct json_object *j = NULL;
-    char *path = at_path(file);
-    if (at_open(&h, "slsa", NULL) == TEMPER_OK && at_attest(&h, img, run) == TEMPER_OK) {
-        j = at_statement_json(&h, path);
-        if (text) {
-            *text = at_statement_text(&h);
-        }
-    } else if (h.st) {
-        printf("# slsa: %s\n", temper_stage_error(h.st) ? temper_stage_error(h.st) : "?");
-    }
-    ph_close(&h);
-    free(path);
-    return j;
-}
-
 static int shape_matches_samples(const char *file)
 {
     static const char *const samples[] = {
@@ -167,8 +147,8 @@ static void test_claims_ignored(struct json_object *pk, const struct temper_arti
             CHECK(temper_artifact_set(b, claims[i][0], claims[i][1]) == TEMPER_OK);
         }
         char *ta = NULL, *tb = NULL;
-        struct json_object *ja = slsa_once(a, run, "claims-a.json", &ta);
-        struct json_object *jb = slsa_once(b, run, "claims-b.json", &tb);
+        struct json_object *ja = at_attest_once("slsa", NULL, a, run, "claims-a.json", &ta);
+        struct json_object *jb = at_attest_once("slsa", NULL, b, run, "claims-b.json", &tb);
         CHECK(ta && tb && strcmp(ta, tb) == 0);
         CHECK(tb && !strstr(tb, "evil.example") && !strstr(tb, "forged"));
         json_object_put(ja);
@@ -210,7 +190,7 @@ static void test_run_record(const struct temper_artifact *img)
 {
     TEST("slsa: a builder id that is not a URI becomes a URN") {
         struct temper_artifact *r = run_variant(NULL, TEMPER_RUN_BUILDER_ID, "builder 1.example");
-        struct json_object *j = slsa_once(img, r, "urn.json", NULL);
+        struct json_object *j = at_attest_once("slsa", NULL, img, r, "urn.json", NULL);
         CHECK_STR_EQ(temper_json_get_str(j, "predicate.runDetails.builder.id"),
                      "urn:temper:builder:builder%201.example");
         json_object_put(j);
@@ -221,7 +201,7 @@ static void test_run_record(const struct temper_artifact *img)
         CHECK(r && temper_artifact_set(r, TEMPER_RUN_DEFINITION_DIGEST, NULL) == TEMPER_OK);
         CHECK(r && temper_artifact_set(r, TEMPER_RUN_DEFINITION_URI, NULL) == TEMPER_OK);
         CHECK(ph_log_capture() == TEMPER_OK);
-        struct json_object *j = slsa_once(img, r, "optional.json", NULL);
+        struct json_object *j = at_attest_once("slsa", NULL, img, r, "optional.json", NULL);
         char *log = ph_log_text();
         ph_log_release();
         CHECK(j != NULL);
@@ -253,24 +233,21 @@ static void test_run_record(const struct temper_artifact *img)
 
 static void test_real(const struct temper_artifact *run)
 {
-    char *pkfile = at_path("packages.json");
-    const char *args[] = { "packages", "--count", "30", "--out", pkfile, NULL };
-    int hrc = at_python("tests/plugins/attest_helper.py", args);
-    if (hrc == 77) {
+    bool skip = false;
+    struct json_object *pk = at_real_packages(&skip);
+    if (skip) {
         printf("# no dpkg database: real package list not tested\n");
-        free(pkfile);
         return;
     }
     TEST("slsa: 30 real packages, every one a resolved dependency") {
-        struct json_object *pk = at_json_file(pkfile);
         char *digest = at_digest("real image");
         struct temper_artifact *img = at_image_json(IMAGE, digest, pk);
         char *t1 = NULL, *t2 = NULL;
-        struct json_object *j = slsa_once(img, run, "real.json", &t1);
-        struct json_object *j2 = slsa_once(img, run, "real2.json", &t2);
+        struct json_object *j = at_attest_once("slsa", NULL, img, run, "real.json", &t1);
+        struct json_object *j2 = at_attest_once("slsa", NULL, img, run, "real2.json", &t2);
         struct json_object *deps = temper_json_get(j, "predicate.buildDefinition."
                                                       "resolvedDependencies");
-        CHECK_INT_EQ(hrc, 0);
+        CHECK_INT_EQ(alen(pk), 30);
         CHECK_INT_EQ(alen(deps), alen(pk) + 1);
         size_t good = 0;
         for (size_t i = 0; i < alen(pk); i++) {
@@ -291,13 +268,12 @@ static void test_real(const struct temper_artifact *run)
         free(file);
         json_object_put(j);
         json_object_put(j2);
-        json_object_put(pk);
         temper_artifact_free(img);
         free(digest);
         free(t1);
         free(t2);
     }
-    free(pkfile);
+    json_object_put(pk);
 }
 
 int main(void)

@@ -207,6 +207,41 @@ int at_attest(struct ph *h, const struct temper_artifact *image,
     return ops->attest(h->state, h->st, image, run);
 }
 
+struct json_object *at_attest_once(const char *name, const char *const *kv,
+                                   const struct temper_artifact *image,
+                                   const struct temper_artifact *run, const char *file,
+                                   char **text)
+{
+    struct ph h;
+    struct json_object *j = NULL;
+    char *path = at_path(file);
+    if (at_open(&h, name, kv) == TEMPER_OK && at_attest(&h, image, run) == TEMPER_OK) {
+        j = at_statement_json(&h, path);
+        if (text) {
+            *text = at_statement_text(&h);
+        }
+    } else if (h.st) {
+        printf("# %s: %s\n", name, temper_stage_error(h.st) ? temper_stage_error(h.st) : "?");
+    }
+    ph_close(&h);
+    free(path);
+    return j;
+}
+
+struct json_object *at_real_packages(bool *skip)
+{
+    char *pkfile = at_path("packages.json");
+    const char *args[] = { "packages", "--count", "30", "--out", pkfile, NULL };
+    int rc = pkfile ? at_python("tests/plugins/attest_helper.py", args) : -1;
+    struct json_object *pk = rc == 0 ? at_json_file(pkfile) : NULL;
+    *skip = rc == 77;
+    if (rc != 0 && rc != 77) {
+        printf("# attest_helper.py packages failed (exit %d)\n", rc);
+    }
+    free(pkfile);
+    return pk;
+}
+
 const struct temper_artifact *at_statement(const struct ph *h)
 {
     const struct temper_artifact *last = NULL;

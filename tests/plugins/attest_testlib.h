@@ -42,6 +42,17 @@ int at_open(struct ph *h, const char *name, const char *const *kv);
 /* Run attest() once; returns its rc. */
 int at_attest(struct ph *h, const struct temper_artifact *image,
               const struct temper_artifact *run);
+/* Load, open, attest once, close: the statement's JSON (new reference) or
+ * NULL (the stage error printed as a TAP comment); written to
+ * <scratch>/<file>; *text (may be NULL) gets its bytes (free()). */
+struct json_object *at_attest_once(const char *name, const char *const *kv,
+                                   const struct temper_artifact *image,
+                                   const struct temper_artifact *run, const char *file,
+                                   char **text);
+/* 30 real packages of this machine (attest_helper.py packages) as a JSON
+ * array (new reference); NULL with *skip set when there is no dpkg
+ * database, NULL alone when the helper failed. */
+struct json_object *at_real_packages(bool *skip);
 /* The newest TEMPER_ART_STATEMENT emitted, NULL if none. */
 const struct temper_artifact *at_statement(const struct ph *h);
 /* Its parsed JSON (new reference) and, with `file`, a copy on disk. */
