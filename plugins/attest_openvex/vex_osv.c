@@ -142,6 +142,11 @@ static int eval_entry(struct vex_ctx *c, struct json_object *ent, const struct v
     size_t nr = 0, nv = 0;
     struct json_object *ranges = temper_json_get_array(ent, "ranges", &nr);
     struct json_object *versions = temper_json_get_array(ent, "versions", &nv);
+    if ((!ranges && temper_json_get(ent, "ranges")) ||
+        (!versions && temper_json_get(ent, "versions"))) {
+        return temper_fail(c->st, TEMPER_EFORMAT, "%s: OSV ranges/versions is not an array",
+                           where);
+    }
     if (nr > MAX_RANGES || nv > MAX_VERSIONS) {
         return temper_fail(c->st, TEMPER_ELIMIT, "%s: OSV entry with too many ranges/versions",
                            where);

@@ -275,6 +275,10 @@ static void test_malformed(const struct temper_artifact *img, const struct tempe
           "affected.json: OSV X-2: \"affected\" is not an array", TEMPER_EFORMAT },
         { "osv", "vulns.json", "{\"vulns\":7}", "vulns.json: \"vulns\" is not an array",
           TEMPER_EFORMAT },
+        { "osv", "ranges.json",
+          "{\"id\":\"X-3\",\"affected\":[{\"package\":{\"ecosystem\":\"Debian:12\","
+          "\"name\":\"zlib\"},\"ranges\":{\"type\":\"ECOSYSTEM\"}}]}",
+          "ranges.json: OSV ranges/versions is not an array", TEMPER_EFORMAT },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TEST(cases[i].name) {
@@ -295,6 +299,12 @@ static void test_malformed(const struct temper_artifact *img, const struct tempe
         CHECK(at_open(&h, "openvex", NULL) == TEMPER_EINVAL);
         CHECK_STR_CONTAINS(temper_stage_error(h.st), "set osv and/or debian_tracker");
         ph_close(&h);
+        char *osv = data_path("osv");
+        char *kv_osv = temper_strdupf("osv=%s", osv);
+        const char *kv4[] = { kv_osv, "max_files=3", NULL };
+        expect_error(kv4, img, run, TEMPER_ELIMIT, "more than max_files (3)");
+        free(osv);
+        free(kv_osv);
         const char *kv3[] = { kv_tr, "distribution_release=Book Worm", NULL };
         CHECK(at_open(&h, "openvex", kv3) == TEMPER_EINVAL);
         ph_close(&h);
