@@ -2,9 +2,11 @@
  * data member.  The identity checksum (APKINDEX "C:") is the SHA-1 of the
  * raw control member; .PKGINFO's datahash is the SHA-256 of the raw data
  * member.  Only the control part is parsed; the data stays compressed. */
+#include "config.h"
 #include "pkgindex_int.h"
 #include <temper/buf.h>
 #include <temper/dsse.h>
+#include <temper/hash.h>
 #include <archive.h>
 #include <archive_entry.h>
 #include <gnutls/crypto.h>
@@ -205,16 +207,6 @@ static int identity(const unsigned char *ctl, size_t n, struct temper_apkindex *
     return pk->checksum ? TEMPER_OK : TEMPER_ENOMEM;
 }
 
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* Signature member (optional) -> control member -> data. */
 static int apk_parts(struct temper_stage *st, const char *path, struct apkfile_box *b,
                      size_t len, size_t *ctl, size_t *data)
@@ -277,13 +269,11 @@ static int apkfile_fill(struct temper_stage *st, const char *path, struct apkfil
     if (rc == TEMPER_OK && identity(b->raw + ctl, data - ctl, b->idx, pk) != TEMPER_OK) {
         rc = temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", path);
     }
-    unsigned char sum[32];
-    if (rc == TEMPER_OK && gnutls_hash_fast(GNUTLS_DIG_SHA256, b->raw + data, len - data,
-                                            sum) < 0) {
+    if (rc == TEMPER_OK &&
+        temper_sha256_hex(b->raw + data, len - data, b->pub.data_sha256) != TEMPER_OK) {
         rc = temper_fail(st, TEMPER_ECRYPTO, "%s: cannot hash the data member", path);
     }
     if (rc == TEMPER_OK) {
-        hex(sum, sizeof sum, b->pub.data_sha256);
         b->pub.data_ok = b->pub.datahash && strcmp(b->pub.datahash, b->pub.data_sha256) == 0;
         rc = pk_apkindex_add(st, path, b->idx, pk);
         b->pub.pkg = pk;

@@ -9,6 +9,7 @@
  * input, or a following "1f 8b 08") in order: the first prefix that
  * decompresses completely AND whose 8-byte trailer matches the CRC-32 and
  * length of what came out is the member. */
+#include "config.h"
 #include "pkgindex_int.h"
 #include <temper/buf.h>
 #include <archive.h>
@@ -218,8 +219,8 @@ int pk_apk_sigtar(struct temper_stage *st, const char *name, const unsigned char
     }
     size_t padded = (size + 511) & ~(size_t)511;
     if (len != 512 + padded) {
-        return temper_fail(st, TEMPER_EFORMAT, "%s: the signature member holds more than one "
-                           "signature entry", name);
+        return temper_fail(st, TEMPER_EFORMAT, "%s: the signature gzip member holds more than "
+                           "the signature entry", name);
     }
     *key = strdup(k);
     *sig = malloc(size);

@@ -1,5 +1,6 @@
 /* temper — Alpine APKINDEX: the signed tarball, the "X:value" records, and
  * the package table with name and provider lookups. */
+#include "config.h"
 #include "pkgindex_int.h"
 #include <temper/buf.h>
 #include <archive.h>

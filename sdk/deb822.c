@@ -5,6 +5,7 @@
  * the value are overwritten), so a stanza costs no allocation at all.  The
  * window slides when the input runs out mid-stanza and grows only for a
  * stanza bigger than itself, up to max_stanza. */
+#include "config.h"
 #include "pkgindex_int.h"
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,9 @@ static int add_field(struct temper_deb822 *p, struct scan *sc, size_t line_off, 
     char *line = p->buf + line_off;
     size_t n = eol - line_off;
     size_t k = 0;
+    if (line[0] == '-' || (line[0] == '#' && !(p->flags & TEMPER_DEB822_COMMENTS))) {
+        return fail_at(p, p->line, TEMPER_EFORMAT, "bad field name", NULL);
+    }
     while (k < n && (unsigned char)line[k] > 0x20 && (unsigned char)line[k] < 0x7f &&
            line[k] != ':') {
         k++;
@@ -176,8 +180,8 @@ static int add_field(struct temper_deb822 *p, struct scan *sc, size_t line_off, 
                        k == n ? "line is not \"Field: value\"" : "bad character in field name",
                        NULL);
     }
-    if (k == 0 || line[0] == '-' || (line[0] == '#' && !(p->flags & TEMPER_DEB822_COMMENTS))) {
-        return fail_at(p, p->line, TEMPER_EFORMAT, "bad field name", NULL);
+    if (k == 0) {
+        return fail_at(p, p->line, TEMPER_EFORMAT, "empty field name", NULL);
     }
     if ((p->flags & TEMPER_DEB822_APKINDEX) && k != 1) {
         return fail_at(p, p->line, TEMPER_EFORMAT, "line is not \"X:value\"", NULL);
@@ -246,7 +250,9 @@ static int scan_line(struct temper_deb822 *p, struct scan *sc, size_t off, size_
         sc->vend = eol;
         if (eol - sc->vstart > p->lim.max_field) {
             const struct temper_deb822_field *f = &p->fields[p->n_fields - 1];
-            return fail_at(p, f->line, TEMPER_ELIMIT, "field too large: ", f->name);
+            char d[160];
+            snprintf(d, sizeof d, "%.100s (more than %zu bytes)", f->name, p->lim.max_field);
+            return fail_at(p, f->line, TEMPER_ELIMIT, "field too large: ", d);
         }
         return 0;
     }
@@ -400,6 +406,11 @@ int temper_deb822_open_mem(struct temper_stage *st, const char *name, const void
     }
     *out = p;
     return TEMPER_OK;
+}
+
+void pk_deb822_first_line(struct temper_deb822 *p, unsigned long first)
+{
+    p->line = first ? first - 1 : 0;
 }
 
 const char *temper_deb822_name(const struct temper_deb822 *p)

@@ -1,5 +1,6 @@
 /* temper — Debian package table: Packages indexes and dpkg status files
  * loaded in one pass into an arena, with name and Provides lookups. */
+#include "config.h"
 #include "pkgindex_int.h"
 #include <stdlib.h>
 #include <string.h>

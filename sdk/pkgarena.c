@@ -1,4 +1,5 @@
 /* temper — arena, string map and interning for the package index tables. */
+#include "config.h"
 #include "pkgindex_int.h"
 #include <stdlib.h>
 #include <string.h>

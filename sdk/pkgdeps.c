@@ -1,5 +1,6 @@
 /* temper — relation fields: Debian "a (>= 1) | b:any [amd64], c <!nocheck>"
  * and apk "so:libc.musl-x86_64.so.1 !foo bar>=1.2". */
+#include "config.h"
 #include "pkgindex_int.h"
 #include <temper/buf.h>
 #include <stdlib.h>
@@ -201,6 +202,16 @@ static int apk_op(const char *s, size_t n, size_t *ip, enum temper_dep_op *op)
     return TEMPER_EFORMAT;
 }
 
+/* Version characters; a checksum ("Q1" + base64) also takes '+', '/', '='. */
+static bool apk_ver_char(char c, bool checksum)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        c == '.' || c == '_' || c == '-' || c == '~') {
+        return true;
+    }
+    return checksum && (c == '+' || c == '/' || c == '=');
+}
+
 static bool apk_stop(char c)
 {
     return ws(c) || c == '<' || c == '>' || c == '=' || c == '~';
@@ -243,6 +254,10 @@ int pk_apk_rel_scan(const char *s, size_t n, pk_rel_fn fn, void *ctx, const char
             }
             size_t v = i;
             while (i < n && !ws(s[i])) {
+                if (!apk_ver_char(s[i], r.op == TEMPER_DEP_CHECKSUM)) {
+                    *why = "bad character in version";
+                    return TEMPER_EFORMAT;
+                }
                 i++;
             }
             if (i == v) {
@@ -349,7 +364,14 @@ static int deps_parse(struct temper_stage *st, const char *text, int apk,
         free(b.v);
         temper_buf_cleanup(&b.text);
         if (rc == TEMPER_EFORMAT) {
-            return temper_fail(st, rc, "bad relation \"%.200s\": %s", text, why ? why : "?");
+            char shown[201];
+            size_t k = 0;
+            for (; text[k] && k < sizeof shown - 1; k++) { /* no control bytes in logs */
+                unsigned char c = (unsigned char)text[k];
+                shown[k] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+            }
+            shown[k] = '\0';
+            return temper_fail(st, rc, "bad relation \"%s\": %s", shown, why ? why : "?");
         }
         return temper_fail(st, rc, "cannot parse relation: %s", temper_rc_str(rc));
     }
@@ -438,4 +460,34 @@ bool temper_dep_arch_ok(const struct temper_dep *d, const char *arch)
         }
     }
     return any_positive ? matched_pos : !matched_neg;
+}
+
+/* ---- version constraints ------------------------------------------------------ */
+
+bool temper_dep_version_ok(enum temper_vscheme scheme, const struct temper_dep *d,
+                           const char *version)
+{
+    if (d->op == TEMPER_DEP_ANY) {
+        return true;
+    }
+    if (!version || !d->version || d->op == TEMPER_DEP_CHECKSUM) {
+        return false;
+    }
+    if (d->op == TEMPER_DEP_FUZZY) {
+        size_t n = strlen(d->version);
+        if (strncmp(version, d->version, n) != 0) {
+            return false;
+        }
+        char next = version[n], last = n ? d->version[n - 1] : '.';
+        return next == '\0' || !(next >= '0' && next <= '9' && last >= '0' && last <= '9');
+    }
+    int c = temper_version_cmp(scheme, version, d->version);
+    switch (d->op) {
+    case TEMPER_DEP_LT: return c < 0;
+    case TEMPER_DEP_LE: return c <= 0;
+    case TEMPER_DEP_EQ: return c == 0;
+    case TEMPER_DEP_GE: return c >= 0;
+    case TEMPER_DEP_GT: return c > 0;
+    default: return false;
+    }
 }

@@ -106,6 +106,13 @@ struct archive *pk_archive_mem(struct temper_stage *st, const char *name, const 
 /* Strict unsigned decimal: digits only, no sign, no overflow. */
 int pk_parse_u64(const char *s, unsigned long long *out);
 
+/* Number the next line of a deb822 parser `first` (text cut out of a file). */
+void pk_deb822_first_line(struct temper_deb822 *p, unsigned long first);
+/* temper_clearsign_split, also telling the file line of the body's first line. */
+int pk_clearsign_split(struct temper_stage *st, const char *name, const char *data, size_t len,
+                       char **body, size_t *body_len, char **sig, size_t *sig_len,
+                       unsigned long *body_line);
+
 /* ---- limits --------------------------------------------------------------- */
 
 void pk_limits(const struct temper_pkgindex_limits *in, struct temper_pkgindex_limits *out);

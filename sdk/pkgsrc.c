@@ -1,6 +1,7 @@
 /* temper — sequential input for the index parsers: a plain file read with
  * read(2), or a compressed file/buffer decompressed by libarchive (raw
  * format).  Only in-process decompressors are enabled. */
+#include "config.h"
 #include "pkgindex_int.h"
 #include <temper/buf.h>
 #include <archive.h>

@@ -5,6 +5,7 @@
  * "-----END PGP SIGNATURE-----", body lines starting with '-' must be
  * dash-escaped, and there is exactly one signed message.  Anything else is
  * refused, so the text parsed is the text gpgv checks. */
+#include "config.h"
 #include "pkgindex_int.h"
 #include <temper/buf.h>
 #include <stdlib.h>
@@ -209,6 +210,15 @@ int temper_clearsign_split(struct temper_stage *st, const char *name, const char
                            size_t len, char **body, size_t *body_len, char **sig,
                            size_t *sig_len)
 {
+    unsigned long first = 0;
+    return pk_clearsign_split(st, name, data, len, body, body_len, sig, sig_len, &first);
+}
+
+int pk_clearsign_split(struct temper_stage *st, const char *name, const char *data, size_t len,
+                       char **body, size_t *body_len, char **sig, size_t *sig_len,
+                       unsigned long *body_line)
+{
+    *body_line = 1;
     *body = NULL;
     *body_len = 0;
     if (sig) {
@@ -228,7 +238,11 @@ int temper_clearsign_split(struct temper_stage *st, const char *name, const char
     size_t n;
     int rc = TEMPER_OK;
     while (rc == TEMPER_OK && next_line(&l, &s, &n)) {
+        enum cs_state before = state;
         rc = cs_line(st, name, l.no, &state, s, n, &b, &g);
+        if (before == CS_HEADERS && state == CS_BODY) {
+            *body_line = l.no + 1;
+        }
         if (rc != TEMPER_OK && rc != TEMPER_EFORMAT) {
             rc = temper_fail(st, rc, "%s:%lu: signed message too large", name, l.no);
         }
@@ -409,7 +423,8 @@ static int release_fields(struct temper_stage *st, const char *name, struct rele
     return rc;
 }
 
-static int release_body(struct temper_stage *st, const char *name, struct release_box *r)
+static int release_body(struct temper_stage *st, const char *name, struct release_box *r,
+                        unsigned long first_line)
 {
     struct temper_pkgindex_limits lim;
     temper_pkgindex_limits_default(&lim);
@@ -421,6 +436,7 @@ static int release_body(struct temper_stage *st, const char *name, struct releas
                                     &p);
     const struct temper_deb822_stanza *s = NULL;
     if (rc == TEMPER_OK) {
+        pk_deb822_first_line(p, first_line);
         rc = temper_deb822_next(p, &s);
     }
     if (rc == TEMPER_OK && !s) {
@@ -441,14 +457,17 @@ static int release_body(struct temper_stage *st, const char *name, struct releas
     return rc;
 }
 
-static bool starts_clearsigned(const char *data, size_t len)
+/* An InRelease starts with the armor line; a file that holds one anywhere
+ * is treated as one too, so that text around it is refused as such. */
+static bool is_clearsigned(const char *data, size_t len)
 {
     size_t i = 0;
     while (i < len && (data[i] == '\n' || data[i] == '\r' || data[i] == ' ' ||
                        data[i] == '\t')) {
         i++;
     }
-    return len - i >= 5 && memcmp(data + i, "-----", 5) == 0;
+    return (len - i >= 5 && memcmp(data + i, "-----", 5) == 0) ||
+           memmem(data, len, BEGIN_MSG, sizeof BEGIN_MSG - 1) != NULL;
 }
 
 int temper_release_parse(struct temper_stage *st, const char *name, const void *data,
@@ -469,9 +488,10 @@ int temper_release_parse(struct temper_stage *st, const char *name, const void *
     r->pub.valid_until = -1;
     int rc = TEMPER_OK;
     size_t body_len = 0, sig_len = 0;
-    if (starts_clearsigned(data, len)) {
-        rc = temper_clearsign_split(st, name, data, len, &r->body, &body_len, &r->sig,
-                                    &sig_len);
+    unsigned long first_line = 1;
+    if (is_clearsigned(data, len)) {
+        rc = pk_clearsign_split(st, name, data, len, &r->body, &body_len, &r->sig, &sig_len,
+                                &first_line);
         r->pub.clearsigned = true;
     } else {
         r->body = malloc(len + 1);
@@ -488,7 +508,7 @@ int temper_release_parse(struct temper_stage *st, const char *name, const void *
     r->pub.signature = r->sig;
     r->pub.signature_len = sig_len;
     if (rc == TEMPER_OK) {
-        rc = release_body(st, name, r);
+        rc = release_body(st, name, r, first_line);
     }
     if (rc != TEMPER_OK) {
         temper_release_free(&r->pub);

@@ -155,6 +155,15 @@ TEMPER_EXPORT void temper_deps_free(struct temper_deps *d);
  * "any-<cpu>" wildcards for Linux architectures. */
 TEMPER_EXPORT bool temper_dep_arch_ok(const struct temper_dep *d, const char *arch);
 
+/* Does `version` satisfy the version constraint of d, compared with `scheme`
+ * (TEMPER_VSCHEME_DPKG or TEMPER_VSCHEME_APK)?  True for TEMPER_DEP_ANY,
+ * false for TEMPER_DEP_CHECKSUM.  TEMPER_DEP_FUZZY (apk "~1.2") matches the
+ * version itself and every version continuing it at a component boundary
+ * ("1.2", "1.2.3", "1.2-r1", not "1.20").  The name and `conflict` are not
+ * looked at. */
+TEMPER_EXPORT bool temper_dep_version_ok(enum temper_vscheme scheme, const struct temper_dep *d,
+                                         const char *version);
+
 /* ---- Debian package table ------------------------------------------------- */
 
 struct temper_debpkg {
