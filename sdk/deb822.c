@@ -163,10 +163,10 @@ static int check_duplicate(struct temper_deb822 *p, size_t len, const char *name
     return (int)bit;
 }
 
-static int add_field(struct temper_deb822 *p, struct scan *sc, size_t line_off, size_t eol)
+/* The length of the field name at the start of line (n bytes, no newline),
+ * which must end in ':'; a negative rc (recorded) otherwise. */
+static long field_name(struct temper_deb822 *p, const char *line, size_t n)
 {
-    char *line = p->buf + line_off;
-    size_t n = eol - line_off;
     size_t k = 0;
     if (line[0] == '-' || (line[0] == '#' && !(p->flags & TEMPER_DEB822_COMMENTS))) {
         return fail_at(p, p->line, TEMPER_EFORMAT, "bad field name", NULL);
@@ -186,6 +186,11 @@ static int add_field(struct temper_deb822 *p, struct scan *sc, size_t line_off, 
     if ((p->flags & TEMPER_DEB822_APKINDEX) && k != 1) {
         return fail_at(p, p->line, TEMPER_EFORMAT, "line is not \"X:value\"", NULL);
     }
+    return (long)k;
+}
+
+static int field_slot(struct temper_deb822 *p)
+{
     if (p->n_fields >= p->lim.max_fields) {
         return fail_at(p, p->line, TEMPER_ELIMIT, "too many fields in one stanza", NULL);
     }
@@ -202,6 +207,19 @@ static int add_field(struct temper_deb822 *p, struct scan *sc, size_t line_off, 
         p->bits = nbits;
         p->cap_fields = nc;
     }
+    return TEMPER_OK;
+}
+
+static int add_field(struct temper_deb822 *p, struct scan *sc, size_t line_off, size_t eol)
+{
+    char *line = p->buf + line_off;
+    size_t n = eol - line_off;
+    long kl = field_name(p, line, n);
+    int rc = kl < 0 ? (int)kl : field_slot(p);
+    if (rc != TEMPER_OK) {
+        return rc;
+    }
+    size_t k = (size_t)kl;
     int bit = check_duplicate(p, k, line);
     if (bit < 0) {
         return bit;
@@ -213,12 +231,12 @@ static int add_field(struct temper_deb822 *p, struct scan *sc, size_t line_off, 
         }
     }
     line[k] = '\0';
-    struct temper_deb822_field *f = &p->fields[p->n_fields];
     if (n - v > p->lim.max_field) {
         char d[160];
         snprintf(d, sizeof d, "%.100s (more than %zu bytes)", line, p->lim.max_field);
         return fail_at(p, p->line, TEMPER_ELIMIT, "field too large: ", d);
     }
+    struct temper_deb822_field *f = &p->fields[p->n_fields];
     p->bits[p->n_fields] = (unsigned char)bit;
     p->n_fields++;
     f->name = line;

@@ -2,7 +2,9 @@
  * and print the stanza count, the wall time and the peak RSS.
  *
  *   bench_deb822 [-n RUNS] [-s] FILE
- *     -s  only walk the stanzas (no table) */
+ *     -s  only walk the stanzas (no table)
+ *   bench_deb822 -x FILE OUT
+ *     decompress FILE (any compression temper reads) into OUT */
 #include <temper/pkgindex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +55,32 @@ static int table(const char *path, size_t *count)
     return rc;
 }
 
+static int extract(const char *in, const char *out)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int rc = temper_pkgindex_read(NULL, in, 0, &data, &len);
+    FILE *f = rc == TEMPER_OK ? fopen(out, "wb") : NULL;
+    if (f) {
+        rc = fwrite(data, 1, len, f) == len ? TEMPER_OK : TEMPER_EIO;
+        rc = fclose(f) == 0 ? rc : TEMPER_EIO;
+    } else if (rc == TEMPER_OK) {
+        rc = TEMPER_EIO;
+    }
+    free(data);
+    if (rc != TEMPER_OK) {
+        fprintf(stderr, "bench_deb822: cannot extract %s to %s: %s\n", in, out,
+                temper_rc_str(rc));
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "-x") == 0) {
+        return extract(argv[2], argv[3]);
+    }
     int runs = 3, stanzas_only = 0, i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {

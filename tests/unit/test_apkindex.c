@@ -211,20 +211,21 @@ static void test_alpine317(void)
     }
 }
 
-static void test_rsa256(void)
+/* The apko RSA-SHA256 fixture and its key, read once. */
+static unsigned char *rsa_key, *rsa_raw;
+static size_t rsa_len;
+
+static void test_rsa256_verifies(void)
 {
-    size_t kl = 0, len = 0;
-    unsigned char *key = slurp(sample("apko_rsa256-signed_test-rsa256.rsa.pub"), &kl);
-    unsigned char *raw = slurp(sample("apko_rsa256-signed_APKINDEX.tar.gz"), &len);
-    key[kl] = '\0';
     TEST("RSA-SHA256 signed index verifies") {
         struct temper_apkindex *idx = NULL;
-        CHECK_INT_EQ(temper_apkindex_load_mem(st, "rsa256", raw, len, NULL, &idx), TEMPER_OK);
+        CHECK_INT_EQ(temper_apkindex_load_mem(st, "rsa256", rsa_raw, rsa_len, NULL, &idx),
+                     TEMPER_OK);
         const struct temper_apksig *sig = temper_apkindex_signature(idx);
         CHECK(sig && sig->type == TEMPER_APKSIG_RSA_SHA256);
         CHECK(sig && strcmp(sig->key_name, "test-rsa256.rsa.pub") == 0);
-        CHECK(sig && sig->signed_len == len - 638);
-        CHECK_INT_EQ(temper_apkindex_verify(st, idx, (char *)key), TEMPER_OK);
+        CHECK(sig && sig->signed_len == rsa_len - 638);
+        CHECK_INT_EQ(temper_apkindex_verify(st, idx, (char *)rsa_key), TEMPER_OK);
         CHECK_INT_EQ(temper_apkindex_count(idx), 1);
         const struct temper_apkpkg *p = temper_apkindex_find(idx, "alpine-baselayout");
         CHECK(p && strcmp(p->version, "3.2.0-r23") == 0 && p->size == 11012);
@@ -241,24 +242,28 @@ static void test_rsa256(void)
             memcpy(flip, sig->signed_data, sig->signed_len);
             flip[i] ^= 0x01;
             copy.signed_data = flip;
-            fails += temper_apksig_verify(st, &copy, (char *)key) == TEMPER_ECRYPTO;
+            fails += temper_apksig_verify(st, &copy, (char *)rsa_key) == TEMPER_ECRYPTO;
             temper_stage_reset(st);
         }
         CHECK_INT_EQ(fails, (sig->signed_len + 36) / 37);
         free(flip);
         temper_apkindex_free(idx);
     }
+}
+
+static void test_rsa256_flipped(void)
+{
     TEST("a flipped byte in the file does not verify") {
         /* the gzip MTIME of member 2 (the index still loads) and the signature */
         static const size_t at[] = { 638 + 5, 200 };
         for (size_t i = 0; i < 2; i++) {
-            unsigned char *bad = malloc(len);
-            memcpy(bad, raw, len);
+            unsigned char *bad = malloc(rsa_len);
+            memcpy(bad, rsa_raw, rsa_len);
             bad[at[i]] ^= 0x20;
             struct temper_apkindex *idx = NULL;
-            int rc = temper_apkindex_load_mem(st, "flipped", bad, len, NULL, &idx);
+            int rc = temper_apkindex_load_mem(st, "flipped", bad, rsa_len, NULL, &idx);
             if (rc == TEMPER_OK) {
-                CHECK_INT_EQ(temper_apkindex_verify(st, idx, (char *)key), TEMPER_ECRYPTO);
+                CHECK_INT_EQ(temper_apkindex_verify(st, idx, (char *)rsa_key), TEMPER_ECRYPTO);
                 CHECK_STR_CONTAINS(last_error(), "does not verify");
             } else {
                 CHECK(rc < 0); /* a damaged signature member is refused outright */
@@ -268,38 +273,56 @@ static void test_rsa256(void)
             free(bad);
         }
     }
+}
+
+static void test_rsa256_misc(void)
+{
     TEST("unusable keys") {
         struct temper_apkindex *idx = NULL;
-        CHECK_INT_EQ(temper_apkindex_load_mem(st, "rsa256", raw, len, NULL, &idx), TEMPER_OK);
+        CHECK_INT_EQ(temper_apkindex_load_mem(st, "rsa256", rsa_raw, rsa_len, NULL, &idx),
+                     TEMPER_OK);
         CHECK_INT_EQ(temper_apkindex_verify(st, idx, "-----BEGIN PUBLIC KEY-----\nAAAA\n"
                                                      "-----END PUBLIC KEY-----\n"),
                      TEMPER_EINVAL);
         CHECK_STR_CONTAINS(last_error(), "cannot read the public key");
         CHECK_INT_EQ(temper_apkindex_verify(st, idx, ""), TEMPER_EINVAL);
         last_error();
-        CHECK_INT_EQ(temper_apkindex_verify(st, NULL, (char *)key), TEMPER_EINVAL);
+        CHECK_INT_EQ(temper_apkindex_verify(st, NULL, (char *)rsa_key), TEMPER_EINVAL);
         last_error();
         temper_apkindex_free(idx);
     }
     TEST("unsigned index") {
         /* member 2 alone is a complete unsigned APKINDEX.tar.gz */
         struct temper_apkindex *idx = NULL;
-        CHECK_INT_EQ(temper_apkindex_load_mem(st, "unsigned", raw + 638, len - 638, NULL, &idx),
-                     TEMPER_OK);
+        CHECK_INT_EQ(temper_apkindex_load_mem(st, "unsigned", rsa_raw + 638, rsa_len - 638,
+                                              NULL, &idx), TEMPER_OK);
         CHECK(idx && temper_apkindex_signature(idx)->type == TEMPER_APKSIG_NONE);
         CHECK_INT_EQ(temper_apkindex_count(idx), 1);
-        CHECK_INT_EQ(temper_apkindex_verify(st, idx, (char *)key), TEMPER_ECRYPTO);
+        CHECK_INT_EQ(temper_apkindex_verify(st, idx, (char *)rsa_key), TEMPER_ECRYPTO);
         CHECK_STR_CONTAINS(last_error(), "not signed");
         temper_apkindex_free(idx);
     }
     TEST("truncated index") {
         struct temper_apkindex *idx = NULL;
-        CHECK(temper_apkindex_load_mem(st, "cut", raw, len - 100, NULL, &idx) < 0);
+        CHECK(temper_apkindex_load_mem(st, "cut", rsa_raw, rsa_len - 100, NULL, &idx) < 0);
         CHECK_STR_CONTAINS(last_error(), "cut");
         CHECK(idx == NULL);
     }
-    free(key);
-    free(raw);
+}
+
+static void test_rsa256(void)
+{
+    size_t kl = 0;
+    rsa_key = slurp(sample("apko_rsa256-signed_test-rsa256.rsa.pub"), &kl);
+    rsa_raw = slurp(sample("apko_rsa256-signed_APKINDEX.tar.gz"), &rsa_len);
+    if (rsa_key) {
+        rsa_key[kl] = '\0';
+    }
+    test_rsa256_verifies();
+    test_rsa256_flipped();
+    test_rsa256_misc();
+    free(rsa_key);
+    free(rsa_raw);
 }
 
 /* Sign `data` with a fresh RSA key the way abuild-sign does (SHA-1). */

@@ -64,8 +64,6 @@ static int walk_mem(const char *text, size_t len, const struct temper_pkgindex_l
 
 static void test_basics(void)
 {
-    static const char text[] =
-        "\n\n# not a comment without the flag? it is: a field name may not start with #\n";
     static const char good[] =
         "\r\n"
         "Package: one\r\n"
@@ -117,6 +115,12 @@ static void test_basics(void)
         CHECK_STR_EQ(temper_deb822_name(p), "good");
         temper_deb822_free(p);
     }
+}
+
+static void test_comments(void)
+{
+    static const char text[] =
+        "\n\n# not a comment without the flag? it is: a field name may not start with #\n";
     TEST("deb822 comments") {
         size_t n = 0;
         CHECK_INT_EQ(walk_mem(text, sizeof text - 1, NULL, 0, &n), TEMPER_EFORMAT);
@@ -335,6 +339,10 @@ static void test_table_hostile(void)
               "Packages:3: bad Source version");
     table_bad("truncated stanza", "Package: a\nVersion: 1\n\nPackage: b\nVersion: 2\nSize: 1",
               "Packages:6: truncated input");
+}
+
+static void test_corrupt(void)
+{
     TEST("corrupt compressed input") {
         static const char *const names[] = { "bookworm_main_amd64_Packages.slice.gz",
                                              "bookworm_main_amd64_Packages.slice.xz",
@@ -360,6 +368,10 @@ static void test_table_hostile(void)
             free(raw);
         }
     }
+}
+
+static void test_bomb(void)
+{
     TEST("decompression bomb") {
         /* 8 MiB of "A: b" lines compressed, read with a 1 MiB input cap */
         struct archive *a = archive_write_new();
@@ -386,6 +398,10 @@ static void test_table_hostile(void)
         CHECK_STR_CONTAINS(last_error(), "bomb.gz: more than 1048576 bytes of input");
         free(out);
     }
+}
+
+static void test_odd_files(void)
+{
     TEST("missing and odd files") {
         struct temper_debindex *idx = NULL;
         CHECK_INT_EQ(temper_debindex_load(st, data_path("no-such-file"), NULL, &idx),
@@ -450,6 +466,10 @@ static void test_deps(void)
         CHECK(d && d->n == 0 && d->n_groups == 0);
         temper_deps_free(d);
     }
+}
+
+static void test_deps_bad(void)
+{
     static const char *const bad[][2] = {
         { "a (>= )", "missing version" }, { "a (~ 1)", "version operator" },
         { "a |", "expected a package name" }, { "(", "expected a package name" },
@@ -465,6 +485,10 @@ static void test_deps(void)
             CHECK_STR_CONTAINS(last_error(), bad[i][1]);
         }
     }
+}
+
+static void test_apk_deps(void)
+{
     TEST("apk relations") {
         struct temper_deps *d = NULL;
         CHECK_INT_EQ(temper_apk_deps_parse(st, " so:libc.musl-x86_64.so.1 !foo bar>=1.2\tbaz~1.3"
@@ -566,10 +590,16 @@ int main(void)
         return 1;
     }
     test_basics();
+    test_comments();
     test_hostile();
     test_table();
     test_table_hostile();
+    test_corrupt();
+    test_bomb();
+    test_odd_files();
     test_deps();
+    test_deps_bad();
+    test_apk_deps();
     test_real_lists();
     temper_stage_free(st);
     return tap_done();
