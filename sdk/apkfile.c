@@ -13,17 +13,26 @@
 #include <gnutls/gnutls.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#define CONTROL_MAX (16u * 1024u * 1024u)
+#define CONTROL_MAX (8u * 1024u * 1024u)
+#define HASH_BLOCK (64u * 1024u)
 #define PKGINFO_MAX (1024u * 1024u)
 #define SIG_SCAN (64u * 1024u)
+
+/* Only the head of the file is held in memory (signature and control
+ * members); the data member is hashed as it is read. */
+#define HEAD_MAX (SIG_SCAN + CONTROL_MAX + 16u)
 
 struct apkfile_box {
     struct temper_apkfile pub;
     struct temper_apkindex *idx;  /* one package, owns the strings */
     char *sig_key;
     unsigned char *sig_bytes;
-    unsigned char *raw;
+    unsigned char *raw;           /* the head of the file */
+    int fd;
+    unsigned long long size;      /* of the file */
 };
 
 /* .PKGINFO keys kept, and where; repeated keys (depend, provides, ...) are
@@ -243,6 +252,34 @@ static int apk_parts(struct temper_stage *st, const char *path, struct apkfile_b
     return TEMPER_OK;
 }
 
+/* SHA-256 of the data member: what the head holds from `data` on, then the
+ * rest of the file. */
+static int data_hash(struct temper_stage *st, const char *path, struct apkfile_box *b,
+                     size_t head, size_t data)
+{
+    struct temper_sha256 *h = temper_sha256_new();
+    unsigned char *block = malloc(HASH_BLOCK);
+    int rc = h && block ? TEMPER_OK : temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", path);
+    if (rc == TEMPER_OK) {
+        temper_sha256_update(h, b->raw + data, head - data);
+    }
+    for (unsigned long long off = head; rc == TEMPER_OK && off < b->size;) {
+        size_t n = b->size - off < HASH_BLOCK ? (size_t)(b->size - off) : HASH_BLOCK;
+        rc = pk_pread_full(st, path, b->fd, block, n, off);
+        if (rc == TEMPER_OK) {
+            temper_sha256_update(h, block, n);
+            off += n;
+        }
+    }
+    if (rc == TEMPER_OK) {
+        unsigned char raw[TEMPER_SHA256_LEN];
+        temper_sha256_final(h, raw, b->pub.data_sha256);
+    }
+    temper_sha256_free(h);
+    free(block);
+    return rc;
+}
+
 static int apkfile_fill(struct temper_stage *st, const char *path, struct apkfile_box *b,
                         size_t len)
 {
@@ -269,9 +306,8 @@ static int apkfile_fill(struct temper_stage *st, const char *path, struct apkfil
     if (rc == TEMPER_OK && identity(b->raw + ctl, data - ctl, b->idx, pk) != TEMPER_OK) {
         rc = temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", path);
     }
-    if (rc == TEMPER_OK &&
-        temper_sha256_hex(b->raw + data, len - data, b->pub.data_sha256) != TEMPER_OK) {
-        rc = temper_fail(st, TEMPER_ECRYPTO, "%s: cannot hash the data member", path);
+    if (rc == TEMPER_OK) {
+        rc = data_hash(st, path, b, len, data);
     }
     if (rc == TEMPER_OK) {
         b->pub.data_ok = b->pub.datahash && strcmp(b->pub.datahash, b->pub.data_sha256) == 0;
@@ -281,6 +317,26 @@ static int apkfile_fill(struct temper_stage *st, const char *path, struct apkfil
     free(tar);
     free(text);
     return rc;
+}
+
+static int read_head(struct temper_stage *st, const char *path,
+                     const struct temper_pkgindex_limits *l, struct apkfile_box *b, size_t *len)
+{
+    struct stat sb;
+    int rc = pk_open_regular(st, path, &b->fd);
+    if (rc != TEMPER_OK) {
+        return rc;
+    }
+    if (fstat(b->fd, &sb) != 0 || (unsigned long long)sb.st_size > l->max_input) {
+        return temper_fail(st, TEMPER_ELIMIT, "%s: larger than %llu bytes", path, l->max_input);
+    }
+    b->size = (unsigned long long)sb.st_size;
+    *len = b->size < HEAD_MAX ? (size_t)b->size : HEAD_MAX;
+    b->raw = malloc(*len + 1);
+    if (!b->raw) {
+        return temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", path);
+    }
+    return pk_pread_full(st, path, b->fd, b->raw, *len, 0);
 }
 
 int temper_apkfile_load(struct temper_stage *st, const char *path,
@@ -293,14 +349,19 @@ int temper_apkfile_load(struct temper_stage *st, const char *path,
     if (!b) {
         return temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", path);
     }
+    b->fd = -1;
     size_t len = 0;
-    int rc = pk_read_file(st, path, l.max_input, &b->raw, &len);
+    int rc = read_head(st, path, &l, b, &len);
     if (rc == TEMPER_OK) {
         b->idx = pk_apkindex_new(st, path);
         rc = b->idx ? TEMPER_OK : TEMPER_ENOMEM;
     }
     if (rc == TEMPER_OK) {
         rc = apkfile_fill(st, path, b, len);
+    }
+    if (b->fd >= 0) {
+        close(b->fd);
+        b->fd = -1;
     }
     if (rc != TEMPER_OK) {
         temper_apkfile_free(&b->pub);

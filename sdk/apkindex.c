@@ -12,7 +12,7 @@
 #define SIG_MEMBER_SCAN (64u * 1024u)  /* the signature member is ~1 KiB */
 #define SIG_MEMBER_MAX (64u * 1024u)
 #define DESCRIPTION_MAX 4096u
-#define APKFILE_MAX (256ull * 1024 * 1024)
+#define APKINDEX_MAX (256ull * 1024 * 1024) /* Alpine's biggest: ~10 MB of text */
 
 struct temper_apkindex {
     struct pk_arena arena;
@@ -306,6 +306,9 @@ static int read_tarball(struct temper_stage *st, const char *name, const unsigne
     bool have = false;
     int rc = TEMPER_OK;
     char what[512];
+    /* declared sizes are checked before libarchive inflates (or skips) an
+     * entry, so a bomb stops at its header */
+    unsigned long long budget = lim->max_input < APKINDEX_MAX ? lim->max_input : APKINDEX_MAX;
     while (rc == TEMPER_OK) {
         struct archive_entry *e = NULL;
         int r = archive_read_next_header(a, &e);
@@ -316,6 +319,13 @@ static int read_tarball(struct temper_stage *st, const char *name, const unsigne
             rc = temper_fail(st, TEMPER_EFORMAT, "%s: %s", name, archive_error_string(a));
             break;
         }
+        la_int64_t size = archive_entry_size(e);
+        if (size < 0 || (unsigned long long)size > budget) {
+            rc = temper_fail(st, TEMPER_ELIMIT, "%s: tar entries larger than %llu bytes", name,
+                             budget);
+            break;
+        }
+        budget -= (unsigned long long)size;
         int kind = 0;
         rc = entry_kind(st, name, e, &kind);
         snprintf(what, sizeof what, "%s/%s", name, kind == 2 ? "DESCRIPTION" : "APKINDEX");
@@ -323,7 +333,7 @@ static int read_tarball(struct temper_stage *st, const char *name, const unsigne
             rc = temper_fail(st, TEMPER_EFORMAT, "%s: two APKINDEX entries", name);
         } else if (rc == TEMPER_OK && kind == 1) {
             have = true;
-            rc = read_entry(st, what, a, (size_t)lim->max_input, &text);
+            rc = read_entry(st, what, a, (size_t)APKINDEX_MAX, &text);
         } else if (rc == TEMPER_OK && kind == 2 && !idx->description) {
             struct temper_buf d;
             rc = read_entry(st, what, a, DESCRIPTION_MAX, &d);
@@ -435,7 +445,8 @@ int temper_apkindex_load(struct temper_stage *st, const char *path,
     pk_limits(lim, &l);
     unsigned char *raw = NULL;
     size_t len = 0;
-    int rc = pk_read_file(st, path, l.max_input, &raw, &len);
+    int rc = pk_read_file(st, path, l.max_input < APKINDEX_MAX ? l.max_input : APKINDEX_MAX,
+                          &raw, &len);
     return rc == TEMPER_OK ? load_raw(st, path, raw, len, lim, out) : rc;
 }
 

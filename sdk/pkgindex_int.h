@@ -92,6 +92,11 @@ ssize_t pk_src_read(struct temper_stage *st, struct pk_src *s, void *buf, size_t
 void pk_src_close(struct pk_src *s);
 /* Compression recognised from magic bytes: "gzip", "xz", ... or NULL. */
 const char *pk_compression(const unsigned char *p, size_t n);
+/* Open a regular file for reading (anything else is refused, recorded). */
+int pk_open_regular(struct temper_stage *st, const char *path, int *fd);
+/* Read exactly n bytes at off (recorded error on a short read). */
+int pk_pread_full(struct temper_stage *st, const char *path, int fd, void *buf, size_t n,
+                  unsigned long long off);
 /* Read a file as it is (no decompression) into a new buffer, capped. */
 int pk_read_file(struct temper_stage *st, const char *path, unsigned long long max,
                  unsigned char **data, size_t *len);

@@ -119,7 +119,7 @@ int pk_src_open_mem(struct temper_stage *st, struct pk_src *s, const char *name,
     return archive_raw_start(st, s);
 }
 
-static int open_regular(struct temper_stage *st, const char *path, int *fd_out)
+int pk_open_regular(struct temper_stage *st, const char *path, int *fd_out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -142,7 +142,7 @@ int pk_src_open_file(struct temper_stage *st, struct pk_src *s, const char *path
     s->fd = -1;
     s->name = path;
     s->max = max;
-    int rc = open_regular(st, path, &s->fd);
+    int rc = pk_open_regular(st, path, &s->fd);
     if (rc != TEMPER_OK) {
         return rc;
     }
@@ -276,13 +276,31 @@ int pk_src_slurp(struct temper_stage *st, struct pk_src *s, char **data, size_t 
     return rc;
 }
 
+int pk_pread_full(struct temper_stage *st, const char *path, int fd, void *buf, size_t n,
+                  unsigned long long off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            return temper_fail(st, TEMPER_EIO, "cannot read %s: %s", path,
+                               r < 0 ? strerror(errno) : "file shrank while reading");
+        }
+        got += (size_t)r;
+    }
+    return TEMPER_OK;
+}
+
 int pk_read_file(struct temper_stage *st, const char *path, unsigned long long max,
                  unsigned char **data, size_t *len)
 {
     *data = NULL;
     *len = 0;
     int fd = -1;
-    int rc = open_regular(st, path, &fd);
+    int rc = pk_open_regular(st, path, &fd);
     if (rc != TEMPER_OK) {
         return rc;
     }
@@ -293,24 +311,13 @@ int pk_read_file(struct temper_stage *st, const char *path, unsigned long long m
         close(fd);
         return temper_fail(st, TEMPER_ELIMIT, "%s: larger than %llu bytes", path, max);
     }
-    size_t size = (size_t)sb.st_size, got = 0;
+    size_t size = (size_t)sb.st_size;
     buf = malloc(size + 1);
     if (!buf) {
         close(fd);
         return temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", path);
     }
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            rc = temper_fail(st, TEMPER_EIO, "cannot read %s: %s", path,
-                             r < 0 ? strerror(errno) : "file shrank while reading");
-            break;
-        }
-        got += (size_t)r;
-    }
+    rc = pk_pread_full(st, path, fd, buf, size, 0);
     close(fd);
     if (rc != TEMPER_OK) {
         free(buf);

@@ -12,8 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define RELEASE_MAX (64u * 1024u * 1024u)
-#define RELEASE_FIELD_MAX (32u * 1024u * 1024u)
+#define RELEASE_MAX (16u * 1024u * 1024u)   /* bookworm's InRelease: 150 KB */
+#define RELEASE_FIELD_MAX RELEASE_MAX
+#define RELEASE_FILES_MAX 1000000u
 
 static const char BEGIN_MSG[] = "-----BEGIN PGP SIGNED MESSAGE-----";
 static const char BEGIN_SIG[] = "-----BEGIN PGP SIGNATURE-----";
@@ -345,6 +346,10 @@ static int hash_list(struct temper_stage *st, const char *name, struct release_b
     size_t lines = 1;
     for (const char *c = fl->value; (c = strchr(c, '\n')); c++) {
         lines++;
+    }
+    if (lines > RELEASE_FILES_MAX) {
+        return temper_fail(st, TEMPER_ELIMIT, "%s:%lu: more than %u files listed", name,
+                           fl->line, RELEASE_FILES_MAX);
     }
     r->files = calloc(lines, sizeof *r->files);
     if (!r->files) {

@@ -449,6 +449,22 @@ static void test_tarballs(void)
     tarball_bad("two-letter field", longn, 1, "APKINDEX:2: line is not \"X:value\"");
     const struct entry prov[] = { { "APKINDEX", "P:a\nV:1\np:b>=2\n\n" } };
     tarball_bad("bad provides", prov, 1, "APKINDEX:1: bad provides of a");
+    TEST("tar bomb in the index tarball") {
+        char *big = malloc(2 << 20);
+        if (big) {
+            memset(big, 'a', (2 << 20) - 1);
+            big[(2 << 20) - 1] = '\0';
+        }
+        const struct entry bomb[] = { { "junk", big ? big : "" }, { "APKINDEX", good } };
+        struct blob t = index_tgz(bomb, 2);
+        struct temper_pkgindex_limits lim = { 0 };
+        lim.max_input = 1 << 20;
+        struct temper_apkindex *idx = NULL;
+        CHECK_INT_EQ(temper_apkindex_load_mem(st, "bomb", t.p, t.n, &lim, &idx), TEMPER_ELIMIT);
+        CHECK_STR_CONTAINS(last_error(), "bomb: tar entries larger than 1048576 bytes");
+        free(t.p);
+        free(big);
+    }
 }
 
 static void test_plain_repo(void)
