@@ -15,12 +15,7 @@
 #define APKINDEX_MAX (256ull * 1024 * 1024) /* Alpine's biggest: ~10 MB of text */
 
 struct temper_apkindex {
-    struct pk_arena arena;
-    struct pk_map names;
-    struct pk_map provides;
-    struct pk_map strings;
-    struct temper_apkpkg **pkgs;
-    size_t n, cap;
+    struct pk_table t;           /* of temper_apkpkg, providers temper_apkprov */
     char *name;
     char *description;
     struct temper_apksig sig;
@@ -35,7 +30,7 @@ struct temper_apkindex *pk_apkindex_new(struct temper_stage *st, const char *nam
 {
     struct temper_apkindex *idx = calloc(1, sizeof *idx);
     if (idx) {
-        pk_arena_init(&idx->arena, 0);
+        pk_table_init(&idx->t);
         idx->name = strdup(name);
     }
     if (!idx || !idx->name) {
@@ -48,17 +43,17 @@ struct temper_apkindex *pk_apkindex_new(struct temper_stage *st, const char *nam
 
 struct pk_arena *pk_apkindex_arena(struct temper_apkindex *idx)
 {
-    return &idx->arena;
+    return &idx->t.arena;
 }
 
 const char *pk_apkindex_intern(struct temper_apkindex *idx, const char *s, size_t n)
 {
-    return pk_intern(&idx->strings, &idx->arena, s, n);
+    return pk_intern(&idx->t.strings, &idx->t.arena, s, n);
 }
 
 struct temper_apkpkg *pk_apkpkg_new(struct temper_apkindex *idx)
 {
-    struct temper_apkpkg *pk = pk_arena_alloc(&idx->arena, sizeof *pk);
+    struct temper_apkpkg *pk = pk_arena_alloc(&idx->t.arena, sizeof *pk);
     if (pk) {
         memset(pk, 0, sizeof *pk);
     }
@@ -73,60 +68,32 @@ struct provctx {
 static int add_provider(void *ctx, const struct pk_rel *r)
 {
     struct provctx *c = ctx;
-    struct temper_apkindex *idx = c->idx;
+    struct pk_table *t = &c->idx->t;
     if ((r->op != TEMPER_DEP_ANY && r->op != TEMPER_DEP_EQ) || r->conflict) {
         return TEMPER_EFORMAT;
     }
-    struct temper_apkprov *pv = pk_arena_alloc(&idx->arena, sizeof *pv);
-    uint32_t h = pk_hash(r->name, r->name_len);
-    struct pk_slot *sl = pv ? pk_map_find(&idx->provides, r->name, r->name_len, h) : NULL;
-    if (pv && !sl) {
-        const char *key = pk_arena_strndup(&idx->arena, r->name, r->name_len);
-        sl = key ? pk_map_add(&idx->provides, key, r->name_len, h) : NULL;
-    }
-    if (!sl) {
+    struct temper_apkprov *pv = pk_arena_alloc(&t->arena, sizeof *pv);
+    if (!pv) {
         return TEMPER_ENOMEM;
     }
-    pv->name = sl->key;
-    pv->version = r->ver ? pk_arena_strndup(&idx->arena, r->ver, r->ver_len) : NULL;
+    pv->version = r->ver ? pk_arena_strndup(&t->arena, r->ver, r->ver_len) : NULL;
     pv->pkg = c->pkg;
     pv->next = NULL;
     if (r->ver && !pv->version) {
         return TEMPER_ENOMEM;
     }
-    if (sl->last) {
-        ((struct temper_apkprov *)sl->last)->next = pv;
-    } else {
-        sl->first = pv;
-    }
-    sl->last = pv;
-    return TEMPER_OK;
+    return pk_table_provide(t, pv, r->name, r->name_len, PK_NEXT(temper_apkprov, next),
+                            &pv->name);
 }
 
 int pk_apkindex_add(struct temper_stage *st, const char *file, struct temper_apkindex *idx,
                     struct temper_apkpkg *pk)
 {
     size_t len = strlen(pk->name);
-    struct pk_slot *sl = pk_map_add(&idx->names, pk->name, len, pk_hash(pk->name, len));
-    if (!sl) {
+    if (pk_table_add(&idx->t, pk, pk->name, len, pk_hash(pk->name, len),
+                     PK_NEXT(temper_apkpkg, next_same_name)) != TEMPER_OK) {
         return temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", file);
     }
-    if (sl->last) {
-        ((struct temper_apkpkg *)sl->last)->next_same_name = pk;
-    } else {
-        sl->first = pk;
-    }
-    sl->last = pk;
-    if (idx->n == idx->cap) {
-        size_t nc = idx->cap ? idx->cap * 2 : 1024;
-        struct temper_apkpkg **np = realloc(idx->pkgs, nc * sizeof *np);
-        if (!np) {
-            return temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", file);
-        }
-        idx->pkgs = np;
-        idx->cap = nc;
-    }
-    idx->pkgs[idx->n++] = pk;
     if (!pk->provides) {
         return TEMPER_OK;
     }
@@ -190,8 +157,8 @@ static int apk_field(struct temper_stage *st, const char *file, struct temper_ap
         return TEMPER_OK;
     default: return TEMPER_OK; /* q, F, M, R, a, Z, ...: not kept */
     }
-    *slot = interned ? pk_intern(&idx->strings, &idx->arena, fl->value, fl->value_len)
-                     : pk_arena_strndup(&idx->arena, fl->value, fl->value_len);
+    *slot = interned ? pk_intern(&idx->t.strings, &idx->t.arena, fl->value, fl->value_len)
+                     : pk_arena_strndup(&idx->t.arena, fl->value, fl->value_len);
     return *slot ? TEMPER_OK : temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", file);
 }
 
@@ -455,11 +422,7 @@ void temper_apkindex_free(struct temper_apkindex *idx)
     if (!idx) {
         return;
     }
-    pk_map_cleanup(&idx->names);
-    pk_map_cleanup(&idx->provides);
-    pk_map_cleanup(&idx->strings);
-    pk_arena_cleanup(&idx->arena);
-    free(idx->pkgs);
+    pk_table_cleanup(&idx->t);
     free(idx->name);
     free(idx->description);
     free(idx->sig_key);
@@ -470,34 +433,24 @@ void temper_apkindex_free(struct temper_apkindex *idx)
 
 size_t temper_apkindex_count(const struct temper_apkindex *idx)
 {
-    return idx ? idx->n : 0;
+    return idx ? idx->t.n : 0;
 }
 
 const struct temper_apkpkg *temper_apkindex_at(const struct temper_apkindex *idx, size_t i)
 {
-    return idx && i < idx->n ? idx->pkgs[i] : NULL;
+    return idx ? pk_table_at(&idx->t, i) : NULL;
 }
 
 const struct temper_apkpkg *temper_apkindex_find(const struct temper_apkindex *idx,
                                                  const char *name)
 {
-    if (!idx || !name) {
-        return NULL;
-    }
-    size_t n = strlen(name);
-    const struct pk_slot *sl = pk_map_find(&idx->names, name, n, pk_hash(name, n));
-    return sl ? sl->first : NULL;
+    return idx && name ? pk_table_first(&idx->t.names, name) : NULL;
 }
 
 const struct temper_apkprov *temper_apkindex_providers(const struct temper_apkindex *idx,
                                                        const char *name)
 {
-    if (!idx || !name) {
-        return NULL;
-    }
-    size_t n = strlen(name);
-    const struct pk_slot *sl = pk_map_find(&idx->provides, name, n, pk_hash(name, n));
-    return sl ? sl->first : NULL;
+    return idx && name ? pk_table_first(&idx->t.provides, name) : NULL;
 }
 
 const char *temper_apkindex_description(const struct temper_apkindex *idx)

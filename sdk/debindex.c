@@ -6,21 +6,14 @@
 #include <string.h>
 #include <strings.h>
 
-#define PKG_PTRS_INIT 4096
-
 /* Interned fields remember their last value: neighbouring stanzas (the
  * binaries of one source) mostly repeat it. */
 enum { C_ARCH, C_MULTIARCH, C_PRIORITY, C_SECTION, C_MAINTAINER, C_STATUS, C_SOURCE, C_N };
 
 struct temper_debindex {
-    struct pk_arena arena;
+    struct pk_table t;        /* of temper_debpkg, providers temper_debprov */
     const char *last[C_N];
     size_t last_len[C_N];
-    struct pk_map names;      /* name -> first/last temper_debpkg */
-    struct pk_map provides;   /* provided name -> first/last temper_debprov */
-    struct pk_map strings;    /* interned repeated values */
-    struct temper_debpkg **pkgs;
-    size_t n, cap;
 };
 
 enum fid {
@@ -102,9 +95,9 @@ static const char *copy_value(struct temper_debindex *idx, const struct temper_d
                               bool fold)
 {
     if (!fold || !memchr(fl->value, '\n', fl->value_len)) {
-        return pk_arena_strndup(&idx->arena, fl->value, fl->value_len);
+        return pk_arena_strndup(&idx->t.arena, fl->value, fl->value_len);
     }
-    char *o = pk_arena_alloc(&idx->arena, fl->value_len + 1);
+    char *o = pk_arena_alloc(&idx->t.arena, fl->value_len + 1);
     if (!o) {
         return NULL;
     }
@@ -130,7 +123,7 @@ static const char *first_line(struct temper_debindex *idx, const struct temper_d
     while (n && (fl->value[n - 1] == ' ' || fl->value[n - 1] == '\t')) {
         n--;
     }
-    return pk_arena_strndup(&idx->arena, fl->value, n);
+    return pk_arena_strndup(&idx->t.arena, fl->value, n);
 }
 
 static const char *intern_n(struct temper_debindex *idx, int c, const char *s, size_t n)
@@ -138,7 +131,7 @@ static const char *intern_n(struct temper_debindex *idx, int c, const char *s, s
     if (idx->last[c] && idx->last_len[c] == n && memcmp(idx->last[c], s, n) == 0) {
         return idx->last[c];
     }
-    const char *v = pk_intern(&idx->strings, &idx->arena, s, n);
+    const char *v = pk_intern(&idx->t.strings, &idx->t.arena, s, n);
     if (v) {
         idx->last[c] = v;
         idx->last_len[c] = n;
@@ -165,7 +158,7 @@ static int store_field(struct fill *f, enum fid id, const struct temper_deb822_f
         slot = &pk->name;
         v = copy_value(idx, fl, false);
         f->name_hash = pk_hash(fl->value, fl->value_len);
-        pk_map_prefetch(&idx->names, f->name_hash); /* used when the stanza ends */
+        pk_map_prefetch(&idx->t.names, f->name_hash); /* used when the stanza ends */
         break;
     case F_VERSION: slot = &pk->version; v = copy_value(idx, fl, false); break;
     case F_ARCH: slot = &pk->arch; v = intern(idx, C_ARCH, fl); break;
@@ -224,7 +217,7 @@ static int resolve_source(struct fill *f)
         if (vn == 0 || *close != ')' || close[1 + strspn(close + 1, " \t")] != '\0') {
             return bad(f, f->src, TEMPER_EFORMAT, "bad Source version");
         }
-        pk->source_version = pk_arena_strndup(&f->idx->arena, v, vn);
+        pk->source_version = pk_arena_strndup(&f->idx->t.arena, v, vn);
     } else if (*rest) {
         return bad(f, f->src, TEMPER_EFORMAT, "bad Source");
     }
@@ -234,79 +227,44 @@ static int resolve_source(struct fill *f)
 static int add_provider(void *ctx, const struct pk_rel *r)
 {
     struct fill *f = ctx;
-    struct temper_debindex *idx = f->idx;
+    struct pk_table *t = &f->idx->t;
     if (r->op != TEMPER_DEP_ANY && r->op != TEMPER_DEP_EQ) {
         return TEMPER_EFORMAT;
     }
-    struct temper_debprov *pv = pk_arena_alloc(&idx->arena, sizeof *pv);
+    struct temper_debprov *pv = pk_arena_alloc(&t->arena, sizeof *pv);
     if (!pv) {
         return TEMPER_ENOMEM;
     }
-    uint32_t h = pk_hash(r->name, r->name_len);
-    struct pk_slot *sl = pk_map_find(&idx->provides, r->name, r->name_len, h);
-    if (!sl) { /* the map's key doubles as the provided name */
-        const char *key = pk_arena_strndup(&idx->arena, r->name, r->name_len);
-        sl = key ? pk_map_add(&idx->provides, key, r->name_len, h) : NULL;
-        if (!sl) {
-            return TEMPER_ENOMEM;
-        }
-    }
-    pv->name = sl->key;
-    pv->version = r->ver ? pk_arena_strndup(&idx->arena, r->ver, r->ver_len) : NULL;
+    pv->version = r->ver ? pk_arena_strndup(&t->arena, r->ver, r->ver_len) : NULL;
     pv->pkg = f->pkg;
     pv->next = NULL;
     if (r->ver && !pv->version) {
         return TEMPER_ENOMEM;
     }
-    if (sl->last) {
-        ((struct temper_debprov *)sl->last)->next = pv;
-    } else {
-        sl->first = pv;
-    }
-    sl->last = pv;
-    return TEMPER_OK;
+    return pk_table_provide(t, pv, r->name, r->name_len, PK_NEXT(temper_debprov, next),
+                            &pv->name);
 }
 
 static int index_package(struct fill *f)
 {
-    struct temper_debindex *idx = f->idx;
     struct temper_debpkg *pk = f->pkg;
-    size_t len = strlen(pk->name);
-    struct pk_slot *sl = pk_map_add(&idx->names, pk->name, len, f->name_hash);
-    if (!sl) {
-        return TEMPER_ENOMEM;
-    }
-    if (sl->last) {
-        ((struct temper_debpkg *)sl->last)->next_same_name = pk;
-    } else {
-        sl->first = pk;
-    }
-    sl->last = pk;
-    if (idx->n == idx->cap) {
-        size_t nc = idx->cap ? idx->cap * 2 : PKG_PTRS_INIT;
-        struct temper_debpkg **np = realloc(idx->pkgs, nc * sizeof *np);
-        if (!np) {
-            return TEMPER_ENOMEM;
-        }
-        idx->pkgs = np;
-        idx->cap = nc;
-    }
-    idx->pkgs[idx->n++] = pk;
-    if (f->prov) {
-        const char *why = NULL;
-        int rc = pk_deb_rel_scan(f->prov->value, f->prov->value_len, add_provider, f, &why);
-        if (rc == TEMPER_EFORMAT) {
-            return temper_fail(f->st, rc, "%s:%lu: bad Provides: %s", temper_deb822_name(f->p),
-                               f->prov->line, why ? why : "only \"=\" versions allowed");
-        }
+    int rc = pk_table_add(&f->idx->t, pk, pk->name, strlen(pk->name), f->name_hash,
+                          PK_NEXT(temper_debpkg, next_same_name));
+    if (rc != TEMPER_OK || !f->prov) {
         return rc;
     }
-    return TEMPER_OK;
+    const char *why = NULL;
+    rc = pk_deb_rel_scan(f->prov->value, f->prov->value_len, add_provider, f, &why);
+    if (rc == TEMPER_EFORMAT) {
+        return temper_fail(f->st, rc, "%s:%lu: bad Provides: %s", temper_deb822_name(f->p),
+                           f->prov->line, why ? why : "only \"=\" versions allowed");
+    }
+    return rc;
 }
 
 static int add_stanza(struct fill *f, const struct temper_deb822_stanza *s)
 {
-    struct temper_debpkg *pk = pk_arena_alloc(&f->idx->arena, sizeof *pk);
+    struct temper_debpkg *pk = pk_arena_alloc(&f->idx->t.arena, sizeof *pk);
     if (!pk) {
         return TEMPER_ENOMEM;
     }
@@ -349,7 +307,7 @@ static int load(struct temper_stage *st, struct temper_deb822 *p, struct temper_
         temper_deb822_free(p);
         return temper_fail(st, TEMPER_ENOMEM, "out of memory");
     }
-    pk_arena_init(&idx->arena, 0);
+    pk_table_init(&idx->t);
     struct fill f = { .st = st, .idx = idx, .p = p };
     int rc;
     for (;;) {
@@ -399,42 +357,28 @@ void temper_debindex_free(struct temper_debindex *idx)
     if (!idx) {
         return;
     }
-    pk_map_cleanup(&idx->names);
-    pk_map_cleanup(&idx->provides);
-    pk_map_cleanup(&idx->strings);
-    pk_arena_cleanup(&idx->arena);
-    free(idx->pkgs);
+    pk_table_cleanup(&idx->t);
     free(idx);
 }
 
 size_t temper_debindex_count(const struct temper_debindex *idx)
 {
-    return idx ? idx->n : 0;
+    return idx ? idx->t.n : 0;
 }
 
 const struct temper_debpkg *temper_debindex_at(const struct temper_debindex *idx, size_t i)
 {
-    return idx && i < idx->n ? idx->pkgs[i] : NULL;
+    return idx ? pk_table_at(&idx->t, i) : NULL;
 }
 
 const struct temper_debpkg *temper_debindex_find(const struct temper_debindex *idx,
                                                  const char *name)
 {
-    if (!idx || !name) {
-        return NULL;
-    }
-    size_t n = strlen(name);
-    const struct pk_slot *sl = pk_map_find(&idx->names, name, n, pk_hash(name, n));
-    return sl ? sl->first : NULL;
+    return idx && name ? pk_table_first(&idx->t.names, name) : NULL;
 }
 
 const struct temper_debprov *temper_debindex_providers(const struct temper_debindex *idx,
                                                        const char *name)
 {
-    if (!idx || !name) {
-        return NULL;
-    }
-    size_t n = strlen(name);
-    const struct pk_slot *sl = pk_map_find(&idx->provides, name, n, pk_hash(name, n));
-    return sl ? sl->first : NULL;
+    return idx && name ? pk_table_first(&idx->t.provides, name) : NULL;
 }

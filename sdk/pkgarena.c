@@ -252,6 +252,84 @@ int pk_parse_u64(const char *s, unsigned long long *out)
     return TEMPER_OK;
 }
 
+/* ---- package table core ---------------------------------------------------- */
+
+void pk_table_init(struct pk_table *t)
+{
+    memset(t, 0, sizeof *t);
+    pk_arena_init(&t->arena, 0);
+}
+
+void pk_table_cleanup(struct pk_table *t)
+{
+    pk_map_cleanup(&t->names);
+    pk_map_cleanup(&t->provides);
+    pk_map_cleanup(&t->strings);
+    pk_arena_cleanup(&t->arena);
+    free(t->items);
+    memset(t, 0, sizeof *t);
+}
+
+static void list_append(struct pk_slot *sl, void *item, size_t next_off)
+{
+    if (sl->last) {
+        memcpy((char *)sl->last + next_off, &item, sizeof item);
+    } else {
+        sl->first = item;
+    }
+    sl->last = item;
+}
+
+int pk_table_add(struct pk_table *t, void *pkg, const char *name, size_t len, uint32_t h,
+                 size_t next_off)
+{
+    struct pk_slot *sl = pk_map_add(&t->names, name, len, h);
+    if (!sl) {
+        return TEMPER_ENOMEM;
+    }
+    list_append(sl, pkg, next_off);
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 1024;
+        void **ni = realloc(t->items, nc * sizeof *ni);
+        if (!ni) {
+            return TEMPER_ENOMEM;
+        }
+        t->items = ni;
+        t->cap = nc;
+    }
+    t->items[t->n++] = pkg;
+    return TEMPER_OK;
+}
+
+int pk_table_provide(struct pk_table *t, void *pv, const char *name, size_t len,
+                     size_t next_off, const char **key)
+{
+    uint32_t h = pk_hash(name, len);
+    struct pk_slot *sl = pk_map_find(&t->provides, name, len, h);
+    if (!sl) { /* the map's key doubles as the provided name */
+        const char *copy = pk_arena_strndup(&t->arena, name, len);
+        sl = copy ? pk_map_add(&t->provides, copy, len, h) : NULL;
+        if (!sl) {
+            return TEMPER_ENOMEM;
+        }
+    }
+    *key = sl->key;
+    list_append(sl, pv, next_off);
+    return TEMPER_OK;
+}
+
+void *pk_table_at(const struct pk_table *t, size_t i)
+{
+    return i < t->n ? t->items[i] : NULL;
+}
+
+void *pk_table_first(const struct pk_map *m, const char *name)
+{
+    size_t n = strlen(name);
+    const struct pk_slot *sl = pk_map_find(m, name, n, pk_hash(name, n));
+    return sl ? sl->first : NULL;
+}
+
 /* ---- limits ------------------------------------------------------------------ */
 
 void temper_pkgindex_limits_default(struct temper_pkgindex_limits *l)

@@ -67,6 +67,31 @@ static inline void pk_map_prefetch(const struct pk_map *m, uint32_t h)
 /* Intern (s, n) in the arena: equal strings share one copy.  NULL on ENOMEM. */
 const char *pk_intern(struct pk_map *m, struct pk_arena *a, const char *s, size_t n);
 
+/* ---- package table core, shared by the Debian and Alpine tables --------- */
+
+struct pk_table {
+    struct pk_arena arena;
+    struct pk_map names;     /* package name -> first/last package */
+    struct pk_map provides;  /* provided name -> first/last provider */
+    struct pk_map strings;   /* interned values */
+    void **items;            /* packages in input order */
+    size_t n, cap;
+};
+
+void pk_table_init(struct pk_table *t);
+void pk_table_cleanup(struct pk_table *t);
+/* Append pkg to the table and to the list of its name (hash h); next_off is
+ * the offset of its "next with the same name" pointer.  ENOMEM. */
+int pk_table_add(struct pk_table *t, void *pkg, const char *name, size_t len, uint32_t h,
+                 size_t next_off);
+/* Append provider pv to the list of (name, len), whose key is copied into
+ * the arena on first use: *key gets that stable copy.  ENOMEM. */
+int pk_table_provide(struct pk_table *t, void *pv, const char *name, size_t len,
+                     size_t next_off, const char **key);
+void *pk_table_at(const struct pk_table *t, size_t i);
+/* First item of the list of `name` in m, NULL when none. */
+void *pk_table_first(const struct pk_map *m, const char *name);
+
 /* ---- input: plain or compressed file/buffer, read sequentially ------------ */
 
 enum pk_src_kind { PK_SRC_NONE = 0, PK_SRC_MEM, PK_SRC_FD, PK_SRC_ARCHIVE };
@@ -160,6 +185,7 @@ bool pk_path_safe(const char *p);
 
 struct temper_apkindex *pk_apkindex_new(struct temper_stage *st, const char *name);
 struct pk_arena *pk_apkindex_arena(struct temper_apkindex *idx);
+#define PK_NEXT(type, field) offsetof(struct type, field)
 /* A new zeroed package in idx's arena, not yet indexed; NULL on ENOMEM. */
 struct temper_apkpkg *pk_apkpkg_new(struct temper_apkindex *idx);
 /* Index pkg (complete) by name and by its provides; EFORMAT recorded as

@@ -14,7 +14,21 @@
  * libarchive does not check gzip CRCs; for Debian indexes the integrity check
  * is the SHA256 of the uncompressed file listed in the signed InRelease
  * (temper_release_find), for Alpine the RSA signature and the gzip trailers
- * this code checks itself. */
+ * this code checks itself.
+ *
+ * deb822 as read here (Debian Policy 5.1, apt's and dpkg's parsers):
+ * stanzas are separated by empty or blank-only lines; field names are
+ * printable ASCII without ':' and do not start with '-' (nor '#', unless
+ * TEMPER_DEB822_COMMENTS); a repeated field in a stanza is an error (dpkg
+ * refuses it too; two parsers must never disagree on which copy counts);
+ * CRLF line ends are accepted; the input must end with a newline, so that a
+ * truncated download is an error rather than a shorter last stanza.
+ *
+ * Speed: one pass, no allocation per field; the package tables copy what
+ * they keep into a chunked arena (big chunks marked for transparent huge
+ * pages) and intern repeated values.  Loading bookworm's main/amd64
+ * Packages (63,440 stanzas, 50 MB) takes ~65 ms and ~55 MB here; see
+ * tests/bench/bench_packages.sh (`make bench`). */
 #ifndef TEMPER_PKGINDEX_H
 #define TEMPER_PKGINDEX_H
 

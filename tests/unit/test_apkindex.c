@@ -4,9 +4,7 @@
  * test repository, and hostile tarballs (traversal, links, bad signatures). */
 #include "config.h"
 #include <temper/pkgindex.h>
-#include <temper/plugin.h>
-#include "sdk/host.h"
-#include "tests/lib/tap.h"
+#include "tests/unit/pkgindex_tests.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -19,36 +17,9 @@
 
 #define ALPINE_KEY "alpine-devel@lists.alpinelinux.org-616ae350.rsa.pub"
 
-static struct temper_stage *st;
-
 static const char *sample(const char *name)
 {
-    static char buf[4][4096];
-    static int slot;
-    const char *d = getenv("TEMPER_DATA");
-    char *p = buf[slot++ % 4];
-    snprintf(p, sizeof buf[0], "%s/samples/alpine/%s", d ? d : "tests/data", name);
-    return p;
-}
-
-static const char *last_error(void)
-{
-    static char msg[2048];
-    const char *e = temper_stage_error(st);
-    snprintf(msg, sizeof msg, "%s", e ? e : "");
-    temper_stage_reset(st);
-    return msg;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *b = malloc(4 << 20);
-    *len = f && b ? fread(b, 1, 4 << 20, f) : 0;
-    if (f) {
-        fclose(f);
-    }
-    return b;
+    return pt_path("samples/alpine", name);
 }
 
 /* ---- building test tarballs ---------------------------------------------------- */
@@ -202,7 +173,7 @@ static void test_alpine317(void)
         CHECK_INT_EQ(bad, 0);
         /* the Alpine key is not among the samples: the apko test key must fail */
         size_t kl = 0;
-        unsigned char *key = slurp(sample("apko_rsa256-signed_test-rsa256.rsa.pub"), &kl);
+        unsigned char *key = pt_slurp(sample("apko_rsa256-signed_test-rsa256.rsa.pub"), &kl);
         key[kl] = '\0';
         CHECK_INT_EQ(temper_apkindex_verify(st, idx, (char *)key), TEMPER_ECRYPTO);
         CHECK_STR_CONTAINS(last_error(), ALPINE_KEY " does not verify");
@@ -313,8 +284,8 @@ static void test_rsa256_misc(void)
 static void test_rsa256(void)
 {
     size_t kl = 0;
-    rsa_key = slurp(sample("apko_rsa256-signed_test-rsa256.rsa.pub"), &kl);
-    rsa_raw = slurp(sample("apko_rsa256-signed_APKINDEX.tar.gz"), &rsa_len);
+    rsa_key = pt_slurp(sample("apko_rsa256-signed_test-rsa256.rsa.pub"), &kl);
+    rsa_raw = pt_slurp(sample("apko_rsa256-signed_APKINDEX.tar.gz"), &rsa_len);
     if (rsa_key) {
         rsa_key[kl] = '\0';
     }
@@ -354,7 +325,7 @@ static void test_sha1(void)
         memcpy(key, pem.data, pem.size);
     }
     size_t len = 0;
-    unsigned char *raw = slurp(sample("apko_rsa256-signed_APKINDEX.tar.gz"), &len);
+    unsigned char *raw = pt_slurp(sample("apko_rsa256-signed_APKINDEX.tar.gz"), &len);
     struct blob body = { raw + 638, len - 638 };
     TEST("RSA-SHA1 signed index (abuild-sign layout, fresh key)") {
         CHECK(ok && key);

@@ -3,9 +3,7 @@
  * present, and hostile input (each a clear FILE:LINE error, no crash). */
 #include "config.h"
 #include <temper/pkgindex.h>
-#include <temper/plugin.h>
-#include "sdk/host.h"
-#include "tests/lib/tap.h"
+#include "tests/unit/pkgindex_tests.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -14,33 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct temper_stage *st;
-
 static const char *data_path(const char *name)
 {
-    static char buf[8][4096];
-    static int slot;
-    const char *d = getenv("TEMPER_DATA");
-    char *p = buf[slot++ % 8];
-    snprintf(p, sizeof buf[0], "%s/pkgindex/%s", d ? d : "tests/data", name);
-    return p;
-}
-
-/* The recorded error, then forget it. */
-static const char *last_error(void)
-{
-    static char msg[2048];
-    const char *e = temper_stage_error(st);
-    snprintf(msg, sizeof msg, "%s", e ? e : "");
-    temper_stage_reset(st);
-    return msg;
-}
-
-static void skip(const char *why)
-{
-    char d[512];
-    snprintf(d, sizeof d, "# SKIP %s", why);
-    tap_ok(1, __FILE__, __LINE__, d);
+    return pt_path("pkgindex", name);
 }
 
 /* Parse a buffer to the end; returns the rc, counts stanzas. */
@@ -269,16 +243,10 @@ static void test_table(void)
         }
     }
     TEST("package table from memory (compressed)") {
-        char *raw = NULL;
         size_t len = 0;
         struct temper_debindex *idx = NULL;
-        FILE *f = fopen(data_path("bookworm_main_amd64_Packages.slice.xz"), "rb");
-        CHECK(f != NULL);
-        if (f) {
-            raw = malloc(1 << 20);
-            len = raw ? fread(raw, 1, 1 << 20, f) : 0;
-            fclose(f);
-        }
+        unsigned char *raw = pt_slurp(data_path("bookworm_main_amd64_Packages.slice.xz"), &len);
+        CHECK(raw != NULL);
         CHECK_INT_EQ(temper_debindex_load_mem(st, "slice.xz", raw, len, NULL, &idx), TEMPER_OK);
         CHECK_INT_EQ(temper_debindex_count(idx), 270);
         temper_debindex_free(idx);
@@ -348,13 +316,12 @@ static void test_corrupt(void)
                                              "bookworm_main_amd64_Packages.slice.xz",
                                              "bookworm_main_amd64_Packages.slice.zst" };
         for (size_t i = 0; i < 3; i++) {
-            FILE *f = fopen(data_path(names[i]), "rb");
-            unsigned char *raw = malloc(1 << 20);
-            size_t len = f && raw ? fread(raw, 1, 1 << 20, f) : 0;
-            if (f) {
-                fclose(f);
+            size_t len = 0;
+            unsigned char *raw = pt_slurp(data_path(names[i]), &len);
+            CHECK(raw && len > 1000);
+            if (!raw) {
+                continue;
             }
-            CHECK(len > 1000);
             struct temper_debindex *idx = NULL;
             /* cut in half */
             CHECK(temper_debindex_load_mem(st, names[i], raw, len / 2, NULL, &idx) < 0);

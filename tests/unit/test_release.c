@@ -5,9 +5,7 @@
 #include "config.h"
 #include <temper/hash.h>
 #include <temper/pkgindex.h>
-#include <temper/plugin.h>
-#include "sdk/host.h"
-#include "tests/lib/tap.h"
+#include "tests/unit/pkgindex_tests.h"
 
 #include <dirent.h>
 #include <stdbool.h>
@@ -20,34 +18,12 @@
 
 #define KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
 
-static struct temper_stage *st;
-
 static const char *data_path(const char *name)
 {
-    static char buf[4][4096];
-    static int slot;
-    const char *d = getenv("TEMPER_DATA");
-    char *p = buf[slot++ % 4];
-    snprintf(p, sizeof buf[0], "%s/pkgindex/%s", d ? d : "tests/data", name);
-    return p;
+    return pt_path("pkgindex", name);
 }
 
-static const char *last_error(void)
-{
-    static char msg[2048];
-    const char *e = temper_stage_error(st);
-    snprintf(msg, sizeof msg, "%s", e ? e : "");
-    temper_stage_reset(st);
-    return msg;
-}
-
-static void skip(const char *why)
-{
-    char d[512];
-    snprintf(d, sizeof d, "# SKIP %s", why);
-    tap_ok(1, __FILE__, __LINE__, d);
-}
-
+/* A file decompressed when it is compressed, as temper reads it. */
 static char *slurp(const char *path, size_t *len)
 {
     char *data = NULL;
