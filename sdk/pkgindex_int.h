@@ -104,6 +104,7 @@ struct pk_src {
     struct archive *ar;
     unsigned long long total;
     unsigned long long max;
+    bool eof;          /* an empty compressed input */
     const char *name;  /* borrowed */
 };
 

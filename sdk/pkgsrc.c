@@ -55,6 +55,14 @@ static int archive_filters(struct temper_stage *st, struct archive *a, const cha
     return TEMPER_OK;
 }
 
+/* "raw" for the decompressed bytes, "empty" so that an empty compressed
+ * file reads as empty instead of "unrecognized". */
+static int archive_raw_formats(struct archive *a)
+{
+    int r = archive_read_support_format_raw(a);
+    return r == ARCHIVE_OK ? archive_read_support_format_empty(a) : r;
+}
+
 struct archive *pk_archive_mem(struct temper_stage *st, const char *name, const void *data,
                                size_t len, int tar)
 {
@@ -65,7 +73,7 @@ struct archive *pk_archive_mem(struct temper_stage *st, const char *name, const 
     }
     int rc = archive_filters(st, a, name);
     if (rc == TEMPER_OK) {
-        int r = tar ? archive_read_support_format_tar(a) : archive_read_support_format_raw(a);
+        int r = tar ? archive_read_support_format_tar(a) : archive_raw_formats(a);
         if (r != ARCHIVE_OK) {
             rc = temper_fail(st, TEMPER_EINTERNAL, "%s: %s", name, archive_error_string(a));
         }
@@ -87,7 +95,7 @@ static int archive_raw_start(struct temper_stage *st, struct pk_src *s)
     struct archive_entry *e = NULL;
     int r = archive_read_next_header(s->ar, &e);
     if (r == ARCHIVE_EOF) {
-        s->total = 0;
+        s->eof = true;
         return TEMPER_OK;
     }
     if (r != ARCHIVE_OK) {
@@ -164,7 +172,7 @@ int pk_src_open_file(struct temper_stage *st, struct pk_src *s, const char *path
     }
     s->kind = PK_SRC_ARCHIVE;
     rc = archive_filters(st, s->ar, path);
-    if (rc == TEMPER_OK && archive_read_support_format_raw(s->ar) != ARCHIVE_OK) {
+    if (rc == TEMPER_OK && archive_raw_formats(s->ar) != ARCHIVE_OK) {
         rc = temper_fail(st, TEMPER_EINTERNAL, "%s: %s", path, archive_error_string(s->ar));
     }
     if (rc == TEMPER_OK && archive_read_open_fd(s->ar, s->fd, SRC_BLOCK) != ARCHIVE_OK) {
@@ -201,6 +209,9 @@ static ssize_t src_read_raw(struct temper_stage *st, struct pk_src *s, void *buf
             }
         }
     case PK_SRC_ARCHIVE: {
+        if (s->eof) {
+            return 0;
+        }
         la_ssize_t r = archive_read_data(s->ar, buf, n);
         if (r < 0) {
             return temper_fail(st, TEMPER_EFORMAT, "%s: cannot decompress: %s", s->name,

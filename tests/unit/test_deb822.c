@@ -2,6 +2,7 @@
  * real index slices (plain and compressed), the machine's own apt lists when
  * present, and hostile input (each a clear FILE:LINE error, no crash). */
 #include "config.h"
+#include <temper/buf.h>
 #include <temper/pkgindex.h>
 #include "tests/unit/pkgindex_tests.h"
 
@@ -337,32 +338,55 @@ static void test_corrupt(void)
     }
 }
 
+/* `text` repeated `times`, gzip'd by libarchive; *len its size (free()). */
+static unsigned char *gz_repeat(const char *text, size_t times, size_t *len)
+{
+    struct archive *a = archive_write_new();
+    struct archive_entry *e = archive_entry_new();
+    size_t cap = 1 << 20;
+    unsigned char *out = malloc(cap);
+    *len = 0;
+    if (!a || !e || !out || archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+        archive_write_set_format_raw(a) != ARCHIVE_OK ||
+        archive_write_open_memory(a, out, cap, len) != ARCHIVE_OK) {
+        TEMPER_FREE(out);
+    }
+    archive_entry_set_filetype(e, AE_IFREG);
+    if (out && archive_write_header(a, e) != ARCHIVE_OK) {
+        TEMPER_FREE(out);
+    }
+    for (size_t i = 0; out && i < times; i++) {
+        archive_write_data(a, text, strlen(text));
+    }
+    archive_write_close(a);
+    archive_write_free(a);
+    archive_entry_free(e);
+    return out;
+}
+
 static void test_bomb(void)
 {
     TEST("decompression bomb") {
-        /* 8 MiB of "A: b" lines compressed, read with a 1 MiB input cap */
-        struct archive *a = archive_write_new();
-        size_t cap = 1 << 20, used = 0;
-        char *out = malloc(cap);
-        CHECK(a && out && archive_write_add_filter_gzip(a) == ARCHIVE_OK &&
-              archive_write_set_format_raw(a) == ARCHIVE_OK &&
-              archive_write_open_memory(a, out, cap, &used) == ARCHIVE_OK);
-        struct archive_entry *e = archive_entry_new();
-        archive_entry_set_filetype(e, AE_IFREG);
-        CHECK(archive_write_header(a, e) == ARCHIVE_OK);
-        static const char line[] = "Package: b\nVersion: 1\n\n";
-        for (int i = 0; i < (8 << 20) / 23; i++) {
-            archive_write_data(a, line, sizeof line - 1);
-        }
-        archive_write_close(a);
-        archive_write_free(a);
-        archive_entry_free(e);
+        /* 8 MiB of stanzas compressed, read with a 1 MiB input cap */
+        size_t used = 0;
+        unsigned char *out = gz_repeat("Package: b\nVersion: 1\n\n", (8 << 20) / 23, &used);
+        CHECK(out != NULL);
         struct temper_pkgindex_limits lim = { 0 };
         lim.max_input = 1 << 20;
         struct temper_debindex *idx = NULL;
         CHECK_INT_EQ(temper_debindex_load_mem(st, "bomb.gz", out, used, &lim, &idx),
                      TEMPER_ELIMIT);
         CHECK_STR_CONTAINS(last_error(), "bomb.gz: more than 1048576 bytes of input");
+        free(out);
+    }
+    TEST("empty compressed index") {
+        size_t used = 0;
+        unsigned char *out = gz_repeat("", 0, &used);
+        struct temper_debindex *idx = NULL;
+        CHECK(out && used > 10);
+        CHECK_INT_EQ(temper_debindex_load_mem(st, "empty.gz", out, used, NULL, &idx), TEMPER_OK);
+        CHECK(idx && temper_debindex_count(idx) == 0);
+        temper_debindex_free(idx);
         free(out);
     }
 }
