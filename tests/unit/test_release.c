@@ -135,6 +135,7 @@ static void test_gpgv(void)
             if (null >= 0) {
                 dup2(null, 2);
             }
+            setenv("GNUPGHOME", dir, 1); /* no ~/.gnupg needed */
             execl(gpgv, "gpgv", "--output", out, "--keyring", KEYRING, in, (char *)NULL);
             _exit(127);
         }
