@@ -161,6 +161,34 @@ static int parse_pkginfo(struct temper_stage *st, const char *what, char *text,
     return TEMPER_OK;
 }
 
+static int read_pkginfo(struct temper_stage *st, const char *name, struct archive *a,
+                        char **text)
+{
+    struct temper_buf b;
+    temper_buf_init(&b, PKGINFO_MAX);
+    char block[16384];
+    int rc = TEMPER_OK;
+    for (;;) {
+        la_ssize_t r = archive_read_data(a, block, sizeof block);
+        if (r <= 0) {
+            rc = r < 0 ? TEMPER_EFORMAT : TEMPER_OK;
+            break;
+        }
+        rc = temper_buf_append(&b, block, (size_t)r);
+        if (rc != TEMPER_OK) {
+            break;
+        }
+    }
+    if (rc != TEMPER_OK || memchr(b.data ? b.data : "", '\0', b.len)) {
+        rc = temper_fail(st, TEMPER_EFORMAT, "%s: unreadable .PKGINFO", name);
+    } else {
+        *text = temper_buf_take(&b, NULL);
+        rc = *text ? TEMPER_OK : temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", name);
+    }
+    temper_buf_cleanup(&b);
+    return rc;
+}
+
 /* .PKGINFO out of the (decompressed) control tar segment. */
 static int control_pkginfo(struct temper_stage *st, const char *name, const unsigned char *tar,
                            size_t len, char **text)
@@ -177,20 +205,7 @@ static int control_pkginfo(struct temper_stage *st, const char *name, const unsi
             rc = temper_fail(st, TEMPER_EFORMAT, "%s: unsafe path \"%.200s\" in the control "
                              "part", name, p ? p : "(none)");
         } else if (strcmp(p, ".PKGINFO") == 0 && archive_entry_filetype(e) == AE_IFREG) {
-            struct temper_buf b;
-            temper_buf_init(&b, PKGINFO_MAX);
-            char block[16384];
-            la_ssize_t r = 0;
-            rc = TEMPER_OK;
-            while (rc == TEMPER_OK && (r = archive_read_data(a, block, sizeof block)) > 0) {
-                rc = temper_buf_append(&b, block, (size_t)r);
-            }
-            if (rc != TEMPER_OK || r < 0 || memchr(b.data ? b.data : "", '\0', b.len)) {
-                rc = temper_fail(st, TEMPER_EFORMAT, "%s: unreadable .PKGINFO", name);
-            }
-            *text = rc == TEMPER_OK ? temper_buf_take(&b, NULL) : NULL;
-            rc = rc == TEMPER_OK && !*text ? TEMPER_ENOMEM : rc;
-            temper_buf_cleanup(&b);
+            rc = read_pkginfo(st, name, a, text);
         }
     }
     archive_read_free(a);

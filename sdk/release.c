@@ -32,9 +32,15 @@ static long long days_from_civil(long long y, unsigned m, unsigned d)
     return era * 146097 + (long long)doe - 719468;
 }
 
+/* Parsers of one date part: NULL on a mismatch (NULL in, NULL out), so a
+ * whole date is one chain of calls checked once at the end. */
 static const char *num(const char *s, int digits_min, int digits_max, int *out)
 {
     int v = 0, k = 0;
+    if (!s) {
+        return NULL;
+    }
+    s += strspn(s, " \t");
     while (k < digits_max && s[k] >= '0' && s[k] <= '9') {
         v = v * 10 + (s[k] - '0');
         k++;
@@ -46,9 +52,18 @@ static const char *num(const char *s, int digits_min, int digits_max, int *out)
     return s + k;
 }
 
+static const char *colon(const char *s)
+{
+    return s && *s == ':' ? s + 1 : NULL;
+}
+
 static const char *month_of(const char *s, unsigned *m)
 {
     static const char names[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+    if (!s) {
+        return NULL;
+    }
+    s += strspn(s, " \t");
     for (unsigned i = 0; i < 12; i++) {
         if (strncasecmp(s, names + 3 * i, 3) == 0) {
             *m = i + 1;
@@ -89,13 +104,13 @@ int temper_rfc2822_date_parse(const char *s, long long *out)
         }
         s = c + 1 + strspn(c + 1, " \t");
     }
-    if (!(s = num(s, 1, 2, &day)) || !(s = month_of(s + strspn(s, " \t"), &mon)) ||
-        !(s = num(s + strspn(s, " \t"), 4, 4, &year)) ||
-        !(s = num(s + strspn(s, " \t"), 2, 2, &hh)) || *s != ':' ||
-        !(s = num(s + 1, 2, 2, &mm)) || *s != ':' || !(s = num(s + 1, 2, 2, &ss))) {
-        return TEMPER_EFORMAT;
-    }
-    if (*s != ' ' && *s != '\t') {
+    s = num(s, 1, 2, &day);
+    s = month_of(s, &mon);
+    s = num(s, 4, 4, &year);
+    s = num(s, 2, 2, &hh);
+    s = num(colon(s), 2, 2, &mm);
+    s = num(colon(s), 2, 2, &ss);
+    if (!s || (*s != ' ' && *s != '\t')) {
         return TEMPER_EFORMAT;
     }
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
@@ -344,8 +359,8 @@ static int hash_list(struct temper_stage *st, const char *name, struct release_b
                      const struct temper_deb822_field *fl)
 {
     size_t lines = 1;
-    for (const char *c = fl->value; (c = strchr(c, '\n')); c++) {
-        lines++;
+    for (const char *c = fl->value; *c; c++) {
+        lines += *c == '\n';
     }
     if (lines > RELEASE_FILES_MAX) {
         return temper_fail(st, TEMPER_ELIMIT, "%s:%lu: more than %u files listed", name,

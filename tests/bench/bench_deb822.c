@@ -5,6 +5,7 @@
  *     -s  only walk the stanzas (no table)
  *   bench_deb822 -x FILE OUT
  *     decompress FILE (any compression temper reads) into OUT */
+#include <temper/buf.h>
 #include <temper/pkgindex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,8 +84,9 @@ int main(int argc, char **argv)
     }
     int runs = 3, stanzas_only = 0, i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
+        long long v = 0;
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
-            runs = (int)strtol(argv[++i], NULL, 10);
+            runs = temper_parse_ll(argv[++i], &v) == TEMPER_OK && v > 0 && v < 1000 ? (int)v : 0;
         } else if (strcmp(argv[i], "-s") == 0) {
             stanzas_only = 1;
         } else {

@@ -522,8 +522,7 @@ static void test_real_lists(void)
     const char *dir = "/var/lib/apt/lists";
     DIR *d = opendir(dir);
     int seen = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
+    for (struct dirent *e = d ? readdir(d) : NULL; e; e = readdir(d)) {
         size_t n = strlen(e->d_name);
         if (n < 13 || strcmp(e->d_name + n - 13, "_Packages.lz4") != 0) {
             continue;
@@ -537,7 +536,11 @@ static void test_real_lists(void)
             struct temper_deb822 *p = NULL;
             int rc = temper_deb822_open_file(st, path, NULL, 0, &p);
             const struct temper_deb822_stanza *s = NULL;
-            while (rc == TEMPER_OK && (rc = temper_deb822_next(p, &s)) == TEMPER_OK && s) {
+            while (rc == TEMPER_OK) {
+                rc = temper_deb822_next(p, &s);
+                if (!s) {
+                    break;
+                }
                 walked++;
             }
             temper_deb822_free(p);

@@ -296,9 +296,8 @@ static void test_real_lists(void)
 {
     const char *dir = "/var/lib/apt/lists";
     DIR *d = opendir(dir);
-    struct dirent *e;
     int seen = 0;
-    while (d && (e = readdir(d))) {
+    for (struct dirent *e = d ? readdir(d) : NULL; e; e = readdir(d)) {
         const char *suffix = strstr(e->d_name, "_InRelease");
         if (!suffix || suffix[10] != '\0') {
             continue;
@@ -313,8 +312,7 @@ static void test_real_lists(void)
             CHECK_INT_EQ(temper_release_load(st, path, &r), TEMPER_OK);
             CHECK(r && r->clearsigned && r->n_files > 0 && r->date > 0);
             DIR *d2 = r ? opendir(dir) : NULL;
-            struct dirent *p;
-            while (d2 && (p = readdir(d2))) {
+            for (struct dirent *p = d2 ? readdir(d2) : NULL; p; p = readdir(d2)) {
                 size_t n = strlen(p->d_name);
                 if (strncmp(p->d_name, e->d_name, plen) != 0 || p->d_name[plen] != '_' ||
                     n < 13 || strcmp(p->d_name + n - 13, "_Packages.lz4") != 0) {
