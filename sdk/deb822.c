@@ -25,6 +25,7 @@ struct temper_deb822 {
     struct pk_src src;
     struct temper_pkgindex_limits lim;
     unsigned flags;
+    bool quiet;          /* return errors without recording them */
     char *name;
     char *buf;
     size_t cap;
@@ -47,7 +48,8 @@ struct temper_deb822 {
 static int fail_at(struct temper_deb822 *p, unsigned long line, int rc, const char *what,
                    const char *detail)
 {
-    p->err = temper_fail(p->st, rc, "%s:%lu: %s%s", p->name, line, what, detail ? detail : "");
+    p->err = p->quiet ? rc : temper_fail(p->st, rc, "%s:%lu: %s%s", p->name, line, what,
+                                         detail ? detail : "");
     return p->err;
 }
 
@@ -364,13 +366,14 @@ int temper_deb822_next(struct temper_deb822 *p, const struct temper_deb822_stanz
 
 static int deb822_new(struct temper_stage *st, const char *name,
                       const struct temper_pkgindex_limits *lim, unsigned flags,
-                      size_t window, struct temper_deb822 **out)
+                      size_t window, bool quiet, struct temper_deb822 **out)
 {
     struct temper_deb822 *p = calloc(1, sizeof *p);
     if (!p) {
-        return temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", name);
+        return quiet ? TEMPER_ENOMEM : temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", name);
     }
     p->st = st;
+    p->quiet = quiet;
     p->flags = flags;
     p->src.fd = -1;
     p->nul_at = SIZE_MAX;
@@ -380,10 +383,34 @@ static int deb822_new(struct temper_stage *st, const char *name,
     p->buf = malloc(p->cap);
     if (!p->name || !p->buf) {
         temper_deb822_free(p);
-        return temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", name);
+        return quiet ? TEMPER_ENOMEM : temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", name);
     }
     *out = p;
     return TEMPER_OK;
+}
+
+int pk_deb822_open_range(const char *name, int fd, unsigned long long off,
+                         unsigned long long len, const struct temper_pkgindex_limits *lim,
+                         struct temper_deb822 **out)
+{
+    *out = NULL;
+    struct temper_deb822 *p = NULL;
+    int rc = deb822_new(NULL, name, lim, 0, WINDOW_INIT, true, &p);
+    if (rc != TEMPER_OK) {
+        return rc;
+    }
+    p->src.kind = PK_SRC_RANGE;
+    p->src.fd = fd;
+    p->src.off = off;
+    p->src.left = len;
+    p->src.name = p->name;
+    *out = p;
+    return TEMPER_OK;
+}
+
+unsigned long pk_deb822_lines(const struct temper_deb822 *p)
+{
+    return p->line;
 }
 
 int temper_deb822_open_file(struct temper_stage *st, const char *path,
@@ -392,7 +419,7 @@ int temper_deb822_open_file(struct temper_stage *st, const char *path,
 {
     *out = NULL;
     struct temper_deb822 *p = NULL;
-    int rc = deb822_new(st, path, lim, flags, WINDOW_INIT, &p);
+    int rc = deb822_new(st, path, lim, flags, WINDOW_INIT, false, &p);
     if (rc == TEMPER_OK) {
         rc = pk_src_open_file(st, &p->src, p->name, p->lim.max_input);
     }
@@ -414,7 +441,7 @@ int temper_deb822_open_mem(struct temper_stage *st, const char *name, const void
     if (!pk_compression(data, len) && len < window) {
         window = len + 2 > 64 ? len + 2 : 64;
     }
-    int rc = deb822_new(st, name ? name : "(buffer)", lim, flags, window, &p);
+    int rc = deb822_new(st, name ? name : "(buffer)", lim, flags, window, false, &p);
     if (rc == TEMPER_OK) {
         rc = pk_src_open_mem(st, &p->src, p->name, data, len, p->lim.max_input);
     }

@@ -2,6 +2,8 @@
  * loaded in one pass into an arena, with name and Provides lookups. */
 #include "config.h"
 #include "pkgindex_int.h"
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -76,6 +78,7 @@ static enum fid field_id(const char *name, size_t len)
 /* Per-stanza context while filling one package. */
 struct fill {
     struct temper_stage *st;
+    bool quiet;                 /* return errors without recording them */
     uint32_t name_hash;
     struct temper_debindex *idx;
     struct temper_deb822 *p;
@@ -84,10 +87,27 @@ struct fill {
     const struct temper_deb822_field *prov;
 };
 
+/* Record "FILE:LINE: message" (unless quiet); returns rc. */
+static int fail(struct fill *f, int rc, unsigned long line, const char *fmt, ...)
+    TEMPER_PRINTF(4, 5);
+
+static int fail(struct fill *f, int rc, unsigned long line, const char *fmt, ...)
+{
+    if (f->quiet) {
+        return rc;
+    }
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return temper_fail(f->st, rc, "%s:%lu: %s", temper_deb822_name(f->p), line,
+                       n >= 0 ? msg : "?");
+}
+
 static int bad(struct fill *f, const struct temper_deb822_field *fl, int rc, const char *what)
 {
-    return temper_fail(f->st, rc, "%s:%lu: %s", temper_deb822_name(f->p), fl ? fl->line : 0,
-                       what);
+    return fail(f, rc, fl ? fl->line : 0, "%s", what);
 }
 
 /* Copy a value; relation fields spread over lines are folded to one line. */
@@ -256,8 +276,8 @@ static int index_package(struct fill *f)
     const char *why = NULL;
     rc = pk_deb_rel_scan(f->prov->value, f->prov->value_len, add_provider, f, &why);
     if (rc == TEMPER_EFORMAT) {
-        return temper_fail(f->st, rc, "%s:%lu: bad Provides: %s", temper_deb822_name(f->p),
-                           f->prov->line, why ? why : "only \"=\" versions allowed");
+        return fail(f, rc, f->prov->line, "bad Provides: %s",
+                    why ? why : "only \"=\" versions allowed");
     }
     return rc;
 }
@@ -283,13 +303,11 @@ static int add_stanza(struct fill *f, const struct temper_deb822_stanza *s)
         }
     }
     if (!pk->name || !*pk->name) {
-        return temper_fail(f->st, TEMPER_EFORMAT, "%s:%lu: stanza without Package",
-                           temper_deb822_name(f->p), s->line);
+        return fail(f, TEMPER_EFORMAT, s->line, "stanza without Package");
     }
     if (!pk->version) {
         if (!pk->status) {
-            return temper_fail(f->st, TEMPER_EFORMAT, "%s:%lu: package %s without Version",
-                               temper_deb822_name(f->p), s->line, pk->name);
+            return fail(f, TEMPER_EFORMAT, s->line, "package %s without Version", pk->name);
         }
         pk->version = "";
     }
@@ -300,15 +318,17 @@ static int add_stanza(struct fill *f, const struct temper_deb822_stanza *s)
     return rc;
 }
 
-static int load(struct temper_stage *st, struct temper_deb822 *p, struct temper_debindex **out)
+int pk_debindex_build(struct temper_stage *st, struct temper_deb822 *p, bool quiet,
+                      unsigned long *lines, struct temper_debindex **out)
 {
+    *out = NULL;
     struct temper_debindex *idx = calloc(1, sizeof *idx);
     if (!idx) {
         temper_deb822_free(p);
-        return temper_fail(st, TEMPER_ENOMEM, "out of memory");
+        return quiet ? TEMPER_ENOMEM : temper_fail(st, TEMPER_ENOMEM, "out of memory");
     }
     pk_table_init(&idx->t);
-    struct fill f = { .st = st, .idx = idx, .p = p };
+    struct fill f = { .st = st, .quiet = quiet, .idx = idx, .p = p };
     int rc;
     for (;;) {
         const struct temper_deb822_stanza *s = NULL;
@@ -318,11 +338,14 @@ static int load(struct temper_stage *st, struct temper_deb822 *p, struct temper_
         }
         rc = add_stanza(&f, s);
         if (rc == TEMPER_ENOMEM) {
-            rc = temper_fail(st, rc, "%s:%lu: out of memory", temper_deb822_name(p), s->line);
+            rc = fail(&f, rc, s->line, "out of memory");
         }
         if (rc != TEMPER_OK) {
             break;
         }
+    }
+    if (lines) {
+        *lines = pk_deb822_lines(p);
     }
     temper_deb822_free(p);
     if (rc != TEMPER_OK) {
@@ -333,13 +356,66 @@ static int load(struct temper_stage *st, struct temper_deb822 *p, struct temper_
     return TEMPER_OK;
 }
 
+/* Move the lists of every key of `from` behind those of the same key in
+ * `to`; next_off locates the link in the items. */
+static int map_append(struct pk_map *to, const struct pk_map *from, size_t next_off)
+{
+    for (size_t i = 0; i < from->n; i++) {
+        const struct pk_slot *fs = &from->entries[i];
+        struct pk_slot *ts = pk_map_add(to, fs->key, fs->len, fs->hash);
+        if (!ts) {
+            return TEMPER_ENOMEM;
+        }
+        if (ts->last) {
+            memcpy((char *)ts->last + next_off, &fs->first, sizeof fs->first);
+        } else {
+            ts->first = fs->first;
+        }
+        ts->last = fs->last;
+    }
+    return TEMPER_OK;
+}
+
+int pk_debindex_append(struct temper_debindex *a, struct temper_debindex *b,
+                       unsigned long line_offset)
+{
+    int rc = TEMPER_OK;
+    if (a->t.cap - a->t.n < b->t.n) {
+        void **ni = realloc(a->t.items, (a->t.n + b->t.n) * sizeof *ni);
+        rc = ni ? TEMPER_OK : TEMPER_ENOMEM;
+        if (ni) {
+            a->t.items = ni;
+            a->t.cap = a->t.n + b->t.n;
+        }
+    }
+    if (rc == TEMPER_OK) {
+        rc = map_append(&a->t.names, &b->t.names, PK_NEXT(temper_debpkg, next_same_name));
+    }
+    if (rc == TEMPER_OK) {
+        rc = map_append(&a->t.provides, &b->t.provides, PK_NEXT(temper_debprov, next));
+    }
+    if (rc == TEMPER_OK) {
+        for (size_t i = 0; i < b->t.n; i++) {
+            struct temper_debpkg *pk = b->t.items[i];
+            pk->line += line_offset;
+            a->t.items[a->t.n++] = pk;
+        }
+        pk_arena_splice(&a->t.arena, &b->t.arena); /* b's strings live on in a */
+    }
+    temper_debindex_free(b);
+    return rc;
+}
+
 int temper_debindex_load(struct temper_stage *st, const char *path,
                          const struct temper_pkgindex_limits *lim, struct temper_debindex **out)
 {
     *out = NULL;
+    if (pk_debindex_load_split(st, path, lim, out) == TEMPER_OK) {
+        return TEMPER_OK;
+    }
     struct temper_deb822 *p = NULL;
     int rc = temper_deb822_open_file(st, path, lim, 0, &p);
-    return rc == TEMPER_OK ? load(st, p, out) : rc;
+    return rc == TEMPER_OK ? pk_debindex_build(st, p, false, NULL, out) : rc;
 }
 
 int temper_debindex_load_mem(struct temper_stage *st, const char *name, const void *data,
@@ -349,7 +425,7 @@ int temper_debindex_load_mem(struct temper_stage *st, const char *name, const vo
     *out = NULL;
     struct temper_deb822 *p = NULL;
     int rc = temper_deb822_open_mem(st, name, data, len, lim, 0, &p);
-    return rc == TEMPER_OK ? load(st, p, out) : rc;
+    return rc == TEMPER_OK ? pk_debindex_build(st, p, false, NULL, out) : rc;
 }
 
 void temper_debindex_free(struct temper_debindex *idx)

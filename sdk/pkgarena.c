@@ -35,6 +35,26 @@ void pk_arena_cleanup(struct pk_arena *a)
     memset(a, 0, sizeof *a);
 }
 
+void pk_arena_splice(struct pk_arena *to, struct pk_arena *from)
+{
+    if (!from->head) {
+        return;
+    }
+    struct pk_chunk *tail = from->head;
+    while (tail->next) {
+        tail = tail->next;
+    }
+    /* behind `to`'s current chunk, which keeps serving small allocations */
+    if (to->head) {
+        tail->next = to->head->next;
+        to->head->next = from->head;
+    } else {
+        to->head = from->head;
+    }
+    to->used += from->used;
+    memset(from, 0, sizeof *from);
+}
+
 int pk_arena_full(const struct pk_arena *a)
 {
     return a->max && a->used >= a->max;

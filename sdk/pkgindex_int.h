@@ -23,6 +23,8 @@ struct pk_arena {
 };
 
 void pk_arena_init(struct pk_arena *a, size_t max);
+/* Move every chunk of `from` into `to` (pointers into them stay valid). */
+void pk_arena_splice(struct pk_arena *to, struct pk_arena *from);
 void pk_arena_cleanup(struct pk_arena *a);
 /* NULL on ENOMEM or when the cap is hit (pk_arena_full tells which). */
 void *pk_arena_alloc(struct pk_arena *a, size_t n);
@@ -94,13 +96,14 @@ void *pk_table_first(const struct pk_map *m, const char *name);
 
 /* ---- input: plain or compressed file/buffer, read sequentially ------------ */
 
-enum pk_src_kind { PK_SRC_NONE = 0, PK_SRC_MEM, PK_SRC_FD, PK_SRC_ARCHIVE };
+enum pk_src_kind { PK_SRC_NONE = 0, PK_SRC_MEM, PK_SRC_FD, PK_SRC_ARCHIVE, PK_SRC_RANGE };
 
 struct pk_src {
     enum pk_src_kind kind;
     const unsigned char *mem;
     size_t mem_len, mem_pos;
-    int fd;
+    int fd;              /* FD: owned; RANGE: borrowed */
+    unsigned long long off, left; /* RANGE: next offset, bytes left */
     struct archive *ar;
     unsigned long long total;
     unsigned long long max;
@@ -137,6 +140,14 @@ struct archive *pk_archive_mem(struct temper_stage *st, const char *name, const 
 /* Strict unsigned decimal: digits only, no sign, no overflow. */
 int pk_parse_u64(const char *s, unsigned long long *out);
 
+/* A quiet parser over bytes [off, off + len) of a plain file (fd borrowed,
+ * read with pread, so several parsers may share it across threads): errors
+ * are returned, never recorded nor logged.  Used by the parallel load. */
+int pk_deb822_open_range(const char *name, int fd, unsigned long long off,
+                         unsigned long long len, const struct temper_pkgindex_limits *lim,
+                         struct temper_deb822 **out);
+/* Lines read so far. */
+unsigned long pk_deb822_lines(const struct temper_deb822 *p);
 /* Number the next line of a deb822 parser `first` (text cut out of a file). */
 void pk_deb822_first_line(struct temper_deb822 *p, unsigned long first);
 /* temper_clearsign_split, also telling the file line of the body's first line. */
@@ -181,6 +192,22 @@ int pk_apk_sigtar(struct temper_stage *st, const char *name, const unsigned char
                   unsigned char **sig, size_t *sig_len);
 /* Is a tar entry path acceptable (relative, no "..", no empty component)? */
 bool pk_path_safe(const char *p);
+
+/* ---- Debian table: serial and two-thread loads -------------------------- */
+
+/* Fill a new table from parser p (taken even on error).  quiet: return
+ * errors without recording them.  *lines (may be NULL): lines read. */
+int pk_debindex_build(struct temper_stage *st, struct temper_deb822 *p, bool quiet,
+                      unsigned long *lines, struct temper_debindex **out);
+/* Append b (taken) to a; b's lines are numbered from line_offset + 1. */
+int pk_debindex_append(struct temper_debindex *a, struct temper_debindex *b,
+                       unsigned long line_offset);
+/* Load a big plain file in two halves on two threads.  TEMPER_ENOTSUP (not
+ * recorded) when the file does not qualify or either half fails: the caller
+ * then loads it serially, which reports errors exactly. */
+int pk_debindex_load_split(struct temper_stage *st, const char *path,
+                           const struct temper_pkgindex_limits *lim,
+                           struct temper_debindex **out);
 
 /* ---- apk package table (shared by APKINDEX and .apk) -------------------- */
 

@@ -208,6 +208,20 @@ static ssize_t src_read_raw(struct temper_stage *st, struct pk_src *s, void *buf
                                    strerror(errno));
             }
         }
+    case PK_SRC_RANGE: /* quiet: the parallel load retries serially on any error */
+        for (;;) {
+            size_t k = s->left < n ? (size_t)s->left : n;
+            ssize_t r = k ? pread(s->fd, buf, k, (off_t)s->off) : 0;
+            if (r < 0 && errno == EINTR) {
+                continue;
+            }
+            if (r < 0 || (r == 0 && k)) {
+                return TEMPER_EIO;
+            }
+            s->off += (unsigned long long)r;
+            s->left -= (unsigned long long)r;
+            return r;
+        }
     case PK_SRC_ARCHIVE: {
         if (s->eof) {
             return 0;
@@ -248,10 +262,10 @@ void pk_src_close(struct pk_src *s)
         archive_read_free(s->ar);
         s->ar = NULL;
     }
-    if (s->fd >= 0) {
+    if (s->fd >= 0 && s->kind != PK_SRC_RANGE) {
         close(s->fd);
-        s->fd = -1;
     }
+    s->fd = -1;
     s->kind = PK_SRC_NONE;
 }
 

@@ -26,9 +26,13 @@
  *
  * Speed: one pass, no allocation per field; the package tables copy what
  * they keep into a chunked arena (big chunks marked for transparent huge
- * pages) and intern repeated values.  Loading bookworm's main/amd64
- * Packages (63,440 stanzas, 50 MB) takes ~65 ms and ~55 MB here; see
- * tests/bench/bench_packages.sh (`make bench`). */
+ * pages) and intern repeated values.  temper_debindex_load() reads a big
+ * (>= 8 MiB) plain file in two halves on two threads when two CPUs are
+ * online, and falls back to the serial parser for anything else or on any
+ * error, so results and messages never depend on the path taken.  Loading
+ * bookworm's main/amd64 Packages (63,440 stanzas, 50 MB) takes ~40 ms on
+ * two threads, ~65 ms on one, ~60 MB; see tests/bench/bench_packages.sh
+ * (`make bench`). */
 #ifndef TEMPER_PKGINDEX_H
 #define TEMPER_PKGINDEX_H
 

@@ -3,15 +3,17 @@
 # into temper's package table, and walk it with python3-apt's
 # apt_pkg.TagFile (reading Package, Version and Depends of each stanza).
 # Both read the same plain file, decompressed first from apt's lz4 copy.
-# Prints the best wall time of 3 runs of each (whole processes), the ratio,
-# and temper's peak RSS.  `make bench` runs it; not part of `make check`.
+# Prints the best wall time of 3 runs of each (whole processes; BENCH_RUNS
+# changes the count), the ratio, and temper's peak RSS.  `make bench` runs
+# it; not part of `make check`.  temper loads a big plain file on two
+# threads: on a busy machine its advantage shrinks.
 #
 #   bench_packages.sh [BENCH_DEB822 [INDEX]]
 set -eu
 bin=${1:-${TEMPER_BUILDDIR:-.}/tests/bench/bench_deb822}
 index=${2:-/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4}
 py=${BENCH_PYTHON:-/usr/bin/python3}
-runs=3
+runs=${BENCH_RUNS:-3}
 
 [ -x "$bin" ] || { echo "bench: $bin is not built (make tests/bench/bench_deb822)" >&2; exit 2; }
 [ -r "$index" ] || { echo "bench: $index not found (apt-get update)" >&2; exit 77; }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *data_path(const char *name)
 {
@@ -512,7 +513,124 @@ static void test_apk_deps(void)
         CHECK_INT_EQ(temper_apk_deps_parse(st, "!", &d), TEMPER_EFORMAT);
         CHECK_STR_CONTAINS(last_error(), "expected a package name");
         CHECK_INT_EQ(temper_apk_deps_parse(st, "f\x01o", &d), TEMPER_EFORMAT);
+        CHECK_STR_CONTAINS(last_error(), "bad relation \"f?o\"");
     }
+}
+
+/* ---- the two-thread load of big plain files ------------------------------------------ */
+
+/* Do two tables hold the same packages, lines, name chains and providers? */
+static size_t table_diffs(const struct temper_debindex *a, const struct temper_debindex *b)
+{
+    size_t diffs = temper_debindex_count(a) != temper_debindex_count(b);
+    for (size_t i = 0; !diffs && i < temper_debindex_count(a); i++) {
+        const struct temper_debpkg *x = temper_debindex_at(a, i), *y = temper_debindex_at(b, i);
+        diffs += strcmp(x->name, y->name) != 0 || strcmp(x->version, y->version) != 0 ||
+                 x->line != y->line || x->size != y->size ||
+                 (x->provides && strcmp(x->provides, y->provides) != 0);
+        size_t nx = 0, ny = 0;
+        for (const struct temper_debpkg *c = temper_debindex_find(a, x->name); c;
+             c = c->next_same_name) {
+            nx = nx * 31 + c->line;
+        }
+        for (const struct temper_debpkg *c = temper_debindex_find(b, y->name); c;
+             c = c->next_same_name) {
+            ny = ny * 31 + c->line;
+        }
+        diffs += nx != ny;
+    }
+    size_t px = 0, py = 0;
+    for (const struct temper_debprov *c = temper_debindex_providers(a, "awk"); c; c = c->next) {
+        px = px * 31 + c->pkg->line;
+    }
+    for (const struct temper_debprov *c = temper_debindex_providers(b, "awk"); c; c = c->next) {
+        py = py * 31 + c->pkg->line;
+    }
+    return diffs + (px != py);
+}
+
+static void test_split_load(void)
+{
+    size_t len = 0;
+    unsigned char *slice = pt_slurp(data_path("bookworm_main_amd64_Packages.slice"), &len);
+    char path[] = "/tmp/temper-deb822-" "XX" "XX" "XX"; /* mkstemp template */
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    size_t copies = len ? (10u << 20) / len + 1 : 0; /* > 8 MiB: loaded on two threads */
+    for (size_t i = 0; f && slice && i < copies; i++) {
+        fwrite(slice, 1, len, f);
+        fputc('\n', f);
+    }
+    if (f) {
+        fclose(f);
+    }
+    TEST("two-thread load = serial load") {
+        size_t blen = 0;
+        unsigned char *all = pt_slurp(path, &blen);
+        struct temper_debindex *split = NULL, *serial = NULL;
+        CHECK(all && blen > (8u << 20));
+        FILE *log = tmpfile();
+        temper_log_set_stream(log);
+        temper_log_set_level(TEMPER_LOG_LVL_DEBUG);
+        CHECK_INT_EQ(temper_debindex_load(st, path, NULL, &split), TEMPER_OK);
+        temper_log_set_level(TEMPER_LOG_LVL_INFO);
+        temper_log_set_stream(stderr);
+        char said[1024] = "";
+        if (log) {
+            rewind(log);
+            size_t k = fread(said, 1, sizeof said - 1, log);
+            said[k] = '\0';
+            fclose(log);
+        }
+        if (sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+            CHECK_STR_CONTAINS(said, "read on two threads");
+        }
+        CHECK_INT_EQ(temper_debindex_load_mem(st, "all", all, blen, NULL, &serial), TEMPER_OK);
+        CHECK_INT_EQ(temper_debindex_count(split), copies * 270);
+        CHECK_INT_EQ(table_diffs(split, serial), 0);
+        CHECK(temper_debindex_providers(split, "awk") != NULL);
+        temper_debindex_free(split);
+        temper_debindex_free(serial);
+        /* an error in the second half: the serial message, the file's line */
+        FILE *g = fopen(path, "a");
+        CHECK(g != NULL);
+        if (g) {
+            fputs("Package: broken\nVersion: 1\nSize: many\n", g);
+            fclose(g);
+        }
+        unsigned long lines = 2;
+        for (size_t i = 0; all && i < blen; i++) {
+            lines += all[i] == '\n';
+        }
+        char want[64];
+        snprintf(want, sizeof want, ":%lu: bad Size", lines + 1);
+        CHECK_INT_EQ(temper_debindex_load(st, path, NULL, &split), TEMPER_EFORMAT);
+        CHECK_STR_CONTAINS(last_error(), want);
+        free(all);
+    }
+    unlink(path);
+    free(slice);
+}
+
+/* The index decompressed to a plain file loads the same (on two threads
+ * when it is big). */
+static void check_plain_copy(const char *lz4, const struct temper_debindex *serial)
+{
+    char *data = NULL;
+    size_t len = 0;
+    char path[] = "/tmp/temper-deb822-" "XX" "XX" "XX"; /* mkstemp template */
+    int fd = mkstemp(path);
+    CHECK_INT_EQ(temper_pkgindex_read(st, lz4, 0, &data, &len), TEMPER_OK);
+    CHECK(fd >= 0 && data && write(fd, data, len) == (ssize_t)len);
+    if (fd >= 0) {
+        close(fd);
+    }
+    struct temper_debindex *plain = NULL;
+    CHECK_INT_EQ(temper_debindex_load(st, path, NULL, &plain), TEMPER_OK);
+    CHECK_INT_EQ(table_diffs(plain, serial), 0);
+    temper_debindex_free(plain);
+    unlink(path);
+    free(data);
 }
 
 /* ---- the machine's real lists ----------------------------------------------------- */
@@ -564,6 +682,7 @@ static void test_real_lists(void)
                 }
             }
             CHECK_INT_EQ(bad, 0);
+            check_plain_copy(path, idx);
             temper_debindex_free(idx);
         }
     }
@@ -594,6 +713,7 @@ int main(void)
     test_deps();
     test_deps_bad();
     test_apk_deps();
+    test_split_load();
     test_real_lists();
     temper_stage_free(st);
     return tap_done();
