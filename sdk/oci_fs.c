@@ -1,0 +1,191 @@
+/* temper — file helpers of the OCI layout: everything relative to directory
+ * descriptors, O_NOFOLLOW, atomic replacement. */
+#include "config.h"
+#include "oci_int.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int oci_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return TEMPER_EIO;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return TEMPER_OK;
+}
+
+int oci_tmp_create(int dirfd, const char *prefix, char name[64], int *fd)
+{
+    *fd = -1;
+    for (int attempt = 0; attempt < 16; attempt++) {
+        unsigned char r[8];
+        if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+            return TEMPER_EIO;
+        }
+        int n = snprintf(name, 64, "%s%02x%02x%02x%02x%02x%02x%02x%02x", prefix, r[0], r[1],
+                         r[2], r[3], r[4], r[5], r[6], r[7]);
+        if (n < 0 || n >= 64) {
+            return TEMPER_EINVAL;
+        }
+        *fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (*fd >= 0) {
+            return TEMPER_OK;
+        }
+        if (errno != EEXIST) {
+            return TEMPER_EIO;
+        }
+    }
+    return TEMPER_EIO;
+}
+
+/* Read fd to EOF into b (at most max bytes). */
+static int read_capped(int fd, size_t max, char **data, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        return TEMPER_ENOMEM;
+    }
+    for (;;) {
+        if (n == cap) {
+            if (cap > max) {
+                free(buf);
+                return TEMPER_ELIMIT;
+            }
+            char *nb = realloc(buf, cap * 2 + 1);
+            if (!nb) {
+                free(buf);
+                return TEMPER_ENOMEM;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            free(buf);
+            return TEMPER_EIO;
+        }
+        if (r == 0) {
+            break;
+        }
+        n += (size_t)r;
+        if (n > max) {
+            free(buf);
+            return TEMPER_ELIMIT;
+        }
+    }
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return TEMPER_OK;
+}
+
+int oci_read_small(struct temper_stage *st, int dirfd, const char *name, const char *label,
+                   size_t max, char **data, size_t *len)
+{
+    *data = NULL;
+    *len = 0;
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        int e = errno;
+        return temper_fail(st, e == ENOENT ? TEMPER_ENOTFOUND : TEMPER_EIO,
+                           "%s: cannot open: %s", label, strerror(e));
+    }
+    struct stat sb;
+    int rc = TEMPER_OK;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        rc = temper_fail(st, TEMPER_EIO, "%s: not a regular file", label);
+    } else {
+        rc = read_capped(fd, max, data, len);
+        if (rc == TEMPER_ELIMIT) {
+            temper_fail(st, rc, "%s: larger than the limit of %zu bytes", label, max);
+        } else if (rc != TEMPER_OK) {
+            temper_fail(st, rc, "%s: cannot read: %s", label, strerror(errno));
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+int oci_replace_file(struct temper_stage *st, int dirfd, const char *name, const char *label,
+                     const void *data, size_t len)
+{
+    char tmp[64];
+    int fd = -1;
+    int rc = oci_tmp_create(dirfd, ".tmp-", tmp, &fd);
+    if (rc != TEMPER_OK) {
+        return temper_fail(st, rc, "%s: cannot create a temporary file: %s", label,
+                           strerror(errno));
+    }
+    rc = oci_write_all(fd, data, len);
+    if (rc == TEMPER_OK && fsync(fd) != 0) {
+        rc = TEMPER_EIO;
+    }
+    if (close(fd) != 0 && rc == TEMPER_OK) {
+        rc = TEMPER_EIO;
+    }
+    if (rc == TEMPER_OK && renameat(dirfd, tmp, dirfd, name) != 0) {
+        rc = TEMPER_EIO;
+    }
+    if (rc != TEMPER_OK) {
+        int e = errno;
+        unlinkat(dirfd, tmp, 0);
+        return temper_fail(st, rc, "%s: cannot write: %s", label, strerror(e));
+    }
+    (void)fsync(dirfd);
+    return TEMPER_OK;
+}
+
+int oci_hash_fd(int fd, char digest[TEMPER_DIGEST_STR_LEN], long long *size)
+{
+    struct oci_hash *h = NULL;
+    int rc = oci_hash_new(&h);
+    if (rc != TEMPER_OK) {
+        return rc;
+    }
+    unsigned char *buf = malloc(65536);
+    long long total = 0;
+    if (!buf) {
+        rc = TEMPER_ENOMEM;
+    }
+    while (rc == TEMPER_OK) {
+        ssize_t r = read(fd, buf, 65536);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            rc = TEMPER_EIO;
+        } else if (r == 0) {
+            break;
+        } else {
+            oci_hash_update(h, buf, (size_t)r);
+            total += r;
+        }
+    }
+    if (rc == TEMPER_OK) {
+        rc = oci_hash_final(h, digest);
+    }
+    if (size) {
+        *size = total;
+    }
+    free(buf);
+    oci_hash_free(h);
+    return rc;
+}

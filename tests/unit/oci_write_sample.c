@@ -1,0 +1,2 @@
+#include "../lib/tap.h"
+int main(void) { return tap_done(); }
