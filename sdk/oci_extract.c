@@ -39,6 +39,7 @@ struct ex {
     struct temper_oci_extract_opts o;
     const char *name;        /* layer name for messages */
     int rootfd;
+    int fd;                  /* the blob */
     struct archive *a;
     struct archive_entry *ae;
     char path[4096];         /* clean entry path */
@@ -73,7 +74,10 @@ static int sys_fail(struct ex *x, const char *what, int e)
 {
     char why[256];
     snprintf(why, sizeof why, "%s: %s", what, strerror(e));
-    return refuse(x, e == ELOOP || e == ENOTDIR ? TEMPER_EFORMAT : TEMPER_EIO, why);
+    /* failures the layer's own content causes are format errors */
+    bool format = e == ELOOP || e == ENOTDIR || e == ENOENT || e == ENAMETOOLONG ||
+                  e == EEXIST || e == EISDIR;
+    return refuse(x, format ? TEMPER_EFORMAT : TEMPER_EIO, why);
 }
 
 /* The parent of x->path inside the root; *base into x->path. */
@@ -194,10 +198,11 @@ static int make_hardlink(struct ex *x, int pfd, const char *base, const char *ra
     }
     int tfd = -1;
     const char *tbase = NULL;
-    int rc = parent_of(x, target, false, &tfd, &tbase);
-    if (rc != TEMPER_OK) {
-        return rc;
+    int e = oci_root_parent(x->rootfd, target, false, &tfd, &tbase);
+    if (e != 0) {
+        return sys_fail(x, "hardlink target cannot be resolved in the root", e);
     }
+    int rc = TEMPER_OK;
     struct stat sb;
     if (fstatat(tfd, tbase, &sb, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(sb.st_mode)) {
         rc = refuse(x, TEMPER_EFORMAT, "hardlink target is missing or a directory");
@@ -400,6 +405,12 @@ static int apply_fixups(struct ex *x)
 
 static int open_archive(struct ex *x, const char *blob)
 {
+    x->fd = open(blob, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (x->fd < 0 || fstat(x->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        return temper_fail(x->st, TEMPER_EIO, "layer %s: cannot open %s: %s", x->name, blob,
+                           x->fd < 0 ? strerror(errno) : "not a regular file");
+    }
     x->a = archive_read_new();
     if (!x->a) {
         return temper_fail(x->st, TEMPER_ENOMEM, "layer %s: out of memory", x->name);
@@ -407,9 +418,10 @@ static int open_archive(struct ex *x, const char *blob)
     archive_read_support_format_tar(x->a);
     archive_read_support_filter_gzip(x->a);
     archive_read_support_filter_zstd(x->a);
-    if (archive_read_open_filename(x->a, blob, 65536) != ARCHIVE_OK) {
-        return temper_fail(x->st, TEMPER_EIO, "layer %s: cannot open %s: %s", x->name, blob,
-                           archive_error_string(x->a) ? archive_error_string(x->a) : "?");
+    if (archive_read_open_fd(x->a, x->fd, 65536) != ARCHIVE_OK) {
+        const char *why = archive_error_string(x->a);
+        return temper_fail(x->st, TEMPER_EFORMAT, "layer %s: not a tar layer: %s", x->name,
+                           why ? why : "unreadable");
     }
     return TEMPER_OK;
 }
@@ -444,6 +456,7 @@ int temper_oci_layer_extract(struct temper_stage *st, const char *blob, const ch
         return temper_fail(st, TEMPER_ENOMEM, "layer %s: out of memory", blob);
     }
     x->st = st;
+    x->fd = -1;
     if (opts) {
         memcpy(&x->o, opts, opts->size < sizeof x->o ? opts->size : sizeof x->o);
     }
@@ -464,10 +477,16 @@ int temper_oci_layer_extract(struct temper_stage *st, const char *blob, const ch
         rc = temper_fail(st, TEMPER_ENOMEM, "layer %s: out of memory", x->name);
     }
     if (rc == TEMPER_OK) {
+        /* names are read as UTF-8 whatever the process locale (oci_int.h) */
+        locale_t old = oci_locale_enter();
         rc = run(x, blob);
+        oci_locale_leave(old);
     }
     if (x->a) {
         archive_read_free(x->a);
+    }
+    if (x->fd >= 0) {
+        close(x->fd);
     }
     if (x->rootfd >= 0) {
         close(x->rootfd);

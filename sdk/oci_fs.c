@@ -4,6 +4,7 @@
 #include "oci_int.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,4 +189,69 @@ int oci_hash_fd(int fd, char digest[TEMPER_DIGEST_STR_LEN], long long *size)
     free(buf);
     oci_hash_free(h);
     return rc;
+}
+
+/* ---- locale for libarchive ------------------------------------------------ */
+
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+static locale_t utf8_loc = (locale_t)0;
+
+static void utf8_init(void)
+{
+    static const char *const names[] = { "C.UTF-8", "C.utf8", "en_US.UTF-8" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && !utf8_loc; i++) {
+        utf8_loc = newlocale(LC_ALL_MASK, names[i], (locale_t)0);
+    }
+}
+
+bool oci_utf8_ok(void)
+{
+    pthread_once(&utf8_once, utf8_init);
+    return utf8_loc != (locale_t)0;
+}
+
+locale_t oci_locale_enter(void)
+{
+    if (!oci_utf8_ok()) {
+        return (locale_t)0;
+    }
+    return uselocale(utf8_loc);
+}
+
+void oci_locale_leave(locale_t old)
+{
+    if (old != (locale_t)0) {
+        uselocale(old);
+    }
+}
+
+int oci_utf8_valid(const char *s, bool ascii_only)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        if (ascii_only) {
+            return 0;
+        }
+        int n = (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+        if (n < 0) {
+            return 0;
+        }
+        unsigned long cp = *p & (0x3f >> n);
+        for (int i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        static const unsigned long min[] = { 0, 0x80, 0x800, 0x10000 };
+        if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            return 0;
+        }
+        p += n + 1;
+    }
+    return 1;
 }

@@ -4,6 +4,7 @@
 
 #include <temper/oci.h>
 #include <temper/plugin.h>
+#include <locale.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -39,6 +40,20 @@ int oci_replace_file(struct temper_stage *st, int dirfd, const char *name,
                      const char *label, const void *data, size_t len);
 /* Stream-hash an open fd from its current offset to EOF. */
 int oci_hash_fd(int fd, char digest[TEMPER_DIGEST_STR_LEN], long long *size);
+
+/* libarchive converts names between the locale's charset and UTF-8, and
+ * 3.6 crashes on a UTF-8 name in a non-UTF-8 locale.  Every libarchive call
+ * that handles names runs between oci_locale_enter() and _leave(), which
+ * switch this thread to C.UTF-8 (uselocale), so that names are UTF-8 and
+ * the bytes written do not depend on the process locale.  enter returns
+ * (locale_t)0 and changes nothing when C.UTF-8 is not installed:
+ * oci_utf8_ok() then says so. */
+locale_t oci_locale_enter(void);
+void oci_locale_leave(locale_t old);
+bool oci_utf8_ok(void);
+/* 1 when s is valid UTF-8 (no overlongs, surrogates or values past
+ * U+10FFFF); with ascii_only, when s is also 7-bit. */
+int oci_utf8_valid(const char *s, bool ascii_only);
 
 /* ---- layout internals (oci_layout.c) ---- */
 int oci_layout_blobfd(const struct temper_oci_layout *l);

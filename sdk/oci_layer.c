@@ -36,6 +36,7 @@ struct temper_oci_layer {
     struct temper_oci_blob_writer *blob;
     struct oci_hash *diff;
     bool broken;                      /* a stream error: only free() is left */
+    bool io_error;                    /* writing the blob failed (recorded) */
     bool finished;
 };
 
@@ -74,16 +75,21 @@ int oci_path_clean(const char *in, char *out, size_t cap)
     return TEMPER_OK;
 }
 
+/* Never fails towards libarchive: a write error is kept in ly->io_error and
+ * the rest is dropped.  A gzip writer in the FATAL state would otherwise
+ * leak its zlib stream on free (libarchive 3.6 only ends it in close). */
 static la_ssize_t comp_out(struct archive *a, void *ctx, const void *buf, size_t n)
 {
+    (void)a;
     struct temper_oci_layer *ly = ctx;
-    if (temper_oci_blob_writer_write(ly->blob, buf, n) != TEMPER_OK) {
-        archive_set_error(a, EIO, "cannot write the layer blob");
-        return -1;
+    if (!ly->io_error && temper_oci_blob_writer_write(ly->blob, buf, n) != TEMPER_OK) {
+        ly->io_error = true;
     }
     return (la_ssize_t)n;
 }
 
+/* Same rule as comp_out: errors are kept in ly->io_error, never returned
+ * (a FATAL writer leaks its client buffer on free in libarchive 3.6). */
 static la_ssize_t tar_out(struct archive *a, void *ctx, const void *buf, size_t n)
 {
     struct temper_oci_layer *ly = ctx;
@@ -91,9 +97,11 @@ static la_ssize_t tar_out(struct archive *a, void *ctx, const void *buf, size_t 
     if (!ly->comp) {
         return comp_out(a, ctx, buf, n);
     }
-    if (archive_write_data(ly->comp, buf, n) != (la_ssize_t)n) {
-        archive_set_error(a, EIO, "compression failed: %s", archive_error_string(ly->comp));
-        return -1;
+    if (!ly->io_error && archive_write_data(ly->comp, buf, n) != (la_ssize_t)n) {
+        ly->io_error = true;
+        temper_fail(ly->st, TEMPER_EIO, "layer in %s: compression failed: %s",
+                    temper_oci_layout_path(ly->l),
+                    archive_error_string(ly->comp) ? archive_error_string(ly->comp) : "?");
     }
     return (la_ssize_t)n;
 }
@@ -139,9 +147,11 @@ static int setup_tar(struct temper_oci_layer *ly)
     if (!t) {
         return ARCHIVE_FATAL;
     }
+    locale_t old = oci_locale_enter(); /* the pax writer's charset is fixed here */
     int r = archive_write_set_format_pax_restricted(t);
     r = r ? r : archive_write_set_format_option(t, "pax", "xattrheader", "SCHILY");
     r = r ? r : archive_write_open2(t, ly, NULL, tar_out, NULL, NULL);
+    oci_locale_leave(old);
     return r;
 }
 
@@ -210,6 +220,9 @@ static int usable(struct temper_oci_layer *ly)
     if (!ly) {
         return TEMPER_EINVAL;
     }
+    if (ly->io_error) {
+        ly->broken = true;
+    }
     if (ly->broken || ly->finished) {
         return temper_fail(ly->st, TEMPER_ESTATE, "layer in %s: already %s",
                            temper_oci_layout_path(ly->l), ly->broken ? "failed" : "finished");
@@ -275,6 +288,24 @@ static int set_xattrs(struct temper_oci_layer *ly, const struct temper_oci_entry
     return TEMPER_OK;
 }
 
+/* Names are UTF-8 (7-bit only when C.UTF-8 is missing, see oci_int.h). */
+static bool names_ok(const struct temper_oci_entry *e, const char *path)
+{
+    bool ascii = !oci_utf8_ok();
+    const char *names[] = { path, e->link_target, e->uname, e->gname };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (names[i] && !oci_utf8_valid(names[i], ascii)) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < e->n_xattrs && e->xattrs; i++) {
+        if (e->xattrs[i].name && !oci_utf8_valid(e->xattrs[i].name, ascii)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Build the archive entry for e with content size `size`. */
 static int make_entry(struct temper_oci_layer *ly, const struct temper_oci_entry *e,
                       long long size, struct archive_entry **out, char path[4096])
@@ -285,6 +316,10 @@ static int make_entry(struct temper_oci_layer *ly, const struct temper_oci_entry
     }
     if ((unsigned)e->type > TEMPER_OCI_ENTRY_FIFO) {
         return refuse(ly, path, "unknown entry type");
+    }
+    if (!names_ok(e, path)) {
+        return refuse(ly, path, oci_utf8_ok() ? "a name is not valid UTF-8"
+                                              : "non-ASCII names need the C.UTF-8 locale");
     }
     struct archive_entry *ae = archive_entry_new();
     if (!ae) {
@@ -327,7 +362,9 @@ static int write_header(struct temper_oci_layer *ly, const struct temper_oci_ent
     if (rc != TEMPER_OK) {
         return rc;
     }
+    locale_t old = oci_locale_enter();
     int r = archive_write_header(ly->tar, ae);
+    oci_locale_leave(old);
     archive_entry_free(ae);
     return r == ARCHIVE_OK ? TEMPER_OK : broken(ly, path, ly->tar);
 }
@@ -471,6 +508,10 @@ int temper_oci_layer_finish(struct temper_oci_layer *ly, struct temper_oci_descr
     if (ly->comp && archive_write_close(ly->comp) != ARCHIVE_OK) {
         return broken(ly, "(end of compression)", ly->comp);
     }
+    if (ly->io_error) {
+        ly->broken = true;
+        return TEMPER_EIO; /* recorded by the blob writer */
+    }
     char dd[TEMPER_DIGEST_STR_LEN], bd[TEMPER_DIGEST_STR_LEN];
     long long size = 0;
     (void)oci_hash_final(ly->diff, dd);
@@ -500,17 +541,13 @@ void temper_oci_layer_free(struct temper_oci_layer *ly)
     if (!ly) {
         return;
     }
-    /* a failed archive is not flushed by free() */
+    /* an abandoned layer is closed normally, into the temp file that is
+     * removed next: libarchive frees its buffers and zlib/zstd state only
+     * in close, which free() skips for a writer put in the FATAL state */
     if (ly->tar) {
-        if (!ly->finished) {
-            archive_write_fail(ly->tar);
-        }
         archive_write_free(ly->tar);
     }
     if (ly->comp) {
-        if (!ly->finished) {
-            archive_write_fail(ly->comp);
-        }
         archive_write_free(ly->comp);
     }
     temper_oci_blob_writer_free(ly->blob); /* removes the temp file if not committed */

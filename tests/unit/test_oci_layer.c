@@ -370,6 +370,10 @@ static void test_refusals(struct temper_oci_layout *l)
         CHECK_INT_EQ(temper_oci_layer_add(ly, &e), TEMPER_EINVAL);
         e = ent("l", TEMPER_OCI_ENTRY_SYMLINK, 0777);
         CHECK_INT_EQ(temper_oci_layer_add(ly, &e), TEMPER_EINVAL);
+        e = ent("latin1-caf\xe9", TEMPER_OCI_ENTRY_FILE, 0644);
+        CHECK_INT_EQ(temper_oci_layer_add_data(ly, &e, "x", 1), TEMPER_EINVAL);
+        e = ent("overlong-\xc0\xaf", TEMPER_OCI_ENTRY_DIR, 0755);
+        CHECK_INT_EQ(temper_oci_layer_add(ly, &e), TEMPER_EINVAL);
         e = ent("h", TEMPER_OCI_ENTRY_HARDLINK, 0644);
         e.link_target = "../etc/passwd";
         CHECK_INT_EQ(temper_oci_layer_add(ly, &e), TEMPER_EINVAL);
