@@ -85,6 +85,42 @@ static int outside_clean(void)
     return tu_count_entries(outside) == 0;
 }
 
+/* A layer with a directory, files (one setuid), an absolute and a
+ * relative symlink, a hardlink, a file written through the relative
+ * symlink and a FIFO. */
+static int write_good_layer(struct temper_oci_layout *l, struct temper_oci_descriptor *d)
+{
+    struct temper_oci_layer *ly = NULL;
+    MUST(temper_oci_layer_new(NULL, l, NULL, &ly));
+    struct temper_oci_entry e = { .path = "usr/bin", .type = TEMPER_OCI_ENTRY_DIR,
+                                  .mode = 0555, .mtime = 0 };
+    MUST(temper_oci_layer_add(ly, &e));
+    e = (struct temper_oci_entry){ .path = "usr/bin/tool", .type = TEMPER_OCI_ENTRY_FILE,
+                                   .mode = 04755 };
+    MUST(temper_oci_layer_add_data(ly, &e, "#!/bin/sh\n", 10));
+    e = (struct temper_oci_entry){ .path = "etc/secret", .type = TEMPER_OCI_ENTRY_FILE,
+                                   .mode = 0600 };
+    MUST(temper_oci_layer_add_data(ly, &e, "s3cret", 6));
+    e = (struct temper_oci_entry){ .path = "bin", .type = TEMPER_OCI_ENTRY_SYMLINK,
+                                   .mode = 0777, .link_target = "usr/bin" };
+    MUST(temper_oci_layer_add(ly, &e));
+    e = (struct temper_oci_entry){ .path = "etc/abs", .type = TEMPER_OCI_ENTRY_SYMLINK,
+                                   .mode = 0777, .link_target = "/usr/bin/tool" };
+    MUST(temper_oci_layer_add(ly, &e));
+    e = (struct temper_oci_entry){ .path = "etc/secret2", .type = TEMPER_OCI_ENTRY_HARDLINK,
+                                   .link_target = "etc/secret" };
+    MUST(temper_oci_layer_add(ly, &e));
+    e = (struct temper_oci_entry){ .path = "bin/via-link", .type = TEMPER_OCI_ENTRY_FILE,
+                                   .mode = 0644 };
+    MUST(temper_oci_layer_add_data(ly, &e, "x", 1));
+    e = (struct temper_oci_entry){ .path = "run/fifo", .type = TEMPER_OCI_ENTRY_FIFO,
+                                   .mode = 0600 };
+    MUST(temper_oci_layer_add(ly, &e));
+    int rc = temper_oci_layer_finish(ly, d, NULL);
+    temper_oci_layer_free(ly);
+    return rc;
+}
+
 static void test_good(void)
 {
     TEST("a normal layer written by temper_oci_layer_* comes out right")
@@ -93,36 +129,9 @@ static void test_good(void)
         path_in(lay, sizeof lay, base, "layout");
         path_in(root, sizeof root, base, "good");
         struct temper_oci_layout *l = NULL;
-        struct temper_oci_layer *ly = NULL;
         MUST(temper_oci_layout_create(NULL, lay, &l));
-        MUST(temper_oci_layer_new(NULL, l, NULL, &ly));
-        struct temper_oci_entry e = { .path = "usr/bin", .type = TEMPER_OCI_ENTRY_DIR,
-                                      .mode = 0555, .mtime = 0 };
-        MUST(temper_oci_layer_add(ly, &e));
-        e = (struct temper_oci_entry){ .path = "usr/bin/tool", .type = TEMPER_OCI_ENTRY_FILE,
-                                       .mode = 04755 };
-        MUST(temper_oci_layer_add_data(ly, &e, "#!/bin/sh\n", 10));
-        e = (struct temper_oci_entry){ .path = "etc/secret", .type = TEMPER_OCI_ENTRY_FILE,
-                                       .mode = 0600 };
-        MUST(temper_oci_layer_add_data(ly, &e, "s3cret", 6));
-        e = (struct temper_oci_entry){ .path = "bin", .type = TEMPER_OCI_ENTRY_SYMLINK,
-                                       .mode = 0777, .link_target = "usr/bin" };
-        MUST(temper_oci_layer_add(ly, &e));
-        e = (struct temper_oci_entry){ .path = "etc/abs", .type = TEMPER_OCI_ENTRY_SYMLINK,
-                                       .mode = 0777, .link_target = "/usr/bin/tool" };
-        MUST(temper_oci_layer_add(ly, &e));
-        e = (struct temper_oci_entry){ .path = "etc/secret2", .type = TEMPER_OCI_ENTRY_HARDLINK,
-                                       .link_target = "etc/secret" };
-        MUST(temper_oci_layer_add(ly, &e));
-        e = (struct temper_oci_entry){ .path = "bin/via-link", .type = TEMPER_OCI_ENTRY_FILE,
-                                       .mode = 0644 };
-        MUST(temper_oci_layer_add_data(ly, &e, "x", 1));
-        e = (struct temper_oci_entry){ .path = "run/fifo", .type = TEMPER_OCI_ENTRY_FIFO,
-                                       .mode = 0600 };
-        MUST(temper_oci_layer_add(ly, &e));
         struct temper_oci_descriptor d = { 0 };
-        MUST(temper_oci_layer_finish(ly, &d, NULL));
-        temper_oci_layer_free(ly);
+        MUST(write_good_layer(l, &d));
         char *blob = temper_oci_blob_path(l, d.digest);
         MUST(temper_oci_layer_extract(NULL, blob, root, NULL));
         struct stat sb;
@@ -160,39 +169,51 @@ static void test_good(void)
     }
 }
 
-static void test_hostile(void)
+/* Shared by the hostile cases: a stage to read errors from, and the
+ * outside target as an absolute path and without its leading '/'. */
+static struct temper_stage *hst;
+static char abs_out[4400], rel_out[4400];
+
+static void hostile_dotdot(void)
 {
-    char root[4200], p[4400], abs_out[4400], rel_out[4400];
-    struct temper_stage *st = temper_stage_new(NULL, "extract");
-    path_in(abs_out, sizeof abs_out, outside, "pwned");
-    snprintf(rel_out, sizeof rel_out, "%s", abs_out + 1); /* without the leading / */
+    char root[4200];
     TEST("'..' is refused")
     {
         struct hent v[] = { { "../outside/pwned", AE_IFREG, 0644, "x" } };
-        CHECK_INT_EQ(extract(v, 1, NULL, root, st), TEMPER_EFORMAT);
-        CHECK_STR_CONTAINS(temper_stage_error(st), "layer test-layer: entry '../outside/pwned'");
-        CHECK_STR_CONTAINS(temper_stage_error(st), "'..'");
+        CHECK_INT_EQ(extract(v, 1, NULL, root, hst), TEMPER_EFORMAT);
+        CHECK_STR_CONTAINS(temper_stage_error(hst), "layer test-layer: entry '../outside/pwned'");
+        CHECK_STR_CONTAINS(temper_stage_error(hst), "'..'");
         CHECK(outside_clean());
-        temper_stage_reset(st);
+        temper_stage_reset(hst);
         struct hent w[] = { { "a/../../outside/pwned", AE_IFREG, 0644, "x" } };
-        CHECK_INT_EQ(extract(w, 1, NULL, root, st), TEMPER_EFORMAT);
+        CHECK_INT_EQ(extract(w, 1, NULL, root, hst), TEMPER_EFORMAT);
         CHECK(outside_clean());
-        temper_stage_reset(st);
+        temper_stage_reset(hst);
     }
+}
+
+static void hostile_absolute(void)
+{
+    char root[4200];
     TEST("absolute paths are refused")
     {
         struct hent v[] = { { abs_out, AE_IFREG, 0644, "x" } };
-        CHECK_INT_EQ(extract(v, 1, NULL, root, st), TEMPER_EFORMAT);
-        CHECK_STR_CONTAINS(temper_stage_error(st), "absolute path");
+        CHECK_INT_EQ(extract(v, 1, NULL, root, hst), TEMPER_EFORMAT);
+        CHECK_STR_CONTAINS(temper_stage_error(hst), "absolute path");
         CHECK(outside_clean());
-        temper_stage_reset(st);
+        temper_stage_reset(hst);
         struct stat sb;
         int had = lstat("/etc/x", &sb) == 0;
         struct hent w[] = { { "/etc/x", AE_IFREG, 0644, "x" } };
-        CHECK_INT_EQ(extract(w, 1, NULL, root, st), TEMPER_EFORMAT);
+        CHECK_INT_EQ(extract(w, 1, NULL, root, hst), TEMPER_EFORMAT);
         CHECK(had || lstat("/etc/x", &sb) != 0);
-        temper_stage_reset(st);
+        temper_stage_reset(hst);
     }
+}
+
+static void hostile_symlink_to_root(void)
+{
+    char root[4200], p[4400];
     TEST("a symlink to / is neutralised: writes through it stay in the root")
     {
         struct hent v[] = { { "escape", AE_IFLNK, 0777, "/" },
@@ -200,7 +221,7 @@ static void test_hostile(void)
         char through[4400];
         path_in(through, sizeof through, "escape", rel_out);
         v[1].path = through;
-        MUST(extract(v, 2, NULL, root, st));
+        MUST(extract(v, 2, NULL, root, hst));
         CHECK(outside_clean());
         path_in(p, sizeof p, root, rel_out);
         char *s = tu_read(p, NULL);
@@ -208,9 +229,14 @@ static void test_hostile(void)
         free(s);
         struct hent w[] = { { "out", AE_IFLNK, 0777, outside }, { "out/pwned", AE_IFREG, 0644,
                                                                    "y" } };
-        MUST(extract(w, 2, NULL, root, st));
+        MUST(extract(w, 2, NULL, root, hst));
         CHECK(outside_clean());
     }
+}
+
+static void hostile_symlink_chain(void)
+{
+    char root[4200], p[4400];
     TEST("a chain of symlinks climbing with '..' is neutralised")
     {
         char through[4400];
@@ -219,83 +245,123 @@ static void test_hostile(void)
                             { "b", AE_IFLNK, 0777, "c/../../../../../../../../.." },
                             { "c", AE_IFDIR, 0755, NULL },
                             { through, AE_IFREG, 0644, "x" } };
-        MUST(extract(v, 4, NULL, root, st));
+        MUST(extract(v, 4, NULL, root, hst));
         CHECK(outside_clean());
         path_in(p, sizeof p, root, rel_out);
         struct stat sb;
         CHECK(lstat(p, &sb) == 0 && S_ISREG(sb.st_mode));
         struct hent loop[] = { { "x", AE_IFLNK, 0777, "y" }, { "y", AE_IFLNK, 0777, "x" },
                                { "x/f", AE_IFREG, 0644, "z" } };
-        CHECK_INT_EQ(extract(loop, 3, NULL, root, st), TEMPER_EFORMAT);
-        CHECK_STR_CONTAINS(temper_stage_error(st), "entry 'x/f'");
-        temper_stage_reset(st);
+        CHECK_INT_EQ(extract(loop, 3, NULL, root, hst), TEMPER_EFORMAT);
+        CHECK_STR_CONTAINS(temper_stage_error(hst), "entry 'x/f'");
+        temper_stage_reset(hst);
     }
+}
+
+static void hostile_file_over_symlink(void)
+{
+    char root[4200], p[4400];
     TEST("a file entry over a symlink replaces the link, never writes through it")
     {
         struct hent v[] = { { "f", AE_IFLNK, 0777, abs_out }, { "f", AE_IFREG, 0644, "x" } };
-        MUST(extract(v, 2, NULL, root, st));
+        MUST(extract(v, 2, NULL, root, hst));
         CHECK(outside_clean());
         path_in(p, sizeof p, root, "f");
         struct stat sb;
         CHECK(lstat(p, &sb) == 0 && S_ISREG(sb.st_mode));
     }
+}
+
+static void hostile_hardlinks(void)
+{
+    char root[4200], p[4400];
     TEST("hardlinks to anything outside the root are refused")
     {
         struct stat pw, sb;
         CHECK(stat("/etc/passwd", &pw) == 0);
         struct hent v[] = { { "hl", 0, 0644, "/etc/passwd" } };
-        CHECK_INT_EQ(extract(v, 1, NULL, root, st), TEMPER_EFORMAT);
-        CHECK_STR_CONTAINS(temper_stage_error(st), "entry 'hl': hardlink target");
+        CHECK_INT_EQ(extract(v, 1, NULL, root, hst), TEMPER_EFORMAT);
+        CHECK_STR_CONTAINS(temper_stage_error(hst), "entry 'hl': hardlink target");
         path_in(p, sizeof p, root, "hl");
         CHECK(lstat(p, &sb) != 0);
-        temper_stage_reset(st);
+        temper_stage_reset(hst);
         struct hent w[] = { { "hl", 0, 0644, "../../../../../../etc/passwd" } };
-        CHECK_INT_EQ(extract(w, 1, NULL, root, st), TEMPER_EFORMAT);
-        temper_stage_reset(st);
+        CHECK_INT_EQ(extract(w, 1, NULL, root, hst), TEMPER_EFORMAT);
+        temper_stage_reset(hst);
         /* through a symlink: resolved in the root, where there is no passwd */
         struct hent x[] = { { "etcl", AE_IFLNK, 0777, "/etc" }, { "hl", 0, 0644,
                                                                   "etcl/passwd" } };
-        CHECK_INT_EQ(extract(x, 2, NULL, root, st), TEMPER_EFORMAT);
+        CHECK_INT_EQ(extract(x, 2, NULL, root, hst), TEMPER_EFORMAT);
         path_in(p, sizeof p, root, "hl");
         CHECK(lstat(p, &sb) != 0 || sb.st_ino != pw.st_ino);
-        temper_stage_reset(st);
+        temper_stage_reset(hst);
     }
+}
+
+static void hostile_devices(void)
+{
+    char root[4200], p[4400];
     TEST("device nodes are refused unless allowed")
     {
         struct hent v[] = { { "dev/null", AE_IFCHR, 0666, NULL } };
-        CHECK_INT_EQ(extract(v, 1, NULL, root, st), TEMPER_EFORMAT);
-        CHECK_STR_CONTAINS(temper_stage_error(st), "entry 'dev/null': device nodes");
+        CHECK_INT_EQ(extract(v, 1, NULL, root, hst), TEMPER_EFORMAT);
+        CHECK_STR_CONTAINS(temper_stage_error(hst), "entry 'dev/null': device nodes");
         path_in(p, sizeof p, root, "dev/null");
         struct stat sb;
         CHECK(lstat(p, &sb) != 0);
-        temper_stage_reset(st);
+        temper_stage_reset(hst);
         if (geteuid() == 0) {
             struct temper_oci_extract_opts o = { .size = sizeof o, .allow_devices = true };
-            MUST(extract(v, 1, &o, root, st));
+            MUST(extract(v, 1, &o, root, hst));
             path_in(p, sizeof p, root, "dev/null");
             CHECK(lstat(p, &sb) == 0 && S_ISCHR(sb.st_mode) && major(sb.st_rdev) == 1);
         }
     }
+}
+
+static void hostile_limits(void)
+{
+    char root[4200];
     TEST("limits and garbage")
     {
         struct hent v[] = { { "a", AE_IFREG, 0644, "1" }, { "b", AE_IFREG, 0644, "22" },
                             { "c", AE_IFREG, 0644, "333" } };
         struct temper_oci_extract_opts o = { .size = sizeof o, .max_entries = 2 };
-        CHECK_INT_EQ(extract(v, 3, &o, root, st), TEMPER_ELIMIT);
+        CHECK_INT_EQ(extract(v, 3, &o, root, hst), TEMPER_ELIMIT);
         o = (struct temper_oci_extract_opts){ .size = sizeof o, .max_bytes = 4 };
-        CHECK_INT_EQ(extract(v, 3, &o, root, st), TEMPER_ELIMIT);
+        CHECK_INT_EQ(extract(v, 3, &o, root, hst), TEMPER_ELIMIT);
         char junk[4200];
         path_in(junk, sizeof junk, base, "junk.tar.gz");
         tu_write(junk, "\x1f\x8b\x08\x00garbage-garbage-garbage", 27, 0644);
         path_in(root, sizeof root, base, "junkroot");
-        CHECK_INT_EQ(temper_oci_layer_extract(st, junk, root, NULL), TEMPER_EFORMAT);
-        temper_stage_reset(st);
+        CHECK_INT_EQ(temper_oci_layer_extract(hst, junk, root, NULL), TEMPER_EFORMAT);
+        temper_stage_reset(hst);
     }
+}
+
+static void hostile_outside_untouched(void)
+{
     TEST("nothing was ever written outside the roots")
     {
         CHECK(outside_clean());
     }
-    temper_stage_free(st);
+}
+
+static void test_hostile(void)
+{
+    hst = temper_stage_new(NULL, "extract");
+    path_in(abs_out, sizeof abs_out, outside, "pwned");
+    snprintf(rel_out, sizeof rel_out, "%s", abs_out + 1); /* without the leading / */
+    hostile_dotdot();
+    hostile_absolute();
+    hostile_symlink_to_root();
+    hostile_symlink_chain();
+    hostile_file_over_symlink();
+    hostile_hardlinks();
+    hostile_devices();
+    hostile_limits();
+    hostile_outside_untouched();
+    temper_stage_free(hst);
 }
 
 static void test_whiteouts(void)

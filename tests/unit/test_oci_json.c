@@ -255,7 +255,7 @@ static int parse_c(const char *json)
 #define M1(cfgdigest, size) \
     "{\"schemaVersion\":2,\"config\":" CFG_HEAD cfgdigest "\",\"size\":" size "},\"layers\":[]}"
 
-static void test_hostile(void)
+static void hostile_manifests(void)
 {
     TEST("parse: hostile or malformed manifests are refused")
     {
@@ -290,6 +290,10 @@ static void test_hostile(void)
                              "\"annotations\":null,\"config\":" CFG_HEAD DA "\",\"size\":2},"
                              "\"layers\":[]}"), TEMPER_OK);
     }
+}
+
+static void hostile_limits(void)
+{
     TEST("parse: size and depth limits")
     {
         size_t n = TEMPER_OCI_MAX_JSON + 10;
@@ -310,6 +314,10 @@ static void test_hostile(void)
         deep[o] = '\0';
         CHECK_INT_EQ(parse_m(deep), TEMPER_EFORMAT);
     }
+}
+
+static void hostile_configs(void)
+{
     TEST("parse: configs need architecture, os and rootfs type layers")
     {
         CHECK_INT_EQ(parse_c("{\"architecture\":\"amd64\",\"os\":\"linux\","
@@ -332,6 +340,10 @@ static void test_hostile(void)
                              "{\"Labels\":null,\"Hostname\":\"\"},\"rootfs\":{\"type\":"
                              "\"layers\",\"diff_ids\":[]}}"), TEMPER_OK);
     }
+}
+
+static void hostile_serialise(void)
+{
     TEST("serialise: invalid digests are refused")
     {
         struct temper_oci_manifest m;
@@ -342,6 +354,14 @@ static void test_hostile(void)
         CHECK(j == NULL);
         temper_oci_manifest_cleanup(&m);
     }
+}
+
+static void test_hostile(void)
+{
+    hostile_manifests();
+    hostile_limits();
+    hostile_configs();
+    hostile_serialise();
 }
 
 static void test_helpers(void)

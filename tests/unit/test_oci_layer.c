@@ -354,7 +354,7 @@ static void test_tree(struct temper_oci_layout *l)
     }
 }
 
-static void test_refusals(struct temper_oci_layout *l)
+static void refusals_entries(struct temper_oci_layout *l)
 {
     TEST("refused entries leave the layer usable; use after finish fails")
     {
@@ -407,6 +407,10 @@ static void test_refusals(struct temper_oci_layout *l)
         free(path);
         temper_oci_descriptor_cleanup(&d);
     }
+}
+
+static void refusals_devices(struct temper_oci_layout *l)
+{
     TEST("devices when allowed; abandoned layers leave no temp file")
     {
         struct temper_oci_layer_opts o = { .size = sizeof o, .allow_devices = true };
@@ -421,6 +425,12 @@ static void test_refusals(struct temper_oci_layout *l)
         path_in(blobs, sizeof blobs, temper_oci_layout_path(l), "blobs/sha256");
         CHECK_INT_EQ(tu_count_prefix(blobs, ".tmp-"), 0);
     }
+}
+
+static void test_refusals(struct temper_oci_layout *l)
+{
+    refusals_entries(l);
+    refusals_devices(l);
 }
 
 static void test_locale(struct temper_oci_layout *l)

@@ -5,6 +5,8 @@
 
 #define MUST(x) CHECK_INT_EQ((x), TEMPER_OK)
 #define HELLO_DIGEST "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+#define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 #define EMPTY_INDEX \
     "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\"," \
     "\"manifests\":[]}"
@@ -76,15 +78,8 @@ static void test_create_open(void)
     }
 }
 
-static void test_blobs(void)
+static void blob_write_checks(struct temper_oci_layout *l, const char *blobdir, const char *p)
 {
-    char dir[4096], p[4200];
-    path_in(dir, sizeof dir, base, "l2");
-    struct temper_oci_layout *l = NULL;
-    MUST(temper_oci_layout_create(NULL, dir, &l));
-    char blobdir[4200];
-    path_in(blobdir, sizeof blobdir, dir, "blobs/sha256");
-    path_in(p, sizeof p, blobdir, HELLO_DIGEST + 7);
     TEST("blob write: digest, content, idempotent, no temp files")
     {
         struct temper_oci_descriptor d = { 0 };
@@ -106,6 +101,10 @@ static void test_blobs(void)
         CHECK(temper_oci_blob_path(l, "sha256:../../x") == NULL);
         temper_oci_descriptor_cleanup(&d);
     }
+}
+
+static void blob_read_checks(struct temper_oci_layout *l, const char *blobdir, const char *p)
+{
     TEST("blob read and verify check size and digest")
     {
         struct temper_oci_descriptor d = { .media_type = "text/plain", .size = 5 };
@@ -140,6 +139,10 @@ static void test_blobs(void)
         snprintf(d.digest, sizeof d.digest, "sha256:../../../../../../etc/passwd");
         CHECK_INT_EQ(temper_oci_blob_read(NULL, l, &d, 100, &data, &len), TEMPER_EFORMAT);
     }
+}
+
+static void blob_writer_checks(struct temper_oci_layout *l, const char *blobdir, const char *p)
+{
     TEST("streaming blob writer")
     {
         struct temper_oci_blob_writer *w = NULL;
@@ -165,6 +168,20 @@ static void test_blobs(void)
         CHECK_STR_EQ(dg, HELLO_DIGEST);
         CHECK_INT_EQ(size, 5);
     }
+}
+
+static void test_blobs(void)
+{
+    char dir[4096], p[4200];
+    path_in(dir, sizeof dir, base, "l2");
+    struct temper_oci_layout *l = NULL;
+    MUST(temper_oci_layout_create(NULL, dir, &l));
+    char blobdir[4200];
+    path_in(blobdir, sizeof blobdir, dir, "blobs/sha256");
+    path_in(p, sizeof p, blobdir, HELLO_DIGEST + 7);
+    blob_write_checks(l, blobdir, p);
+    blob_read_checks(l, blobdir, p);
+    blob_writer_checks(l, blobdir, p);
     temper_oci_layout_free(l);
 }
 
@@ -213,28 +230,22 @@ static void make_config(struct temper_oci_config *c, const char *arch, const cha
     MUST(temper_oci_list_push(&c->entrypoint, "/bin/true"));
 }
 
-static void test_images(void)
+static void image_single(struct temper_oci_layout *l, const struct temper_oci_descriptor *lay,
+                         const char *const *diff, struct temper_oci_descriptor *m1)
 {
-    char dir[4096];
-    path_in(dir, sizeof dir, base, "l4");
-    struct temper_oci_layout *l = NULL;
-    MUST(temper_oci_layout_create(NULL, dir, &l));
-    struct temper_oci_descriptor layer = { 0 }, m1 = { 0 }, m2 = { 0 }, ix = { 0 };
-    const char *diff[] = { "sha256:1111111111111111111111111111111111111111111111111111111111111111" };
-    MUST(temper_oci_blob_write(NULL, l, TEMPER_OCI_MT_LAYER_GZIP, "layer-bytes", 11, &layer));
     TEST("single-platform image: config, manifest, tag")
     {
         struct temper_oci_config c;
         make_config(&c, "amd64", NULL);
         struct temper_oci_map ann = { 0 };
         MUST(temper_oci_map_set(&ann, TEMPER_OCI_ANN_VERSION, "1.2.3"));
-        MUST(temper_oci_image_write(NULL, l, &c, &layer, diff, 1, &ann, "1.2.3", &m1));
-        CHECK_STR_EQ(m1.media_type, TEMPER_OCI_MT_MANIFEST);
-        CHECK(m1.platform && strcmp(m1.platform->architecture, "amd64") == 0);
+        MUST(temper_oci_image_write(NULL, l, &c, lay, diff, 1, &ann, "1.2.3", m1));
+        CHECK_STR_EQ(m1->media_type, TEMPER_OCI_MT_MANIFEST);
+        CHECK(m1->platform && strcmp(m1->platform->architecture, "amd64") == 0);
         struct temper_oci_manifest m = { 0 };
-        MUST(temper_oci_read_manifest(NULL, l, &m1, &m));
+        MUST(temper_oci_read_manifest(NULL, l, m1, &m));
         CHECK_INT_EQ(m.n_layers, 1);
-        CHECK_STR_EQ(m.n_layers ? m.layers[0].digest : NULL, layer.digest);
+        CHECK_STR_EQ(m.n_layers ? m.layers[0].digest : NULL, lay->digest);
         CHECK_STR_EQ(temper_oci_map_get(&m.annotations, TEMPER_OCI_ANN_VERSION), "1.2.3");
         struct temper_oci_config back = { 0 };
         MUST(temper_oci_read_config(NULL, l, &m.config, &back));
@@ -243,19 +254,19 @@ static void test_images(void)
         CHECK_STR_EQ(back.entrypoint.n ? back.entrypoint.v[0] : NULL, "/bin/true");
         const struct temper_oci_descriptor *f = NULL;
         MUST(temper_oci_layout_find(NULL, l, "1.2.3", &f));
-        CHECK(f && strcmp(f->digest, m1.digest) == 0);
+        CHECK(f && strcmp(f->digest, m1->digest) == 0);
         /* same inputs, same digest */
         struct temper_oci_descriptor again = { 0 };
-        MUST(temper_oci_image_write(NULL, l, &c, &layer, diff, 1, &ann, NULL, &again));
-        CHECK_STR_EQ(again.digest, m1.digest);
+        MUST(temper_oci_image_write(NULL, l, &c, lay, diff, 1, &ann, NULL, &again));
+        CHECK_STR_EQ(again.digest, m1->digest);
         temper_oci_descriptor_cleanup(&again);
         /* mismatches are refused */
-        const char *other[] = { "sha256:2222222222222222222222222222222222222222222222222222222222222222" };
+        const char *other[] = { D2 };
         MUST(temper_oci_list_push(&c.diff_ids, diff[0]));
-        CHECK_INT_EQ(temper_oci_image_write(NULL, l, &c, &layer, other, 1, NULL, NULL, NULL),
+        CHECK_INT_EQ(temper_oci_image_write(NULL, l, &c, lay, other, 1, NULL, NULL, NULL),
                      TEMPER_EINVAL);
         struct temper_oci_descriptor bad = { 0 };
-        MUST(temper_oci_descriptor_copy(&bad, &layer));
+        MUST(temper_oci_descriptor_copy(&bad, lay));
         bad.size = 12;
         CHECK_INT_EQ(temper_oci_image_write(NULL, l, &c, &bad, diff, 1, NULL, NULL, NULL),
                      TEMPER_EINVAL);
@@ -268,13 +279,19 @@ static void test_images(void)
         temper_oci_config_cleanup(&c);
         temper_oci_map_cleanup(&ann);
     }
+}
+
+static void image_multi(struct temper_oci_layout *l, const struct temper_oci_descriptor *lay,
+                        const char *const *diff, const struct temper_oci_descriptor *m1)
+{
+    struct temper_oci_descriptor m2 = { 0 }, ix = { 0 };
     TEST("multi-platform index")
     {
         struct temper_oci_config c;
         make_config(&c, "arm64", "v8");
-        MUST(temper_oci_image_write(NULL, l, &c, &layer, diff, 1, NULL, NULL, &m2));
+        MUST(temper_oci_image_write(NULL, l, &c, lay, diff, 1, NULL, NULL, &m2));
         CHECK_STR_EQ(m2.platform ? m2.platform->variant : NULL, "v8");
-        struct temper_oci_descriptor v[2] = { m1, m2 };
+        struct temper_oci_descriptor v[2] = { *m1, m2 };
         MUST(temper_oci_index_write(NULL, l, v, 2, NULL, "multi", &ix));
         CHECK_STR_EQ(ix.media_type, TEMPER_OCI_MT_INDEX);
         struct temper_oci_index x = { 0 };
@@ -285,10 +302,23 @@ static void test_images(void)
         temper_oci_index_cleanup(&x);
         temper_oci_config_cleanup(&c);
     }
-    temper_oci_descriptor_cleanup(&layer);
-    temper_oci_descriptor_cleanup(&m1);
     temper_oci_descriptor_cleanup(&m2);
     temper_oci_descriptor_cleanup(&ix);
+}
+
+static void test_images(void)
+{
+    char dir[4096];
+    path_in(dir, sizeof dir, base, "l4");
+    struct temper_oci_layout *l = NULL;
+    MUST(temper_oci_layout_create(NULL, dir, &l));
+    struct temper_oci_descriptor layer = { 0 }, m1 = { 0 };
+    const char *diff[] = { D1 };
+    MUST(temper_oci_blob_write(NULL, l, TEMPER_OCI_MT_LAYER_GZIP, "layer-bytes", 11, &layer));
+    image_single(l, &layer, diff, &m1);
+    image_multi(l, &layer, diff, &m1);
+    temper_oci_descriptor_cleanup(&layer);
+    temper_oci_descriptor_cleanup(&m1);
     temper_oci_layout_free(l);
 }
 
