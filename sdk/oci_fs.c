@@ -156,11 +156,11 @@ int oci_replace_file(struct temper_stage *st, int dirfd, const char *name, const
 
 int oci_hash_fd(int fd, char digest[TEMPER_DIGEST_STR_LEN], long long *size)
 {
-    struct oci_hash *h = NULL;
-    int rc = oci_hash_new(&h);
-    if (rc != TEMPER_OK) {
-        return rc;
+    struct temper_sha256 *h = temper_sha256_new();
+    if (!h) {
+        return TEMPER_ENOMEM;
     }
+    int rc = TEMPER_OK;
     unsigned char *buf = malloc(65536);
     long long total = 0;
     if (!buf) {
@@ -176,18 +176,18 @@ int oci_hash_fd(int fd, char digest[TEMPER_DIGEST_STR_LEN], long long *size)
         } else if (r == 0) {
             break;
         } else {
-            oci_hash_update(h, buf, (size_t)r);
+            temper_sha256_update(h, buf, (size_t)r);
             total += r;
         }
     }
     if (rc == TEMPER_OK) {
-        rc = oci_hash_final(h, digest);
+        rc = oci_sha256_digest(h, digest);
     }
     if (size) {
         *size = total;
     }
     free(buf);
-    oci_hash_free(h);
+    temper_sha256_free(h);
     return rc;
 }
 

@@ -10,13 +10,9 @@
 
 struct json_object;
 
-/* ---- sha256 (oci_model.c) ---- */
-struct oci_hash;
-int oci_hash_new(struct oci_hash **out);
-void oci_hash_update(struct oci_hash *h, const void *p, size_t n);
-/* Writes "sha256:<hex>". */
-int oci_hash_final(struct oci_hash *h, char digest[TEMPER_DIGEST_STR_LEN]);
-void oci_hash_free(struct oci_hash *h);
+/* ---- sha256 (oci_model.c), on the SDK's temper_sha256_* ---- */
+/* Finish h into "sha256:<hex>"; TEMPER_ECRYPTO if gnutls failed. */
+int oci_sha256_digest(struct temper_sha256 *h, char digest[TEMPER_DIGEST_STR_LEN]);
 int oci_digest_of(const void *p, size_t n, char digest[TEMPER_DIGEST_STR_LEN]);
 
 /* Duplicate s (NULL stays NULL); returns TEMPER_ENOMEM on failure. */

@@ -34,7 +34,7 @@ struct temper_oci_layer {
     struct archive *tar;
     struct archive *comp;             /* NULL when uncompressed */
     struct temper_oci_blob_writer *blob;
-    struct oci_hash *diff;
+    struct temper_sha256 *diff;
     bool broken;                      /* a stream error: only free() is left */
     bool io_error;                    /* writing the blob failed (recorded) */
     bool finished;
@@ -93,7 +93,7 @@ static la_ssize_t comp_out(struct archive *a, void *ctx, const void *buf, size_t
 static la_ssize_t tar_out(struct archive *a, void *ctx, const void *buf, size_t n)
 {
     struct temper_oci_layer *ly = ctx;
-    oci_hash_update(ly->diff, buf, n);
+    temper_sha256_update(ly->diff, buf, n);
     if (!ly->comp) {
         return comp_out(a, ctx, buf, n);
     }
@@ -183,7 +183,10 @@ int temper_oci_layer_new(struct temper_stage *st, struct temper_oci_layout *l,
         return temper_fail(st, TEMPER_EINVAL, "layer: invalid compression settings");
     }
     int rc = temper_oci_blob_writer_new(st, l, &ly->blob);
-    if (rc == TEMPER_OK && oci_hash_new(&ly->diff) != TEMPER_OK) {
+    if (rc == TEMPER_OK) {
+        ly->diff = temper_sha256_new();
+    }
+    if (rc == TEMPER_OK && !ly->diff) {
         rc = temper_fail(st, TEMPER_ENOMEM, "layer: out of memory");
     }
     if (rc == TEMPER_OK && ly->o.compression != TEMPER_OCI_COMP_NONE &&
@@ -514,8 +517,11 @@ int temper_oci_layer_finish(struct temper_oci_layer *ly, struct temper_oci_descr
     }
     char dd[TEMPER_DIGEST_STR_LEN], bd[TEMPER_DIGEST_STR_LEN];
     long long size = 0;
-    (void)oci_hash_final(ly->diff, dd);
     ly->finished = true;
+    if (oci_sha256_digest(ly->diff, dd) != TEMPER_OK) {
+        return temper_fail(ly->st, TEMPER_ECRYPTO, "layer in %s: cannot hash the tar stream",
+                           temper_oci_layout_path(ly->l));
+    }
     rc = temper_oci_blob_writer_commit(ly->blob, NULL, bd, &size);
     if (rc != TEMPER_OK) {
         return rc;
@@ -551,6 +557,6 @@ void temper_oci_layer_free(struct temper_oci_layer *ly)
         archive_write_free(ly->comp);
     }
     temper_oci_blob_writer_free(ly->blob); /* removes the temp file if not committed */
-    oci_hash_free(ly->diff);
+    temper_sha256_free(ly->diff);
     free(ly);
 }

@@ -32,7 +32,7 @@ struct temper_oci_blob_writer {
     struct temper_oci_layout *l;
     int fd;
     char tmp[64];
-    struct oci_hash *hash;
+    struct temper_sha256 *hash;
     long long size;
 };
 
@@ -139,7 +139,10 @@ int temper_oci_layout_open(struct temper_stage *st, const char *dir,
 {
     *out = NULL;
     struct temper_oci_layout *l = calloc(1, sizeof *l);
-    if (!l || !(l->path = strdup(dir))) {
+    if (l) {
+        l->path = strdup(dir);
+    }
+    if (!l || !l->path) {
         free(l);
         return temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", dir);
     }
@@ -529,7 +532,10 @@ int temper_oci_blob_writer_new(struct temper_stage *st, struct temper_oci_layout
         return rc;
     }
     struct temper_oci_blob_writer *w = calloc(1, sizeof *w);
-    if (!w || oci_hash_new(&w->hash) != TEMPER_OK) {
+    if (w) {
+        w->hash = temper_sha256_new();
+    }
+    if (!w || !w->hash) {
         free(w);
         return temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", l->path);
     }
@@ -538,7 +544,7 @@ int temper_oci_blob_writer_new(struct temper_stage *st, struct temper_oci_layout
     rc = oci_tmp_create(l->blobfd, ".tmp-", w->tmp, &w->fd);
     if (rc != TEMPER_OK) {
         int e = errno;
-        oci_hash_free(w->hash);
+        temper_sha256_free(w->hash);
         free(w);
         return temper_fail(st, rc, "%s/blobs/sha256: cannot create a temporary file: %s",
                            l->path, strerror(e));
@@ -552,7 +558,7 @@ int temper_oci_blob_writer_write(struct temper_oci_blob_writer *w, const void *p
     if (!w || w->fd < 0) {
         return TEMPER_EINVAL;
     }
-    oci_hash_update(w->hash, p, n);
+    temper_sha256_update(w->hash, p, n);
     w->size += (long long)n;
     if (oci_write_all(w->fd, p, n) != TEMPER_OK) {
         return temper_fail(w->st, TEMPER_EIO, "%s/blobs/sha256/%s: cannot write: %s",
@@ -568,7 +574,7 @@ int temper_oci_blob_writer_commit(struct temper_oci_blob_writer *w, const char *
         return TEMPER_EINVAL;
     }
     char got[TEMPER_DIGEST_STR_LEN];
-    int rc = oci_hash_final(w->hash, got);
+    int rc = oci_sha256_digest(w->hash, got);
     if (fsync(w->fd) != 0 || close(w->fd) != 0) {
         rc = temper_fail(w->st, TEMPER_EIO, "%s/blobs/sha256/%s: cannot write: %s",
                          w->l->path, w->tmp, strerror(errno));
@@ -602,6 +608,6 @@ void temper_oci_blob_writer_free(struct temper_oci_blob_writer *w)
         close(w->fd);
         unlinkat(w->l->blobfd, w->tmp, 0);
     }
-    oci_hash_free(w->hash);
+    temper_sha256_free(w->hash);
     free(w);
 }

@@ -1,75 +1,24 @@
 /* temper — OCI model: containers, cleanup, copies, validators, sha256. */
 #include "config.h"
 #include "oci_int.h"
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* ---- sha256 ----------------------------------------------------------------
- * gnutls directly until the SDK's temper_sha256_* (sdk/hash.c) is on main;
- * then these become thin wrappers over it. */
-struct oci_hash {
-    gnutls_hash_hd_t hd;
-};
+/* ---- sha256 ------------------------------------------------------------- */
 
-int oci_hash_new(struct oci_hash **out)
+int oci_sha256_digest(struct temper_sha256 *h, char digest[TEMPER_DIGEST_STR_LEN])
 {
-    *out = NULL;
-    struct oci_hash *h = calloc(1, sizeof *h);
-    if (!h) {
-        return TEMPER_ENOMEM;
-    }
-    if (gnutls_hash_init(&h->hd, GNUTLS_DIG_SHA256) < 0) {
-        free(h);
-        return TEMPER_ECRYPTO;
-    }
-    *out = h;
-    return TEMPER_OK;
-}
-
-void oci_hash_update(struct oci_hash *h, const void *p, size_t n)
-{
-    if (h && n > 0) {
-        (void)gnutls_hash(h->hd, p, n);
-    }
-}
-
-int oci_hash_final(struct oci_hash *h, char digest[TEMPER_DIGEST_STR_LEN])
-{
-    static const char hexd[] = "0123456789abcdef";
-    unsigned char raw[TEMPER_SHA256_LEN];
-    gnutls_hash_output(h->hd, raw);
     memcpy(digest, "sha256:", 7);
-    for (size_t i = 0; i < sizeof raw; i++) {
-        digest[7 + 2 * i] = hexd[raw[i] >> 4];
-        digest[8 + 2 * i] = hexd[raw[i] & 15];
-    }
-    digest[7 + 2 * TEMPER_SHA256_LEN] = '\0';
-    return TEMPER_OK;
-}
-
-void oci_hash_free(struct oci_hash *h)
-{
-    if (h) {
-        gnutls_hash_deinit(h->hd, NULL);
-        free(h);
-    }
+    temper_sha256_final(h, NULL, digest + 7);
+    return digest[7] ? TEMPER_OK : TEMPER_ECRYPTO;
 }
 
 int oci_digest_of(const void *p, size_t n, char digest[TEMPER_DIGEST_STR_LEN])
 {
-    struct oci_hash *h = NULL;
-    int rc = oci_hash_new(&h);
-    if (rc != TEMPER_OK) {
-        return rc;
-    }
-    oci_hash_update(h, p, n);
-    rc = oci_hash_final(h, digest);
-    oci_hash_free(h);
-    return rc;
+    memcpy(digest, "sha256:", 7);
+    return temper_sha256_hex(p, n, digest + 7) == TEMPER_OK ? TEMPER_OK : TEMPER_ECRYPTO;
 }
 
 /* ---- validators ------------------------------------------------------------ */

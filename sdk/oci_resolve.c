@@ -191,8 +191,11 @@ static int list_names(int fd, char ***out, size_t *count)
     char **v = NULL;
     size_t n = 0;
     int e = 0;
-    struct dirent *de;
-    while (e == 0 && (de = readdir(d)) != NULL) {
+    while (e == 0) {
+        struct dirent *de = readdir(d);
+        if (!de) {
+            break;
+        }
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
             continue;
         }

@@ -69,7 +69,8 @@ static int xattrs_read(struct walk *w, int fd, struct xattrs *x)
     if (n <= 0) {
         return TEMPER_OK; /* none, or not supported by the file system */
     }
-    if (n > XATTR_LIST_MAX_BYTES || !(x->names = calloc(1, (size_t)n + 1))) {
+    x->names = n <= XATTR_LIST_MAX_BYTES ? calloc(1, (size_t)n + 1) : NULL;
+    if (!x->names) {
         return temper_fail(w->st, TEMPER_ELIMIT, "layer tree: %s: too many xattrs", w->spath);
     }
     n = flistxattr(fd, x->names, (size_t)n);
@@ -149,9 +150,11 @@ static int list_dir(struct walk *w, int dfd, char ***out, size_t *count)
     char **names = NULL;
     size_t n = 0;
     int rc = TEMPER_OK;
-    struct dirent *de;
-    errno = 0;
-    while (rc == TEMPER_OK && (de = readdir(d)) != NULL) {
+    while (rc == TEMPER_OK) {
+        struct dirent *de = readdir(d);
+        if (!de) {
+            break;
+        }
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
             continue;
         }

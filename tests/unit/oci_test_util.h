@@ -42,8 +42,11 @@ static inline void tu_rmtree_at(int dfd, const char *name)
         if (fd >= 0) {
             fchmod(fd, 0700);
             DIR *d = fdopendir(fd);
-            struct dirent *de;
-            while (d && (de = readdir(d)) != NULL) {
+            while (d) {
+                struct dirent *de = readdir(d);
+                if (!de) {
+                    break;
+                }
                 if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
                     tu_rmtree_at(fd, de->d_name);
                 }
@@ -74,8 +77,11 @@ static inline char *tu_read(const char *path, size_t *len)
     }
     size_t cap = 4096, n = 0;
     char *b = malloc(cap + 1);
-    size_t r;
-    while (b && (r = fread(b + n, 1, cap - n, f)) > 0) {
+    while (b) {
+        size_t r = fread(b + n, 1, cap - n, f);
+        if (r == 0) {
+            break;
+        }
         n += r;
         if (n == cap) {
             char *nb = realloc(b, cap * 2 + 1);
@@ -128,8 +134,11 @@ static inline int tu_count_entries(const char *dir)
         return -1;
     }
     int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
+    for (;;) {
+        struct dirent *de = readdir(d);
+        if (!de) {
+            break;
+        }
         if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
             n++;
         }
@@ -146,8 +155,11 @@ static inline int tu_count_prefix(const char *dir, const char *prefix)
         return -1;
     }
     int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
+    for (;;) {
+        struct dirent *de = readdir(d);
+        if (!de) {
+            break;
+        }
         if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
             n++;
         }

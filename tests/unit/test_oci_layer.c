@@ -265,8 +265,11 @@ static int same_blobs(const char *a, const char *b)
     path_in(db, sizeof db, b, "layout/blobs/sha256");
     DIR *d = opendir(da);
     int n = 0, same = d != NULL;
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
+    while (d) {
+        struct dirent *de = readdir(d);
+        if (!de) {
+            break;
+        }
         if (de->d_name[0] == '.') {
             continue;
         }
