@@ -8,52 +8,46 @@
 #include <string.h>
 #include <unistd.h>
 
+enum json_kind { KIND_MANIFEST, KIND_INDEX, KIND_CONFIG };
+
+/* Read the blob d points to (capped, verified) and parse it as `kind`. */
 static int read_json_blob(struct temper_stage *st, const struct temper_oci_layout *l,
-                          const struct temper_oci_descriptor *d, char **data, size_t *len,
-                          char what[128])
+                          const struct temper_oci_descriptor *d, enum json_kind kind,
+                          void *out)
 {
-    snprintf(what, 128, "blob %s", temper_oci_digest_valid(d->digest) ? d->digest : "?");
-    return temper_oci_blob_read(st, l, d, TEMPER_OCI_MAX_JSON, data, len);
+    char what[128];
+    snprintf(what, sizeof what, "blob %s", temper_oci_digest_valid(d->digest) ? d->digest : "?");
+    char *data = NULL;
+    size_t len = 0;
+    int rc = temper_oci_blob_read(st, l, d, TEMPER_OCI_MAX_JSON, &data, &len);
+    if (rc == TEMPER_OK && kind == KIND_MANIFEST) {
+        rc = temper_oci_manifest_parse(st, what, data, len, out);
+    } else if (rc == TEMPER_OK && kind == KIND_INDEX) {
+        rc = temper_oci_index_parse(st, what, data, len, out);
+    } else if (rc == TEMPER_OK) {
+        rc = temper_oci_config_parse(st, what, data, len, out);
+    }
+    free(data);
+    return rc;
 }
 
 int temper_oci_read_manifest(struct temper_stage *st, const struct temper_oci_layout *l,
                              const struct temper_oci_descriptor *d,
                              struct temper_oci_manifest *out)
 {
-    char *data = NULL, what[128];
-    size_t len = 0;
-    int rc = read_json_blob(st, l, d, &data, &len, what);
-    if (rc == TEMPER_OK) {
-        rc = temper_oci_manifest_parse(st, what, data, len, out);
-    }
-    free(data);
-    return rc;
+    return read_json_blob(st, l, d, KIND_MANIFEST, out);
 }
 
 int temper_oci_read_index(struct temper_stage *st, const struct temper_oci_layout *l,
                           const struct temper_oci_descriptor *d, struct temper_oci_index *out)
 {
-    char *data = NULL, what[128];
-    size_t len = 0;
-    int rc = read_json_blob(st, l, d, &data, &len, what);
-    if (rc == TEMPER_OK) {
-        rc = temper_oci_index_parse(st, what, data, len, out);
-    }
-    free(data);
-    return rc;
+    return read_json_blob(st, l, d, KIND_INDEX, out);
 }
 
 int temper_oci_read_config(struct temper_stage *st, const struct temper_oci_layout *l,
                            const struct temper_oci_descriptor *d, struct temper_oci_config *out)
 {
-    char *data = NULL, what[128];
-    size_t len = 0;
-    int rc = read_json_blob(st, l, d, &data, &len, what);
-    if (rc == TEMPER_OK) {
-        rc = temper_oci_config_parse(st, what, data, len, out);
-    }
-    free(data);
-    return rc;
+    return read_json_blob(st, l, d, KIND_CONFIG, out);
 }
 
 /* The blob d points to exists in l with d's size. */
@@ -76,6 +70,22 @@ static int check_blob(struct temper_stage *st, const struct temper_oci_layout *l
                            temper_oci_layout_path(l), what, d->digest, size, d->size);
     }
     return TEMPER_OK;
+}
+
+/* ref is valid (or NULL) and every blob of v[0..n) is in the layout. */
+static int check_inputs(struct temper_stage *st, const struct temper_oci_layout *l,
+                        const char *ref, const struct temper_oci_descriptor *v, size_t n,
+                        const char *what)
+{
+    if (ref && !temper_oci_ref_valid(ref)) {
+        return temper_fail(st, TEMPER_EINVAL, "%s: invalid reference name",
+                           temper_oci_layout_path(l));
+    }
+    int rc = TEMPER_OK;
+    for (size_t i = 0; rc == TEMPER_OK && i < n; i++) {
+        rc = check_blob(st, l, &v[i], what, i);
+    }
+    return rc;
 }
 
 /* Serialise and store; *desc gets the blob's descriptor. */
@@ -153,14 +163,9 @@ int temper_oci_image_write(struct temper_stage *st, struct temper_oci_layout *l,
                            const struct temper_oci_map *annotations, const char *ref,
                            struct temper_oci_descriptor *out)
 {
-    if (ref && !temper_oci_ref_valid(ref)) {
-        return temper_fail(st, TEMPER_EINVAL, "%s: invalid reference name",
-                           temper_oci_layout_path(l));
-    }
-    int rc = TEMPER_OK;
+    int rc = check_inputs(st, l, ref, layers, n_layers, "layer");
     for (size_t i = 0; rc == TEMPER_OK && i < n_layers; i++) {
-        rc = check_blob(st, l, &layers[i], "layer", i);
-        if (rc == TEMPER_OK && !temper_oci_digest_valid(diff_ids[i])) {
+        if (!temper_oci_digest_valid(diff_ids[i])) {
             rc = temper_fail(st, TEMPER_EINVAL, "%s: layer %zu: invalid diff_id",
                              temper_oci_layout_path(l), i);
         }
@@ -201,14 +206,7 @@ int temper_oci_index_write(struct temper_stage *st, struct temper_oci_layout *l,
                            const struct temper_oci_map *annotations, const char *ref,
                            struct temper_oci_descriptor *out)
 {
-    if (ref && !temper_oci_ref_valid(ref)) {
-        return temper_fail(st, TEMPER_EINVAL, "%s: invalid reference name",
-                           temper_oci_layout_path(l));
-    }
-    int rc = TEMPER_OK;
-    for (size_t i = 0; rc == TEMPER_OK && i < n; i++) {
-        rc = check_blob(st, l, &manifests[i], "manifest", i);
-    }
+    int rc = check_inputs(st, l, ref, manifests, n, "manifest");
     struct temper_oci_index x = { .schema_version = 2 };
     x.manifests = (struct temper_oci_descriptor *)(uintptr_t)manifests;
     x.n_manifests = n;

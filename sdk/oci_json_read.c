@@ -374,6 +374,9 @@ static int get_exec_config(struct temper_stage *st, const char *what, struct jso
     if (!json_object_is_type(eo, json_type_object)) {
         return bad(st, what, "config", "not an object");
     }
+    char cw[256];
+    snprintf(cw, sizeof cw, "%s: config", what);
+    what = cw;
     int rc = get_str(st, what, eo, "User", false, &c->user);
     if (rc == TEMPER_OK) {
         rc = get_map(st, what, eo, "ExposedPorts", NULL, &c->exposed_ports);
@@ -402,7 +405,7 @@ static int get_exec_config(struct temper_stage *st, const char *what, struct jso
     struct json_object *ae = member(eo, "ArgsEscaped");
     if (rc == TEMPER_OK && ae) {
         if (!json_object_is_type(ae, json_type_boolean)) {
-            return bad(st, what, "config.ArgsEscaped", "not a boolean");
+            return bad(st, what, "ArgsEscaped", "not a boolean");
         }
         c->args_escaped = json_object_get_boolean(ae);
     }

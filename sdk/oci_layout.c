@@ -446,6 +446,22 @@ static int check_digest(struct temper_stage *st, const struct temper_oci_layout 
     return TEMPER_OK;
 }
 
+/* Open the blob of d and check its size on disk. */
+static int open_sized(struct temper_stage *st, const struct temper_oci_layout *l,
+                      const struct temper_oci_descriptor *d, int *fd)
+{
+    long long disk = 0;
+    int rc = oci_blob_open(st, l, d->digest, fd, &disk);
+    if (rc == TEMPER_OK) {
+        rc = check_size(st, l, d, disk);
+    }
+    if (rc != TEMPER_OK && *fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+    return rc;
+}
+
 int temper_oci_blob_read(struct temper_stage *st, const struct temper_oci_layout *l,
                          const struct temper_oci_descriptor *d, size_t max, char **data,
                          size_t *len)
@@ -457,14 +473,12 @@ int temper_oci_blob_read(struct temper_stage *st, const struct temper_oci_layout
                            l->path, d->digest, d->size, max);
     }
     int fd = -1;
-    long long disk = 0;
-    int rc = oci_blob_open(st, l, d->digest, &fd, &disk);
+    int rc = open_sized(st, l, d, &fd);
     if (rc != TEMPER_OK) {
         return rc;
     }
-    rc = check_size(st, l, d, disk);
-    char *buf = rc == TEMPER_OK ? malloc((size_t)d->size + 1) : NULL;
-    if (rc == TEMPER_OK && !buf) {
+    char *buf = malloc((size_t)d->size + 1);
+    if (!buf) {
         rc = temper_fail(st, TEMPER_ENOMEM, "%s: out of memory", l->path);
     }
     size_t n = 0;
@@ -502,15 +516,13 @@ int temper_oci_blob_verify(struct temper_stage *st, const struct temper_oci_layo
                            const struct temper_oci_descriptor *d)
 {
     int fd = -1;
-    long long disk = 0;
-    int rc = oci_blob_open(st, l, d->digest, &fd, &disk);
+    int rc = open_sized(st, l, d, &fd);
     if (rc != TEMPER_OK) {
         return rc;
     }
-    rc = check_size(st, l, d, disk);
     char got[TEMPER_DIGEST_STR_LEN];
     long long n = 0;
-    if (rc == TEMPER_OK && oci_hash_fd(fd, got, &n) != TEMPER_OK) {
+    if (oci_hash_fd(fd, got, &n) != TEMPER_OK) {
         rc = temper_fail(st, TEMPER_EIO, "%s/blobs/sha256/%s: cannot read: %s", l->path,
                          d->digest + 7, strerror(errno));
     }

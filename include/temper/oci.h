@@ -353,7 +353,8 @@ TEMPER_EXPORT int temper_oci_read_config(struct temper_stage *st,
  * exist in the layout with its descriptor's size) with `annotations` (may be
  * NULL).  When ref is not NULL, index.json gets the manifest under that ref
  * name (temper_oci_layout_tag).  out (may be NULL) gets the manifest
- * descriptor with platform {architecture, os, variant} from the config. */
+ * descriptor with platform {architecture, os, variant} from the config
+ * (without the ref.name annotation: ready for temper_oci_index_write). */
 TEMPER_EXPORT int temper_oci_image_write(struct temper_stage *st, struct temper_oci_layout *l,
                                          const struct temper_oci_config *config,
                                          const struct temper_oci_descriptor *layers,
@@ -433,7 +434,12 @@ struct temper_oci_entry {
 
 struct temper_oci_layer; /* opaque: one layer being written */
 
-/* Start a layer blob in layout l (opts may be NULL: gzip, clamp to 0). */
+/* Start a layer blob in layout l (opts may be NULL: gzip, clamp to 0).
+ * The functions below record their errors on `st`.  Names (paths, link
+ * targets, uname/gname, xattr names) must be valid UTF-8; they are written
+ * as UTF-8 whatever the process locale (TEMPER_EINVAL otherwise).  A
+ * refused entry (TEMPER_EINVAL) leaves the layer usable; a failure while
+ * streaming (TEMPER_EIO) leaves only temper_oci_layer_free(). */
 TEMPER_EXPORT int temper_oci_layer_new(struct temper_stage *st, struct temper_oci_layout *l,
                                        const struct temper_oci_layer_opts *opts,
                                        struct temper_oci_layer **out) TEMPER_WARN_UNUSED;
@@ -461,7 +467,9 @@ TEMPER_EXPORT int temper_oci_layer_add_whiteout(struct temper_oci_layer *ly,
  * mtime, link target; strings it sets must stay valid until it is called
  * again) and returns TEMPER_OCI_TREE_KEEP, TEMPER_OCI_TREE_SKIP (a skipped
  * directory is skipped with everything below it) or a negative rc to stop.
- * `src` is the file on disk, borrowed. */
+ * `src` is the file on disk, borrowed.  Renaming a directory does not
+ * rename what is below it.  The hardening step uses it to drop docs, strip
+ * setuid bits, or skip sockets and devices. */
 #define TEMPER_OCI_TREE_KEEP 0
 #define TEMPER_OCI_TREE_SKIP 1
 typedef int (*temper_oci_tree_fn)(void *ctx, struct temper_oci_entry *e, const char *src);
@@ -469,7 +477,8 @@ typedef int (*temper_oci_tree_fn)(void *ctx, struct temper_oci_entry *e, const c
 struct temper_oci_tree_opts {
     uint32_t size;              /* sizeof(struct temper_oci_tree_opts) */
     const char *prefix;         /* in-layer path of `dir` ("" or NULL = root) */
-    bool keep_owner;            /* uid/gid from disk instead of the values below */
+    bool keep_owner;            /* uid/gid from disk instead of the values below
+                                   (then uname/gname stay empty: no lookups) */
     unsigned long uid, gid;     /* owner of every entry unless keep_owner */
     const char *uname, *gname;  /* NULL: empty */
     bool xattrs;                /* copy extended attributes of files and dirs */

@@ -127,27 +127,7 @@ static inline void tu_sha256(const void *p, size_t n, char out[TEMPER_DIGEST_STR
     }
 }
 
-static inline int tu_count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        return -1;
-    }
-    int n = 0;
-    for (;;) {
-        struct dirent *de = readdir(d);
-        if (!de) {
-            break;
-        }
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-            n++;
-        }
-    }
-    closedir(d);
-    return n;
-}
-
-/* Count files in dir whose name starts with prefix. */
+/* Entries of dir (without . and ..) whose name starts with prefix. */
 static inline int tu_count_prefix(const char *dir, const char *prefix)
 {
     DIR *d = opendir(dir);
@@ -160,12 +140,18 @@ static inline int tu_count_prefix(const char *dir, const char *prefix)
         if (!de) {
             break;
         }
-        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+            strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
             n++;
         }
     }
     closedir(d);
     return n;
+}
+
+static inline int tu_count_entries(const char *dir)
+{
+    return tu_count_prefix(dir, "");
 }
 
 #endif
