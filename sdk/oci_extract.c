@@ -120,8 +120,12 @@ static int write_data(struct ex *x, int fd)
                                                  : "corrupt data");
         }
         x->bytes += len;
-        if (off < 0 || x->bytes > x->o.max_bytes) {
+        if (x->bytes > x->o.max_bytes) {
             return refuse(x, TEMPER_ELIMIT, "the layer's content exceeds the size limit");
+        }
+        la_int64_t size = archive_entry_size(x->ae);
+        if (off < 0 || (size >= 0 && (la_int64_t)len > size - off)) {
+            return refuse(x, TEMPER_EFORMAT, "data beyond the entry's size");
         }
         for (size_t done = 0; done < len;) {
             ssize_t w = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);

@@ -518,7 +518,10 @@ TEMPER_EXPORT void temper_oci_layer_free(struct temper_oci_layer *ly);
  * targets that are; device nodes are refused unless allowed.  The first
  * refusal stops the extraction with TEMPER_EFORMAT and
  * "layer <name>: entry '<path>': <reason>".  Nothing is ever created outside
- * the root.  Modes are applied (setuid/setgid dropped on request),
+ * the root.  Symlinks are created as the layer has them (an absolute target
+ * means "inside the image"): code that reads the extracted root must
+ * resolve them inside it as well.  Modes are applied (setuid/setgid dropped
+ * on request),
  * ownership only with `chown` (needs privileges), mtimes always; extended
  * attributes are not restored. */
 struct temper_oci_extract_opts {
