@@ -298,6 +298,14 @@ static int on_stage(void *ctx, const struct temper_stage_record *r)
     return 0;
 }
 
+static int on_package(void *ctx, const struct temper_package *p)
+{
+    struct seen *s = ctx;
+    size_t n = strlen(s->findings);
+    snprintf(s->findings + n, sizeof s->findings - n, "[%s %s]", p->name, p->version);
+    return 0;
+}
+
 static int on_review(void *ctx, const struct temper_review *r)
 {
     struct seen *s = ctx;
@@ -333,6 +341,10 @@ static void test_store_records(struct fixture *fx)
         CHECK_INT_EQ(ops->review_list(fx->store.state, 0, on_review, &s), TEMPER_OK);
         CHECK_INT_EQ(s.reviews, 1);
         CHECK_STR_CONTAINS(s.findings, "enginetest-block");
+        s.findings[0] = '\0';
+        CHECK_INT_EQ(ops->build_packages(fx->store.state, "python", "runtime", on_package, &s),
+                     TEMPER_OK);
+        CHECK_STR_EQ(s.findings, "[libc6 2.36-9][tzdata 2024a-0]");
     }
     temper_run_result_cleanup(&ok);
     temper_run_result_cleanup(&blocked);
