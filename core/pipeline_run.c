@@ -284,6 +284,9 @@ static int run_chain(struct prun *r, struct temper_run_result *res)
                 temper_fail(ps->st, rc, "cannot record the build in the store");
             }
         }
+        if (ps->spec->kind == TEMPER_KIND_SUITE) {
+            r->suites[r->n_suites++] = (struct temper_report_stage){ ps->label, ps->st, t0, t1 };
+        }
         int src = record_stage(r, ps, (int)i, rc, v, t0, t1, from);
         if (src != TEMPER_OK) {
             return src;
@@ -373,6 +376,20 @@ int temper_pipeline_run(struct temper_pipeline *p, const struct temper_job_input
         rc = run_chain(&r, res);
     }
     res->run_id = r.run_id;
+    if (r.n_suites) {
+        /* the reports are kept with the run, outside its scratch directory */
+        char *err = NULL;
+        res->report_dir = temper_strdupf("%s/reports/%s", p->workdir, r.invocation);
+        int wrc = res->report_dir ? temper_report_write(r.suites, r.n_suites, res->report_dir,
+                                                        r.invocation, &err)
+                                  : TEMPER_ENOMEM;
+        if (wrc != TEMPER_OK) {
+            temper_log(NULL, TEMPER_LOG_LVL_ERROR, "test reports: %s",
+                       err ? err : temper_rc_str(wrc));
+            rc = rc == TEMPER_OK ? wrc : rc;
+        }
+        free(err);
+    }
     const char *dg = r.arts ? last_image_digest(r.arts) : NULL;
     if (dg && !(res->image_digest = strdup(dg))) {
         rc = TEMPER_ENOMEM;
