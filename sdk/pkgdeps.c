@@ -217,6 +217,73 @@ static bool apk_stop(char c)
     return ws(c) || c == '<' || c == '>' || c == '=' || c == '~';
 }
 
+static bool apk_name_char(char c, bool unused)
+{
+    (void)unused;
+    return (unsigned char)c > 0x20 && (unsigned char)c < 0x7f && c != '!';
+}
+
+static bool ws_stop(char c)
+{
+    return ws(c);
+}
+
+/* How one token is read: where it stops, which bytes it may hold. */
+struct span_rule {
+    bool (*stop)(char c);
+    bool (*ok)(char c, bool checksum);
+    bool checksum;
+    const char *bad;     /* a byte fails ok() */
+    const char *empty;   /* nothing before the stop */
+};
+
+static int apk_span(const char *s, size_t n, size_t *ip, const struct span_rule *rule,
+                    const char **tok, size_t *len, const char **why)
+{
+    size_t b = *ip, i = *ip;
+    while (i < n && !rule->stop(s[i])) {
+        if (!rule->ok(s[i], rule->checksum)) {
+            *why = rule->bad;
+            return TEMPER_EFORMAT;
+        }
+        i++;
+    }
+    if (i == b) {
+        *why = rule->empty;
+        return TEMPER_EFORMAT;
+    }
+    *tok = s + b;
+    *len = i - b;
+    *ip = i;
+    return TEMPER_OK;
+}
+
+/* One token: [!]name[op version]. */
+static int apk_token(const char *s, size_t n, size_t *ip, struct pk_rel *r, const char **why)
+{
+    static const struct span_rule name = { apk_stop, apk_name_char, false,
+                                           "bad character in dependency name",
+                                           "expected a package name" };
+    size_t i = *ip;
+    memset(r, 0, sizeof *r);
+    if (s[i] == '!') {
+        r->conflict = true;
+        i++;
+    }
+    int rc = apk_span(s, n, &i, &name, &r->name, &r->name_len, why);
+    if (rc == TEMPER_OK && i < n && !ws(s[i])) {
+        if (apk_op(s, n, &i, &r->op) != TEMPER_OK) {
+            *why = "bad version operator";
+            return TEMPER_EFORMAT;
+        }
+        struct span_rule ver = { ws_stop, apk_ver_char, r->op == TEMPER_DEP_CHECKSUM,
+                                 "bad character in version", "missing version" };
+        rc = apk_span(s, n, &i, &ver, &r->ver, &r->ver_len, why);
+    }
+    *ip = i;
+    return rc;
+}
+
 int pk_apk_rel_scan(const char *s, size_t n, pk_rel_fn fn, void *ctx, const char **why)
 {
     size_t group = 0;
@@ -228,47 +295,12 @@ int pk_apk_rel_scan(const char *s, size_t n, pk_rel_fn fn, void *ctx, const char
             return TEMPER_OK;
         }
         struct pk_rel r;
-        memset(&r, 0, sizeof r);
-        if (s[i] == '!') {
-            r.conflict = true;
-            i++;
-        }
-        size_t st = i;
-        while (i < n && !apk_stop(s[i])) {
-            if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e || s[i] == '!') {
-                *why = "bad character in dependency name";
-                return TEMPER_EFORMAT;
-            }
-            i++;
-        }
-        if (i == st) {
-            *why = "expected a package name";
-            return TEMPER_EFORMAT;
-        }
-        r.name = s + st;
-        r.name_len = i - st;
-        if (i < n && !ws(s[i])) {
-            if (apk_op(s, n, &i, &r.op) != TEMPER_OK) {
-                *why = "bad version operator";
-                return TEMPER_EFORMAT;
-            }
-            size_t v = i;
-            while (i < n && !ws(s[i])) {
-                if (!apk_ver_char(s[i], r.op == TEMPER_DEP_CHECKSUM)) {
-                    *why = "bad character in version";
-                    return TEMPER_EFORMAT;
-                }
-                i++;
-            }
-            if (i == v) {
-                *why = "missing version";
-                return TEMPER_EFORMAT;
-            }
-            r.ver = s + v;
-            r.ver_len = i - v;
+        int rc = apk_token(s, n, &i, &r, why);
+        if (rc != TEMPER_OK) {
+            return rc;
         }
         r.group = group++;
-        int rc = fn(ctx, &r);
+        rc = fn(ctx, &r);
         if (rc != TEMPER_OK) {
             return rc;
         }
