@@ -475,6 +475,16 @@ static void test_cdx_synthetic(const struct temper_artifact *image,
         CHECK_STR_EQ(temper_json_get_str(cap, "pedigree.ancestors.0.version"),
                      "1:2.66-4+deb12u2");
         CHECK_STR_EQ(temper_json_get_str(cap, "supplier.contact.0.email"), "ckk@debian.org");
+        /* license ids are checked through the schema's relative $ref to
+         * spdx.schema.json: an unknown id must fail */
+        char *bad = at_path("cdx-badlicense.json");
+        static const char bad_bom[] =
+            "{\"predicate\":{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\","
+            "\"components\":[{\"type\":\"library\",\"name\":\"x\",\"licenses\":"
+            "[{\"license\":{\"id\":\"NoSuchId\"}}]}]}}";
+        CHECK(at_write_str(bad, bad_bom) == 0);
+        CHECK_INT_EQ(at_validate("bom-1.5.schema.json", bad, "predicate"), 1);
+        free(bad);
         struct json_object *alp = by_name(comps, "bom-ref", "os:alpine@3.19");
         CHECK_STR_EQ(temper_json_get_str(alp, "type"), "operating-system");
         json_object_put(st);
