@@ -37,6 +37,35 @@ static const struct command commands[] = {
     { "graph", NULL, "graph -c FILE [--format dot|json]", "the image dependency graph", 9 },
 };
 
+void temper_cmd_base_init(struct temper_cmd_base *b)
+{
+    memset(b, 0, sizeof *b);
+    for (size_t i = 0; i < temper_g.n_plugin_dirs && b->n_dirs < 16; i++) {
+        b->dirs[b->n_dirs++] = temper_g.plugin_dirs[i];
+    }
+}
+
+int temper_cmd_base_opt(struct temper_cmd_base *b, int opt, const char *arg)
+{
+    if (opt == 'c') {
+        b->file = arg;
+        return 1;
+    }
+    if (opt == 'P') {
+        if (b->n_dirs == sizeof b->dirs / sizeof b->dirs[0]) {
+            return -1;
+        }
+        b->dirs[b->n_dirs++] = arg;
+        return 1;
+    }
+    return 0;
+}
+
+int temper_variant_ok(const char *v)
+{
+    return strcmp(v, "runtime") == 0 || strcmp(v, "dev") == 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: temper [--plugin-dir DIR]... [-v|-q] [--log-json] COMMAND [ARGS]\n"
