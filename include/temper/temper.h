@@ -20,4 +20,5 @@
 #include <temper/json.h>
 #include <temper/http.h>
 #include <temper/dsse.h>
+#include <temper/patch.h>
 #endif
