@@ -1,0 +1,330 @@
+/* guard_heuristic — resource rules on one hunk: a release (close, free,
+ * defer, unlock) removed while the resource stays in use, use after free
+ * and double free, and an early return that leaks what was just acquired. */
+#include "heuristic.h"
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NAME_MAX_LEN 96
+
+/* Release calls: exact names, or any name ending in one of the suffixes. */
+static const char *const release_names[] = {
+    "free", "fclose", "close", "closedir", "munmap", "pthread_mutex_unlock", "g_free",
+    "kfree", "Py_DECREF", "Py_XDECREF", "freeaddrinfo", "pclose", "unlock", "Close",
+    "Unlock", "RUnlock", "Release", "release", "destroy", "cancel", NULL };
+static const char *const release_suffixes[] = { "_free", "_unref", "_release", "_destroy",
+                                                 "_close", "_cleanup", "_put", NULL };
+
+static bool release_name(const char *name)
+{
+    for (size_t i = 0; release_names[i]; i++) {
+        if (strcmp(name, release_names[i]) == 0) {
+            return true;
+        }
+    }
+    for (size_t i = 0; release_suffixes[i]; i++) {
+        if (heur_ends(name, release_suffixes[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool ident_char(int c)
+{
+    return isalnum(c) || c == '_';
+}
+
+/* Copy an expression like "a", "s->buf", "f.fp" starting at p into out. */
+static size_t read_object(const char *p, char *out)
+{
+    size_t n = 0;
+    while (n + 1 < NAME_MAX_LEN && (ident_char((unsigned char)p[n]) || p[n] == '.' ||
+                                    (p[n] == '-' && p[n + 1] == '>') || p[n] == '>')) {
+        n++;
+    }
+    while (n && (p[n - 1] == '.' || p[n - 1] == '-' || p[n - 1] == '>')) {
+        n--;
+    }
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
+/* A release in `code`: "free(x)", "x_free(x)", "x.Close()", "defer x.Close()",
+ * "cancel()".  Fills the function name and the released object. */
+static bool find_release(const char *code, char *fn, char *obj)
+{
+    for (const char *p = code; *p; p++) {
+        if (!isalpha((unsigned char)*p) || (p > code && ident_char((unsigned char)p[-1]))) {
+            continue;
+        }
+        size_t n = 0;
+        while (ident_char((unsigned char)p[n])) {
+            n++;
+        }
+        if (n >= NAME_MAX_LEN || p[n] != '(') {
+            p += n ? n - 1 : 0;
+            continue;
+        }
+        memcpy(fn, p, n);
+        fn[n] = '\0';
+        if (!release_name(fn)) {
+            p += n - 1;
+            continue;
+        }
+        if (read_object(p + n + 1, obj)) {
+            return true;
+        }
+        /* method call: the receiver before the dot */
+        const char *dot = p > code ? p - 1 : NULL;
+        if (dot && *dot == '.') {
+            const char *s = dot;
+            while (s > code && (ident_char((unsigned char)s[-1]) || s[-1] == '.')) {
+                s--;
+            }
+            return read_object(s, obj) > 0;
+        }
+        snprintf(obj, NAME_MAX_LEN, "%s", fn); /* cancel() */
+        return true;
+    }
+    return false;
+}
+
+static bool mentions(const char *code, const char *obj)
+{
+    return heur_has_word(code, obj);
+}
+
+/* ---- release removed --------------------------------------------------------- */
+
+static bool acquisition_removed(const struct hunkview *hv, const char *obj)
+{
+    char pat[NAME_MAX_LEN + 4];
+    snprintf(pat, sizeof pat, "%s =", obj);
+    char pat2[NAME_MAX_LEN + 4];
+    snprintf(pat2, sizeof pat2, "%s :=", obj);
+    for (size_t k = 0; k < hv->n; k++) {
+        const char *c = hv->v[k].code;
+        if (hv->v[k].op == '-' && (strstr(c, pat) || strstr(c, pat2) ||
+                                   (heur_starts(c, "with ") && mentions(c, obj)))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Still used on a kept line, and not released or handed on by an added one. */
+static bool kept_unreleased(struct hctx *cx, const char *obj)
+{
+    const struct hunkview *hv = cx->hv;
+    bool kept = false;
+    for (size_t k = 0; k < hv->n; k++) {
+        const char *c = hv->v[k].code;
+        char fn[NAME_MAX_LEN], o[NAME_MAX_LEN];
+        if (hv->v[k].op == '+' && heur_starts(c, "goto ")) {
+            return false; /* a cleanup label takes over */
+        }
+        if (hv->v[k].op == '-' || !mentions(c, obj)) {
+            continue;
+        }
+        if ((find_release(c, fn, o) && strcmp(o, obj) == 0) ||
+            (hv->v[k].op == '+' && (heur_starts(c, "return") || heur_starts(c, "with ")))) {
+            return false; /* still released on a kept line, returned, or managed */
+        }
+        kept = true;
+    }
+    return kept;
+}
+
+static void release_removed(struct hctx *cx, size_t i)
+{
+    const struct hunkview *hv = cx->hv;
+    char fn[NAME_MAX_LEN], obj[NAME_MAX_LEN];
+    if (!find_release(hv->v[i].code, fn, obj) || heur_file_adds_line(cx, hv->v[i].code) ||
+        acquisition_removed(hv, obj) || !kept_unreleased(cx, obj)) {
+        return;
+    }
+    bool lock = heur_icontains(fn, "unlock");
+    heur_add(cx, R_RELEASE_REMOVED, TEMPER_SEV_MEDIUM, lock ? 60 : 55, i, NULL,
+             "the %s of %s was removed while %s stays in use", lock ? "unlock" : "release",
+             obj, obj);
+}
+
+/* ---- use after free ---------------------------------------------------------------- */
+
+static bool frees_memory(const char *fn)
+{
+    return strcmp(fn, "free") == 0 || strcmp(fn, "g_free") == 0 || strcmp(fn, "kfree") == 0 ||
+           heur_ends(fn, "_free") || heur_ends(fn, "_unref") || strcmp(fn, "fclose") == 0 ||
+           strcmp(fn, "close") == 0 || strcmp(fn, "closedir") == 0;
+}
+
+/* How line `code` uses obj: 0 not, 1 dereference/argument, 2 freed again,
+ * 3 reassigned (stop). */
+static int use_of(const char *code, const char *obj)
+{
+    size_t n = strlen(obj);
+    char fn[NAME_MAX_LEN], o[NAME_MAX_LEN];
+    if (!mentions(code, obj)) {
+        return 0;
+    }
+    if (find_release(code, fn, o) && strcmp(o, obj) == 0 && frees_memory(fn)) {
+        return 2;
+    }
+    for (const char *p = code; (p = strstr(p, obj)) != NULL; p += n) {
+        if (p > code && (ident_char((unsigned char)p[-1]) || p[-1] == '.' || p[-1] == '>')) {
+            continue;
+        }
+        const char *q = p + n;
+        if (ident_char((unsigned char)*q)) {
+            continue;
+        }
+        if ((q[0] == ' ' && q[1] == '=' && q[2] != '=') || (q[0] == '=' && q[1] != '=')) {
+            return 3;
+        }
+        if ((q[0] == '-' && q[1] == '>') || q[0] == '[' || q[0] == '.' ||
+            (p > code && p[-1] == '*' && (p - 1 == code || !ident_char((unsigned char)p[-2])))) {
+            return 1;
+        }
+        if (p > code && (p[-1] == '(' || p[-1] == ' ') && (*q == ',' || *q == ')') &&
+            !heur_starts(code, "if") && !strstr(code, "sizeof") && !strstr(code, "== NULL") &&
+            !strstr(code, "!= NULL")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static bool exits(const char *code)
+{
+    return heur_starts(code, "return") || heur_starts(code, "goto ") ||
+           heur_starts(code, "break") || heur_starts(code, "continue") ||
+           heur_starts(code, "exit") || heur_starts(code, "abort");
+}
+
+static void after_free(struct hctx *cx, size_t i, const char *obj)
+{
+    const struct hunkview *hv = cx->hv;
+    for (size_t k = i + 1; k < hv->n; k++) {
+        const struct hline *l = &hv->v[k];
+        if (l->op == '-' || !*l->code) {
+            continue;
+        }
+        if (exits(l->code) && l->indent >= hv->v[i].indent) {
+            return;
+        }
+        int u = use_of(l->code, obj);
+        if (u == 3) {
+            return;
+        }
+        if ((u == 1 || u == 2) && (l->op == '+' || hv->v[i].op == '+')) {
+            char ev[600];
+            snprintf(ev, sizeof ev, "%c%.290s\n%c%.290s", hv->v[i].op, hv->v[i].raw, l->op,
+                     l->raw);
+            heur_add(cx, R_USE_AFTER_FREE, TEMPER_SEV_HIGH, u == 2 ? 70 : 65, k, ev,
+                     u == 2 ? "%s is released twice" : "%s is used after it was released",
+                     obj);
+            return;
+        }
+    }
+}
+
+static void use_after_free(struct hctx *cx)
+{
+    const struct hunkview *hv = cx->hv;
+    for (size_t i = 0; i < hv->n; i++) {
+        char fn[NAME_MAX_LEN], obj[NAME_MAX_LEN];
+        if (hv->v[i].op == '-' || !find_release(hv->v[i].code, fn, obj) || !frees_memory(fn) ||
+            heur_is_condition(hv->v[i].code) || strchr(obj, '(')) {
+            continue;
+        }
+        after_free(cx, i, obj);
+    }
+}
+
+/* ---- leaks on an error path ----------------------------------------------------------- */
+
+static bool acquires(const char *code, char *obj)
+{
+    static const char *const fns[] = { "malloc", "calloc", "realloc", "strdup", "strndup",
+                                       "fopen", "open", "socket", "opendir", "mmap",
+                                       "asprintf", NULL };
+    const char *eq = strstr(code, " = ");
+    if (!eq || eq == code || heur_is_condition(code)) {
+        return false;
+    }
+    bool hit = false;
+    for (size_t i = 0; fns[i] && !hit; i++) {
+        hit = heur_find_call(eq, fns[i]) != NULL;
+    }
+    hit = hit || (strstr(eq, "_new(") != NULL);
+    const char *s = eq;
+    while (s > code && (ident_char((unsigned char)s[-1]) || s[-1] == '.' || s[-1] == '>' ||
+                        s[-1] == '-')) {
+        s--;
+    }
+    return hit && read_object(s, obj) > 0;
+}
+
+/* The resource is released, returned, stored, or a cleanup label takes over. */
+static bool hands_off(const char *code, const char *obj)
+{
+    char fn[NAME_MAX_LEN], o[NAME_MAX_LEN];
+    if ((find_release(code, fn, o) && strcmp(o, obj) == 0) || heur_starts(code, "goto ")) {
+        return true;
+    }
+    if (!mentions(code, obj)) {
+        return false;
+    }
+    const char *eq = strstr(code, " = ");
+    return heur_starts(code, "return") || (eq && mentions(eq + 3, obj));
+}
+
+static void leak_after(struct hctx *cx, size_t i, const char *obj)
+{
+    const struct hunkview *hv = cx->hv;
+    for (size_t k = i + 1; k < hv->n; k++) {
+        const struct hline *l = &hv->v[k];
+        if (l->op == '-' || !*l->code) {
+            continue;
+        }
+        if (l->indent < hv->v[i].indent || hands_off(l->code, obj)) {
+            return;
+        }
+        if (l->op != '+' || !heur_starts(l->code, "return") || l->indent <= hv->v[i].indent) {
+            continue;
+        }
+        size_t p = k;
+        while (p-- > i + 1 && (hv->v[p].op == '-' || !*hv->v[p].code)) {
+        }
+        if (p > i && p < k && !mentions(hv->v[p].code, obj) && heur_is_condition(hv->v[p].code)) {
+            heur_add(cx, R_LEAK_ON_ERROR, TEMPER_SEV_MEDIUM, 45, k, NULL,
+                     "this early return leaks %s acquired a few lines above", obj);
+        }
+        return;
+    }
+}
+
+void heur_rules_resources(struct hctx *cx)
+{
+    const struct hunkview *hv = cx->hv;
+    if (!heur_clike(cx->lang) && cx->lang != L_PY) {
+        return;
+    }
+    for (size_t i = 0; cx->enabled[R_RELEASE_REMOVED] && i < hv->n; i++) {
+        if (hv->v[i].op == '-' && *hv->v[i].code) {
+            release_removed(cx, i);
+        }
+    }
+    if (cx->enabled[R_USE_AFTER_FREE] && cx->lang == L_C) {
+        use_after_free(cx);
+    }
+    for (size_t i = 0; cx->enabled[R_LEAK_ON_ERROR] && cx->lang == L_C && i < hv->n; i++) {
+        char obj[NAME_MAX_LEN];
+        if (hv->v[i].op == '+' && acquires(hv->v[i].code, obj)) {
+            leak_after(cx, i, obj);
+        }
+    }
+}

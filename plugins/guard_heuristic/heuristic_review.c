@@ -1,0 +1,272 @@
+/* guard_heuristic — the walk over commits, files and hunks, and the finding
+ * collection the rules write into. */
+#include "heuristic.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FINDINGS_MAX 2000
+#define EVIDENCE_MAX 600
+#define MESSAGE_MAX 300
+
+/* Per-file data shared by the hunks of one file. */
+struct fileviews {
+    struct hunkview *v;
+    size_t n;
+    char **shapes;      /* shapes of the added lines, built on first use */
+    size_t n_shapes;
+    bool shapes_built;
+};
+
+/* ---- findings ------------------------------------------------------------------ */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void push(struct hctx *cx, struct hfinding *f)
+{
+    if (cx->nf >= FINDINGS_MAX) {
+        cx->dropped++;
+        cx->dropped_blocking += (int)f->sev >= cx->block_at && f->confidence >= cx->min_conf;
+        goto drop;
+    }
+    if (cx->nf == cx->capf) {
+        size_t ncap = cx->capf ? cx->capf * 2 : 32;
+        struct hfinding *v = realloc(cx->f, ncap * sizeof *v);
+        if (!v) {
+            cx->rc = TEMPER_ENOMEM;
+            goto drop;
+        }
+        cx->f = v;
+        cx->capf = ncap;
+    }
+    cx->f[cx->nf++] = *f;
+    return;
+drop:
+    free(f->file);
+    free(f->commit);
+    free(f->message);
+    free(f->evidence);
+}
+
+static void vadd(struct hctx *cx, enum rule_id r, enum temper_severity sev, int conf,
+                 const char *file, long line, const char *commit, const char *evidence,
+                 const char *fmt, va_list ap) TEMPER_PRINTF(9, 0);
+
+static void vadd(struct hctx *cx, enum rule_id r, enum temper_severity sev, int conf,
+                 const char *file, long line, const char *commit, const char *evidence,
+                 const char *fmt, va_list ap)
+{
+    char msg[MESSAGE_MAX];
+    char ev[EVIDENCE_MAX];
+    if (!cx->enabled[r]) {
+        return;
+    }
+    if (vsnprintf(msg, sizeof msg, fmt, ap) < 0) {
+        msg[0] = '\0';
+    }
+    snprintf(ev, sizeof ev, "%s", evidence ? evidence : "");
+    struct hfinding f = { .rule = r, .sev = sev, .confidence = conf, .line = line,
+                          .file = dup_or_null(file), .commit = dup_or_null(commit),
+                          .message = strdup(msg), .evidence = strdup(ev) };
+    if ((file && !f.file) || (commit && !f.commit) || !f.message || !f.evidence) {
+        cx->rc = TEMPER_ENOMEM;
+        free(f.file);
+        free(f.commit);
+        free(f.message);
+        free(f.evidence);
+        return;
+    }
+    push(cx, &f);
+}
+
+void heur_add(struct hctx *cx, enum rule_id r, enum temper_severity sev, int conf, size_t i,
+              const char *evidence, const char *fmt, ...)
+{
+    char ev[EVIDENCE_MAX];
+    const struct hunkview *hv = cx->hv;
+    long line = 0;
+    if (hv && i < hv->n) {
+        line = heur_view_line_no(hv, i);
+        if (!evidence) {
+            snprintf(ev, sizeof ev, "%c%.*s", hv->v[i].op,
+                     (int)(hv->v[i].raw_len < 400 ? hv->v[i].raw_len : 400), hv->v[i].raw);
+            evidence = ev;
+        }
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vadd(cx, r, sev, conf, cx->file ? cx->file->path : NULL, line,
+         cx->commit ? cx->commit->sha : NULL, evidence, fmt, ap);
+    va_end(ap);
+}
+
+void heur_add_at(struct hctx *cx, enum rule_id r, enum temper_severity sev, int conf,
+                 const char *file, long line, const char *commit, const char *evidence,
+                 const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vadd(cx, r, sev, conf, file, line, commit, evidence, fmt, ap);
+    va_end(ap);
+}
+
+bool heur_commit_has(const struct hctx *cx, const char *sha, enum rule_id r,
+                     enum temper_severity sev)
+{
+    for (size_t i = 0; i < cx->nf; i++) {
+        const struct hfinding *f = &cx->f[i];
+        bool same = (!sha && !f->commit) || (sha && f->commit && strcmp(sha, f->commit) == 0);
+        if (same && f->rule == r && f->sev >= sev) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- lines added anywhere in the current file -------------------------------------- */
+
+bool heur_file_adds_line(const struct hctx *cx, const char *code)
+{
+    const struct fileviews *fv = cx->fv;
+    for (size_t h = 0; fv && h < fv->n; h++) {
+        for (size_t i = 0; i < fv->v[h].n; i++) {
+            if (fv->v[h].v[i].op == '+' && strcmp(fv->v[h].v[i].code, code) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static void build_shapes(struct fileviews *fv, int *rc)
+{
+    size_t total = 0;
+    fv->shapes_built = true;
+    for (size_t h = 0; h < fv->n; h++) {
+        total += fv->v[h].n;
+    }
+    fv->shapes = calloc(total + 1, sizeof *fv->shapes);
+    if (!fv->shapes) {
+        *rc = TEMPER_ENOMEM;
+        return;
+    }
+    for (size_t h = 0; h < fv->n; h++) {
+        for (size_t i = 0; i < fv->v[h].n; i++) {
+            const struct hline *l = &fv->v[h].v[i];
+            if (l->op != '+' || !*l->code) {
+                continue;
+            }
+            char *s = heur_shape(l->code);
+            if (!s) {
+                *rc = TEMPER_ENOMEM;
+                return;
+            }
+            fv->shapes[fv->n_shapes++] = s;
+        }
+    }
+}
+
+bool heur_file_adds_shape(struct hctx *cx, const char *shape)
+{
+    struct fileviews *fv = cx->fv;
+    if (!fv) {
+        return false;
+    }
+    if (!fv->shapes_built) {
+        build_shapes(fv, &cx->rc);
+    }
+    for (size_t i = 0; i < fv->n_shapes; i++) {
+        if (strcmp(fv->shapes[i], shape) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- the walk ---------------------------------------------------------------------- */
+
+static void fileviews_free(struct fileviews *fv)
+{
+    for (size_t h = 0; h < fv->n; h++) {
+        heur_view_free(&fv->v[h]);
+    }
+    for (size_t i = 0; i < fv->n_shapes; i++) {
+        free(fv->shapes[i]);
+    }
+    free(fv->shapes);
+    free(fv->v);
+    memset(fv, 0, sizeof *fv);
+}
+
+static int review_file(struct hctx *cx, const struct temper_patch_file *f)
+{
+    struct fileviews fv;
+    memset(&fv, 0, sizeof fv);
+    cx->file = f;
+    cx->lang = heur_lang(f->path);
+    cx->roles = heur_roles(f->path);
+    if (f->binary || f->n_hunks == 0) {
+        return TEMPER_OK;
+    }
+    fv.v = calloc(f->n_hunks, sizeof *fv.v);
+    if (!fv.v) {
+        return TEMPER_ENOMEM;
+    }
+    int rc = TEMPER_OK;
+    for (size_t h = 0; rc == TEMPER_OK && h < f->n_hunks; h++) {
+        rc = heur_view_build(&fv.v[h], f->hunks[h], cx->lang);
+        fv.n += rc == TEMPER_OK;
+    }
+    cx->fv = &fv;
+    for (size_t h = 0; rc == TEMPER_OK && h < fv.n; h++) {
+        cx->hunk = f->hunks[h];
+        cx->hv = &fv.v[h];
+        heur_rules_checks(cx);
+        heur_rules_failures(cx);
+        heur_rules_jumps(cx);
+        heur_rules_resources(cx);
+        heur_rules_supply(cx);
+        rc = cx->rc;
+    }
+    cx->fv = NULL;
+    cx->hv = NULL;
+    cx->hunk = NULL;
+    fileviews_free(&fv);
+    return rc;
+}
+
+int heur_walk(struct hctx *cx)
+{
+    for (size_t c = 0; c < cx->set->n_commits; c++) {
+        cx->commit = cx->set->commits[c];
+        for (size_t i = 0; i < cx->commit->n_files; i++) {
+            if (temper_stage_cancelled(cx->st)) {
+                return TEMPER_ECANCEL;
+            }
+            int rc = review_file(cx, cx->commit->files[i]);
+            if (rc != TEMPER_OK) {
+                return rc;
+            }
+        }
+    }
+    cx->commit = NULL;
+    cx->file = NULL;
+    return TEMPER_OK;
+}
+
+void heur_findings_free(struct hctx *cx)
+{
+    for (size_t i = 0; i < cx->nf; i++) {
+        free(cx->f[i].file);
+        free(cx->f[i].commit);
+        free(cx->f[i].message);
+        free(cx->f[i].evidence);
+    }
+    free(cx->f);
+    cx->f = NULL;
+    cx->nf = cx->capf = 0;
+}
