@@ -411,17 +411,23 @@ static int on_stat(struct pctx *c)
     return TEMPER_OK; /* diffstat, notes */
 }
 
+/* Before the first message: an mbox "From <sha>" line (dispatch), a mail
+ * without it (git am takes those too), or a bare diff; anything else is a
+ * preamble (hg export headers, "git show" output, notes) and is skipped, as
+ * patch(1) and git apply do. */
 static int on_start(struct pctx *c)
 {
-    if (c->slen == 0) {
-        return TEMPER_OK;
+    size_t nl = header_name_len(c->line, c->slen, sizeof c->hname - 1);
+    if (nl == 4 && memcmp(c->line, "From", 4) == 0 && c->line[5] == ' ') {
+        int rc = new_commit(c, NULL, 0);
+        c->state = S_HEADERS;
+        return rc == TEMPER_OK ? 1 : rc;
     }
     if (starts_plain_diff(c)) {
         int rc = new_commit(c, NULL, 0);
         return rc == TEMPER_OK ? 1 : rc;
     }
-    return patch_err(c, TEMPER_EFORMAT, "not a git format-patch mbox nor a unified diff "
-                                   "(expected a \"From <sha>\" or \"diff\" line)");
+    return TEMPER_OK;
 }
 
 static int on_sig(struct pctx *c)
@@ -488,7 +494,8 @@ static int run(struct pctx *c)
     }
     if (rc == TEMPER_OK && c->commits.n == 0) {
         c->lineno = c->lineno ? c->lineno : 1;
-        rc = patch_err(c, TEMPER_EFORMAT, "no commit and no diff in the patch");
+        rc = patch_err(c, TEMPER_EFORMAT, "no commit and no diff in the patch (expected a "
+                       "\"From <sha>\" line, mail headers or a \"diff\" line)");
     }
     return rc;
 }

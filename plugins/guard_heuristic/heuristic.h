@@ -117,6 +117,9 @@ bool heur_icontains(const char *s, const char *needle);
 /* A call "name(" with an identifier boundary before name; returns the
  * position of name or NULL. */
 const char *heur_find_call(const char *s, const char *name);
+/* A sub-word (snake_case / camelCase split, lower-cased) of an identifier of
+ * s is in the NULL-terminated list. */
+bool heur_has_subword(const char *s, const char *const *list);
 /* Any identifier of s looks security-relevant (verify, auth, sig, cert...). */
 bool heur_security_word(const char *s);
 /* Any identifier of s looks like an error or return value (rc, err, ...). */

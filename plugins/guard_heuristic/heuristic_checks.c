@@ -182,13 +182,30 @@ static bool branches_swapped(const struct hunkview *hv, size_t r, size_t a)
     return swapped;
 }
 
+/* The statement under the added condition is an old line (context): only
+ * the condition changed.  When the body was rewritten as well, the change is
+ * a rewrite of the block rather than a flipped check. */
+static bool body_kept(const struct hunkview *hv, size_t a)
+{
+    for (size_t k = a + 1; k < hv->n; k++) {
+        if (hv->v[k].op == '-' || trivial(hv->v[k].code)) {
+            continue;
+        }
+        return hv->v[k].op == ' ';
+    }
+    return true;
+}
+
 static void report_inversion(struct hctx *cx, size_t r, size_t a)
 {
     const struct hunkview *hv = cx->hv;
     const char *rc = hv->v[r].code, *ac = hv->v[a].code;
     char ev[600];
     snprintf(ev, sizeof ev, "-%.290s\n+%.290s", hv->v[r].raw, hv->v[a].raw);
-    if (heur_security_word(ac)) {
+    if (!body_kept(hv, a)) {
+        heur_add(cx, R_INVERTED_CHECK, TEMPER_SEV_MEDIUM, 40, a, ev,
+                 "a condition was inverted while the code under it was rewritten");
+    } else if (heur_security_word(ac)) {
         heur_add(cx, R_INVERTED_CHECK, TEMPER_SEV_HIGH, 85, a, ev,
                  "a condition on a security check was inverted without swapping its branches");
     } else if (heur_error_word(ac) || compares_error_value(ac) || compares_error_value(rc)) {
@@ -241,7 +258,8 @@ static bool is_keyword(const char *s, size_t n)
 
 #define MAX_IDS 8
 
-/* Identifiers of a condition (keywords left out), copied into ids. */
+/* Identifiers of a condition that name an error, a result or a security
+ * decision (rc, err, ok, verified...), copied into ids. */
 static size_t cond_idents(const char *code, char ids[][64])
 {
     struct tokens t;
@@ -257,35 +275,106 @@ static size_t cond_idents(const char *code, char ids[][64])
         }
         memcpy(ids[n], t.t[i].p, t.t[i].len);
         ids[n][t.t[i].len] = '\0';
-        n++;
+        bool call = i + 1 < t.n && heur_tok_is(&t, i + 1, "(");
+        if (!call && (heur_error_word(ids[n]) || heur_security_word(ids[n]))) {
+            n++;
+        }
     }
     return n;
 }
 
-/* Whether a condition identifier still appears on a kept line of the hunk
- * (*kept), and whether an added line hands it on (return, raise, a check
- * helper) so that the removal is a rewrite (*handled). */
-static void subject_state(const struct hunkview *hv, const char *code, bool *kept,
-                          bool *handled)
+/* `code` assigns id: "id = x", "id := x", "a, id := x", "id, err = x". */
+static bool assigns(const char *code, const char *id)
 {
-    char ids[MAX_IDS][64];
-    size_t n = cond_idents(code, ids);
-    *kept = *handled = false;
-    for (size_t k = 0; k < hv->n; k++) {
-        const struct hline *l = &hv->v[k];
-        for (size_t i = 0; l->op != '-' && i < n; i++) {
-            if (!heur_has_word(l->code, ids[i])) {
-                continue;
-            }
-            *kept = true;
-            if (l->op == '+' && (heur_starts(l->code, "return") || heur_is_condition(l->code) ||
-                                 heur_icontains(l->code, "check") || heur_has_word(l->code, "raise") ||
-                                 heur_has_word(l->code, "throw") || heur_has_word(l->code, "panic") ||
-                                 heur_icontains(l->code, "must") || heur_icontains(l->code, "require"))) {
-                *handled = true;
+    size_t k = strlen(id);
+    for (const char *p = code; (p = strstr(p, id)) != NULL; p += k) {
+        if ((p > code && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.' ||
+                          p[-1] == '>')) || isalnum((unsigned char)p[k]) || p[k] == '_') {
+            continue;
+        }
+        const char *q = p + k;
+        while (*q == ' ') {
+            q++;
+        }
+        if ((q[0] == '=' && q[1] != '=') || (q[0] == ':' && q[1] == '=')) {
+            return true;
+        }
+        if (*q == ',') {
+            const char *eq = strpbrk(q, "=(");
+            if (eq && *eq == '=' && eq[1] != '=' && eq[-1] != '!' && eq[-1] != '<' &&
+                eq[-1] != '>') {
+                return true;
             }
         }
     }
+    return false;
+}
+
+/* An added line hands the value on or checks it another way. */
+static bool hands_on(const char *code)
+{
+    return heur_starts(code, "return") || heur_is_condition(code) ||
+           heur_icontains(code, "check") || heur_has_word(code, "raise") ||
+           heur_has_word(code, "throw") || heur_has_word(code, "panic") ||
+           heur_icontains(code, "must") || heur_icontains(code, "require") ||
+           heur_icontains(code, "assert");
+}
+
+/* Whether a result the removed condition at i checked is still computed
+ * (assigned on a kept line just before it) and nothing checks it now. */
+static bool result_unchecked(const struct hunkview *hv, size_t i, const char *code)
+{
+    char ids[MAX_IDS][64];
+    size_t n = cond_idents(code, ids);
+    for (size_t j = 0; j < n; j++) {
+        bool computed = false, checked = false;
+        for (size_t k = i, seen = 0; k-- > 0 && seen < 15 && !computed; seen++) {
+            computed = hv->v[k].op != '-' && assigns(hv->v[k].code, ids[j]);
+        }
+        for (size_t k = 0; computed && k < hv->n && !checked; k++) {
+            const struct hline *l = &hv->v[k];
+            checked = l->op != '-' && heur_has_word(l->code, ids[j]) &&
+                      (heur_is_condition(l->code) || (l->op == '+' && hands_on(l->code)));
+        }
+        if (computed && !checked) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* "if (f(x) != 0) ..." became a bare "f(x);" on an added line. */
+static bool call_stripped(const struct hunkview *hv, const char *code)
+{
+    static const char *const ifs[] = { "if ", "if(", "elif ", "else if", "} else if",
+                                       "unless ", NULL };
+    struct tokens t;
+    bool is_if = false;
+    for (size_t i = 0; ifs[i] && !is_if; i++) {
+        is_if = heur_starts(code, ifs[i]);
+    }
+    if (!is_if || !heur_tokenize(code, &t)) {
+        return false;
+    }
+    for (size_t i = 0; i + 1 < t.n; i++) {
+        char name[64], pat[80];
+        if (!heur_tok_is(&t, i + 1, "(") || t.t[i].len >= sizeof name ||
+            !(isalpha((unsigned char)t.t[i].p[0]) || t.t[i].p[0] == '_') ||
+            is_keyword(t.t[i].p, t.t[i].len)) {
+            continue;
+        }
+        memcpy(name, t.t[i].p, t.t[i].len);
+        name[t.t[i].len] = '\0';
+        snprintf(pat, sizeof pat, "%s(", name);
+        for (size_t k = 0; k < hv->n; k++) {
+            const char *c = hv->v[k].code;
+            if (hv->v[k].op == '+' && (heur_starts(c, pat) || (heur_starts(c, "(void)") &&
+                                                                heur_starts(c + 6, pat)))) {
+                return true;
+            }
+        }
+    }
+    return false;
 }
 
 static bool checks_value(const char *code)
@@ -356,9 +445,8 @@ static void removed_condition(struct hctx *cx, size_t i)
 {
     const struct hunkview *hv = cx->hv;
     const char *code = hv->v[i].code;
-    bool kept = false, handled = false;
-    subject_state(hv, code, &kept, &handled);
-    if (!kept || handled || readded(cx, code, false)) {
+    if (readded(cx, code, false) ||
+        !(result_unchecked(hv, i, code) || call_stripped(hv, code))) {
         return;
     }
     size_t p = kept_before(hv, i);
@@ -403,6 +491,28 @@ static void removed_or_exit(struct hctx *cx, size_t i)
     }
 }
 
+/* "set -e" (errexit) dropped from a script, and not set again. */
+static bool errexit(const char *code)
+{
+    if (heur_starts(code, "set -o errexit") || heur_starts(code, "set -e")) {
+        return true;
+    }
+    return heur_starts(code, "set -") && code[5] != '-' && strchr(code + 5, 'e') &&
+           strcspn(code + 5, " ") >= (size_t)(strchr(code + 5, 'e') - (code + 5));
+}
+
+static void removed_errexit(struct hctx *cx, size_t i)
+{
+    const struct hunkview *hv = cx->hv;
+    for (size_t k = 0; k < hv->n; k++) {
+        if (hv->v[k].op == '+' && errexit(hv->v[k].code)) {
+            return;
+        }
+    }
+    heur_add(cx, R_CHECK_REMOVED, TEMPER_SEV_MEDIUM, 55, i, NULL,
+             "the script no longer stops at the first failing command");
+}
+
 static void rule_removed(struct hctx *cx, const bool *used)
 {
     const struct hunkview *hv = cx->hv;
@@ -418,6 +528,9 @@ static void rule_removed(struct hctx *cx, const bool *used)
         }
         if (heur_shellish(cx->lang)) {
             removed_or_exit(cx, i);
+            if (errexit(code)) {
+                removed_errexit(cx, i);
+            }
         }
     }
 }

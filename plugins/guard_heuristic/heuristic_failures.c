@@ -22,6 +22,21 @@ static bool verifying_command(const char *code)
     return heur_security_word(code) || strstr(code, "make check") || strstr(code, "make test");
 }
 
+/* Tools whose only job is to verify. */
+static bool verification_tool(const char *code)
+{
+    static const char *const tools[] = { "gpg", "gpgv", "sha256sum", "sha512sum", "sha1sum",
+                                         "shasum", "md5sum", "b2sum", "cosign", "minisign",
+                                         "signify", "ctest", "pytest", NULL };
+    for (size_t i = 0; tools[i]; i++) {
+        if (heur_has_word(code, tools[i])) {
+            return true;
+        }
+    }
+    return strstr(code, "openssl dgst") || strstr(code, "-verify") ||
+           strstr(code, "make check") || strstr(code, "make test") || strstr(code, "--verify");
+}
+
 static bool ends_swallowing(const char *code)
 {
     static const char *const pats[] = { "|| true", "|| :", "||true", "|| exit 0",
@@ -70,7 +85,8 @@ static void shell_swallow(struct hctx *cx, size_t i)
         heur_add(cx, R_FAILURE_SWALLOWED, verify ? TEMPER_SEV_HIGH : TEMPER_SEV_LOW, conf, i,
                  NULL, verify ? "the failure of a verification command is swallowed"
                               : "the failure of a command is swallowed");
-    } else if (verify && hides_output(code) && !heur_starts(code, "if ") &&
+    } else if (verification_tool(code) && hides_output(code) && !heur_starts(code, "if ") &&
+               !strstr(code, "$?") && !strstr(code, "&&") && !strstr(code, "||") &&
                !heur_starts(code, "command -v") && !heur_starts(code, "which ")) {
         heur_add(cx, R_FAILURE_SWALLOWED, TEMPER_SEV_MEDIUM, 50, i, NULL,
                  "the output of a verification command is hidden");
@@ -99,12 +115,20 @@ static size_t next_added(const struct hunkview *hv, size_t i)
     return SIZE_MAX;
 }
 
-/* The hunk handles something security-relevant (a verifier, a token...). */
-static bool hunk_security(const struct hunkview *hv)
+/* The guarded block before handler line i (back to its "try") does
+ * something security-relevant (a verifier, a token...). */
+static bool try_security(const struct hunkview *hv, size_t i)
 {
-    for (size_t k = 0; k < hv->n; k++) {
-        if (heur_security_word(hv->v[k].code)) {
+    for (size_t k = i, seen = 0; k-- > 0 && seen < 30; seen++) {
+        const char *c = hv->v[k].code;
+        if (hv->v[k].op == '-') {
+            continue;
+        }
+        if (heur_security_word(c)) {
             return true;
+        }
+        if (heur_starts(c, "try")) {
+            return false;
         }
     }
     return false;
@@ -112,8 +136,8 @@ static bool hunk_security(const struct hunkview *hv)
 
 static void empty_handler(struct hctx *cx, size_t i, const char *what)
 {
-    bool sec = hunk_security(cx->hv);
-    heur_add(cx, R_FAILURE_SWALLOWED, sec ? TEMPER_SEV_HIGH : TEMPER_SEV_MEDIUM, sec ? 70 : 60,
+    bool sec = try_security(cx->hv, i);
+    heur_add(cx, R_FAILURE_SWALLOWED, sec ? TEMPER_SEV_HIGH : TEMPER_SEV_MEDIUM, sec ? 70 : 50,
              i, NULL, "an empty %s swallows %s", what,
              sec ? "the failure of a security check" : "every error");
 }
@@ -231,9 +255,10 @@ static bool security_callee(const char *name, bool *strong)
             return true;
         }
     }
+    static const char *const verbs[] = { "verify", "validate", "authenticate", "authorize",
+                                         NULL };
     *strong = false;
-    return heur_icontains(name, "verify") || heur_icontains(name, "validate") ||
-           heur_icontains(name, "authenticate") || heur_icontains(name, "authorize");
+    return heur_has_subword(name, verbs);
 }
 
 /* A removed line in the hunk used the same call's result. */

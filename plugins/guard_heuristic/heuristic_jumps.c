@@ -34,8 +34,12 @@ static bool is_jump(const char *code, enum lang l, bool *is_goto)
 /* A line after which the jump is still conditional or the block ends. */
 static bool opens_condition(const char *code, enum lang l)
 {
-    if (heur_is_condition(code) && (heur_ends(code, ")") || heur_ends(code, ":"))) {
-        return true;
+    if ((heur_is_condition(code) || heur_clike(l)) &&
+        (heur_ends(code, ")") || heur_ends(code, ":"))) {
+        return true; /* an if/for/while header, possibly spread over lines */
+    }
+    if (heur_clike(l) && heur_ends(code, "{") && strcmp(code, "{") != 0) {
+        return true; /* the first statement of a block under a condition */
     }
     return strcmp(code, "else") == 0 || strcmp(code, "else:") == 0 ||
            heur_ends(code, " else") || heur_starts(code, "case ") ||
@@ -83,16 +87,23 @@ static void check_jump(struct hctx *cx, size_t i)
     if (!is_jump(l->code, cx->lang, &is_goto) || heur_is_condition(l->code)) {
         return;
     }
-    size_t p = new_side(hv, i, -1), n = new_side(hv, i, 1);
+    size_t p = new_side(hv, i, -1), n = i;
+    /* the statement may go on over several lines: skip to its end */
+    for (int k = 0; heur_clike(cx->lang) && n != SIZE_MAX && k < 12 &&
+                    !heur_ends(hv->v[n].code, ";"); k++) {
+        n = new_side(hv, n, 1);
+    }
+    n = n == SIZE_MAX ? n : new_side(hv, n, 1);
     /* braces give the structure of C-like code (indentation may lie, as in
      * "goto fail"); Python has only indentation */
-    bool same_block = heur_clike(cx->lang) || hv->v[n].indent == l->indent;
-    if (p == SIZE_MAX || n == SIZE_MAX || !same_block || ends_block(hv->v[n].code)) {
+    if (p == SIZE_MAX || n == SIZE_MAX || ends_block(hv->v[n].code) ||
+        (!heur_clike(cx->lang) && hv->v[n].indent != l->indent)) {
         return;
     }
     bool dup = strcmp(hv->v[p].code, l->code) == 0;
-    if (!dup && opens_condition(hv->v[p].code, cx->lang)) {
-        return;
+    if (!dup && (opens_condition(hv->v[p].code, cx->lang) ||
+                 cx->file->status == TEMPER_PATCH_ADDED)) {
+        return; /* conditional, or dead code in a new file: nothing skipped */
     }
     if (dup || is_goto) {
         heur_add(cx, R_JUMP_SKIPS_CHECKS, TEMPER_SEV_HIGH, dup ? 90 : 75, i, NULL,

@@ -11,24 +11,25 @@
 /* Release calls: exact names, or any name ending in one of the suffixes. */
 static const char *const release_names[] = {
     "free", "fclose", "close", "closedir", "munmap", "pthread_mutex_unlock", "g_free",
-    "kfree", "Py_DECREF", "Py_XDECREF", "freeaddrinfo", "pclose", "unlock", "Close",
+    "kfree", "Py_DECREF", "Py_XDECREF", "Py_CLEAR", "freeaddrinfo", "pclose", "unlock", "Close",
     "Unlock", "RUnlock", "Release", "release", "destroy", "cancel", NULL };
 static const char *const release_suffixes[] = { "_free", "_unref", "_release", "_destroy",
                                                  "_close", "_cleanup", "_put", NULL };
 
-static bool release_name(const char *name)
+/* 2: a release function by name, 1: by its suffix ("x_free"), 0: none. */
+static int release_name(const char *name)
 {
     for (size_t i = 0; release_names[i]; i++) {
         if (strcmp(name, release_names[i]) == 0) {
-            return true;
+            return 2;
         }
     }
     for (size_t i = 0; release_suffixes[i]; i++) {
         if (heur_ends(name, release_suffixes[i])) {
-            return true;
+            return 1;
         }
     }
-    return false;
+    return 0;
 }
 
 static bool ident_char(int c)
@@ -52,6 +53,21 @@ static size_t read_object(const char *p, char *out)
     return n;
 }
 
+/* Type names and keywords: "free(void *)" in a prototype releases nothing. */
+static bool not_an_object(const char *obj)
+{
+    static const char *const kw[] = { "void", "char", "int", "long", "short", "unsigned",
+                                      "signed", "const", "struct", "union", "enum", "float",
+                                      "double", "size_t", "volatile", "static", "NULL",
+                                      "self", "this", NULL };
+    for (size_t i = 0; kw[i]; i++) {
+        if (strcmp(obj, kw[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* A release in `code`: "free(x)", "x_free(x)", "x.Close()", "defer x.Close()",
  * "cancel()".  Fills the function name and the released object. */
 static bool find_release(const char *code, char *fn, char *obj)
@@ -70,12 +86,22 @@ static bool find_release(const char *code, char *fn, char *obj)
         }
         memcpy(fn, p, n);
         fn[n] = '\0';
-        if (!release_name(fn)) {
+        int kind = release_name(fn);
+        if (!kind) {
             p += n - 1;
             continue;
         }
-        if (read_object(p + n + 1, obj)) {
-            return true;
+        size_t ol = read_object(p + n + 1, obj);
+        if (ol) {
+            const char *q = p + n + 1 + ol;
+            while (*q == ' ') {
+                q++;
+            }
+            /* "name(Type *arg" is a declaration, not a call; "a[i]" and
+             * "f(x)" are elements and results, not tracked */
+            /* "x_free(table, &c)" frees through table, not table itself */
+            return !not_an_object(obj) && *q != '*' && *q != '[' && *q != '(' &&
+                   !ident_char((unsigned char)*q) && (kind == 2 || *q != ',');
         }
         /* method call: the receiver before the dot */
         const char *dot = p > code ? p - 1 : NULL;
@@ -85,6 +111,9 @@ static bool find_release(const char *code, char *fn, char *obj)
                 s--;
             }
             return read_object(s, obj) > 0;
+        }
+        if (p[n + 1] != ')') {
+            return false; /* free(*(char **)p): not an object we can follow */
         }
         snprintf(obj, NAME_MAX_LEN, "%s", fn); /* cancel() */
         return true;
@@ -162,8 +191,9 @@ static bool frees_memory(const char *fn)
 }
 
 /* How line `code` uses obj: 0 not, 1 dereference/argument, 2 freed again,
- * 3 reassigned (stop). */
-static int use_of(const char *code, const char *obj)
+ * 3 reassigned (stop).  A closed descriptor (`handle`) is only used when it
+ * is passed to a call; its value may still be compared. */
+static int use_of(const char *code, const char *obj, bool handle)
 {
     size_t n = strlen(obj);
     char fn[NAME_MAX_LEN], o[NAME_MAX_LEN];
@@ -181,11 +211,13 @@ static int use_of(const char *code, const char *obj)
         if (ident_char((unsigned char)*q)) {
             continue;
         }
-        if ((q[0] == ' ' && q[1] == '=' && q[2] != '=') || (q[0] == '=' && q[1] != '=')) {
-            return 3;
+        if ((q[0] == ' ' && q[1] == '=' && q[2] != '=') || (q[0] == '=' && q[1] != '=') ||
+            (p > code && p[-1] == '&')) {
+            return 3; /* assigned, or handed out to be set */
         }
-        if ((q[0] == '-' && q[1] == '>') || q[0] == '[' || q[0] == '.' ||
-            (p > code && p[-1] == '*' && (p - 1 == code || !ident_char((unsigned char)p[-2])))) {
+        if (!handle && ((q[0] == '-' && q[1] == '>') || q[0] == '[' || q[0] == '.' ||
+                        (p > code && p[-1] == '*' &&
+                         (p - 1 == code || !ident_char((unsigned char)p[-2]))))) {
             return 1;
         }
         if (p > code && (p[-1] == '(' || p[-1] == ' ') && (*q == ',' || *q == ')') &&
@@ -204,7 +236,7 @@ static bool exits(const char *code)
            heur_starts(code, "exit") || heur_starts(code, "abort");
 }
 
-static void after_free(struct hctx *cx, size_t i, const char *obj)
+static void after_free(struct hctx *cx, size_t i, const char *obj, bool handle)
 {
     const struct hunkview *hv = cx->hv;
     for (size_t k = i + 1; k < hv->n; k++) {
@@ -212,12 +244,13 @@ static void after_free(struct hctx *cx, size_t i, const char *obj)
         if (l->op == '-' || !*l->code) {
             continue;
         }
-        if (exits(l->code) && l->indent >= hv->v[i].indent) {
-            return;
+        if ((l->indent < hv->v[i].indent && heur_starts(l->code, "} else")) ||
+            (l->indent == 0 && heur_starts(l->code, "}"))) {
+            return; /* another branch, or the function ends */
         }
-        int u = use_of(l->code, obj);
-        if (u == 3) {
-            return;
+        int u = use_of(l->code, obj, handle);
+        if (u == 3 || (u == 0 && exits(l->code))) {
+            return; /* reassigned, or control leaves (code after it runs apart) */
         }
         if ((u == 1 || u == 2) && (l->op == '+' || hv->v[i].op == '+')) {
             char ev[600];
@@ -240,7 +273,8 @@ static void use_after_free(struct hctx *cx)
             heur_is_condition(hv->v[i].code) || strchr(obj, '(')) {
             continue;
         }
-        after_free(cx, i, obj);
+        after_free(cx, i, obj, strcmp(fn, "close") == 0 || strcmp(fn, "fclose") == 0 ||
+                                   strcmp(fn, "closedir") == 0);
     }
 }
 

@@ -6,11 +6,17 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Any of pats in code; a pattern ending in a letter must end a word there
+ * ("| sh" is no "| sha256sum"). */
 static bool any_of(const char *code, const char *const *pats)
 {
     for (size_t i = 0; pats[i]; i++) {
-        if (strstr(code, pats[i])) {
-            return true;
+        size_t n = strlen(pats[i]);
+        bool word = isalnum((unsigned char)pats[i][n - 1]);
+        for (const char *p = code; (p = strstr(p, pats[i])) != NULL; p++) {
+            if (!word || !(isalnum((unsigned char)p[n]) || p[n] == '_')) {
+                return true;
+            }
         }
     }
     return false;
@@ -145,10 +151,8 @@ static bool download_to_shell(const char *code)
     if (!f) {
         return false;
     }
-    for (size_t i = 0; run[i]; i++) {
-        if (strstr(f, run[i])) {
-            return true;
-        }
+    if (any_of(f, run)) {
+        return true;
     }
     return strstr(code, "<(curl") || strstr(code, "<(wget") || strstr(code, "\"$(curl") ||
            strstr(code, "\"$(wget") || strstr(code, "iex (") || strstr(code, "Invoke-Expression");

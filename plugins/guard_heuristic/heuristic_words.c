@@ -89,6 +89,11 @@ static bool any_subword(const char *s, const char *const *list)
     }
 }
 
+bool heur_has_subword(const char *s, const char *const *list)
+{
+    return any_subword(s, list);
+}
+
 bool heur_security_word(const char *s)
 {
     static const char *const words[] = {
@@ -99,7 +104,7 @@ bool heur_security_word(const char *s)
         "signatures", "signed", "cert", "certs", "certificate", "trust", "trusted",
         "password", "passwd", "token", "secret", "hash", "digest", "hmac", "tls", "ssl",
         "privilege", "privileges", "priv", "setuid", "setgid", "seteuid", "setegid",
-        "setresuid", "setresgid", "setgroups", "root", "admin", "login", "session", "nonce",
+        "setresuid", "setresgid", "setgroups", "admin", "login", "session", "nonce",
         "crypt", "encrypt", "decrypt", "acl", "policy", "sandbox", "landlock", "seccomp",
         "integrity", "checksum", "sha", "pam", "gpg", "pgp", "rsa", "ecdsa", "pin",
         "capability", "caps", "chroot", "csrf", NULL };
@@ -121,7 +126,8 @@ bool heur_is_condition(const char *code)
                                           "}else if", "while ", "while(", "unless ",
                                           "until ", "assert", "ASSERT", "[ ", "[[ ",
                                           "test ", "if:", "- if:", "AS_IF(", "AS_IF ([",
-                                          "ensure", "require(", "expect(", "CHECK", NULL };
+                                          "ensure", "require(", "expect(", "CHECK", "|| ",
+                                          "&& ", NULL };
     for (size_t i = 0; starts[i]; i++) {
         if (heur_starts(code, starts[i])) {
             return true;

@@ -75,8 +75,11 @@ static void dump_findings(const struct ph *h)
 {
     for (size_t i = 0; i < temper_stage_finding_count(h->st); i++) {
         const struct temper_finding *f = temper_stage_finding_at(h->st, i);
-        printf("#     %s %s/%d %s:%ld %s\n", f->rule, temper_severity_str(f->severity),
-               f->confidence, f->file ? f->file : "-", f->line, f->message);
+        const char *nl = f->evidence ? strchr(f->evidence, '\n') : NULL;
+        printf("#     %s %s/%d %s:%ld %s\n#       | %.*s\n", f->rule,
+               temper_severity_str(f->severity), f->confidence, f->file ? f->file : "-",
+               f->line, f->message, nl ? (int)(nl - f->evidence) : 120,
+               f->evidence ? f->evidence : "");
     }
 }
 
@@ -371,7 +374,7 @@ static void test_hostile(void)
     hostile_case("hostile: truncated hunk", cut, sizeof cut - 1, NULL, TEMPER_EFORMAT,
                  ":6: patch ends inside the hunk at line 4");
     hostile_case("hostile: not a patch", junk, sizeof junk - 1, NULL, TEMPER_EFORMAT,
-                 ":1: not a git format-patch mbox");
+                 ":1: no commit and no diff in the patch");
     struct temper_buf big;
     temper_buf_init(&big, 0);
     int rc = temper_buf_puts(&big, "diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,300 +1,300 @@\n");
@@ -392,8 +395,39 @@ static void test_hostile(void)
     }
 }
 
+/* GUARD_SCAN="file ..." (not a test): review each file with the defaults and
+ * print the verdict and findings, to measure the rules on other patches. */
+static int scan_mode(char *list)
+{
+    struct ph h;
+    int counts[4] = { 0, 0, 0, 0 }, errors = 0;
+    const char *const kv[] = { "learn_authors=false", NULL };
+    if (load(&h, kv) != TEMPER_OK) {
+        return 1;
+    }
+    char *save = NULL;
+    for (char *p = strtok_r(list, " \n", &save); p; p = strtok_r(NULL, " \n", &save)) {
+        enum temper_verdict v = TEMPER_VERDICT_NONE;
+        int rc = review(&h, p, NULL, 0, &v);
+        printf("%s %s %s\n", verdict_str(v), p, rc ? temper_stage_error(h.st) : "");
+        dump_findings(&h);
+        errors += rc != TEMPER_OK;
+        counts[v & 3]++;
+    }
+    printf("# pass %d, warn %d, block %d, errors %d\n", counts[TEMPER_VERDICT_PASS],
+           counts[TEMPER_VERDICT_WARN], counts[TEMPER_VERDICT_BLOCK], errors);
+    ph_close(&h);
+    return 0;
+}
+
 int main(void)
 {
+    if (getenv("GUARD_SCAN")) {
+        char *list = strdup(getenv("GUARD_SCAN"));
+        int rc = list ? scan_mode(list) : 1;
+        free(list);
+        return rc;
+    }
     const char *d = getenv("TEMPER_DATA");
     snprintf(data_dir, sizeof data_dir, "%s", d ? d : "tests/data");
     test_corpus();

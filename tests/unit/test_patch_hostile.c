@@ -79,10 +79,10 @@ static void test_malformed(void)
         EXPECT_FAIL("diff --git a/x b/x\n@@ -1,999999999 +1,999999999 @@\n a\n", NULL,
                     TEMPER_EFORMAT, "t.patch:3:", "ends inside the hunk");
         EXPECT_FAIL("hello world\n", NULL, TEMPER_EFORMAT, "t.patch:1:",
-                    "not a git format-patch mbox");
+                    "no commit and no diff in the patch (expected a \"From <sha>\" line");
         EXPECT_FAIL("", NULL, TEMPER_EFORMAT, "t.patch:1:", "no commit and no diff");
         EXPECT_FAIL("\n\n\n", NULL, TEMPER_EFORMAT, "t.patch:3:", "no commit and no diff");
-        EXPECT_FAIL("@@ -1 +1 @@\n", NULL, TEMPER_EFORMAT, "t.patch:1:", "not a git");
+        EXPECT_FAIL("@@ -1 +1 @@\n", NULL, TEMPER_EFORMAT, "t.patch:1:", "no commit and no diff");
         EXPECT_FAIL("diff --git a/x b/x\n+++ b/x\n", NULL, TEMPER_EFORMAT, "t.patch:2:",
                     "unexpected line");
         EXPECT_FAIL("diff --git a/x b/x\nold mode 9\n", NULL, TEMPER_EFORMAT, "t.patch:2:",

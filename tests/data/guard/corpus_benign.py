@@ -419,3 +419,116 @@ case("benign-python-logging", "pass", base={"tool/cli.py": PYLOG},
      commits=[commit(DEV2, "cli: log the configuration",
                      {"tool/cli.py": PYLOG.replace("    run(args)\n",
                                                    "    log.info(\"config: %s\", args)\n    run(args)\n")})])
+
+# ---------------------------------------------------------------------------
+# More everyday changes.
+
+CACHE_PY = '''def drop_cache(path):
+    os.unlink(path)
+'''
+case("benign-python-specific-except", "pass", base={"tool/cache.py": CACHE_PY},
+     commits=[commit(DEV, "cache: a missing cache is fine",
+                     {"tool/cache.py": '''def drop_cache(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+'''})])
+
+RESET_C = """void parser_reset(struct parser *p)
+{
+    p->depth = 0;
+}
+"""
+case("benign-c-free-and-null", "pass", base={"src/parser.c": RESET_C},
+     commits=[commit(DEV2, "parser: release the token buffer on reset",
+                     {"src/parser.c": RESET_C.replace(
+                         "    p->depth = 0;\n",
+                         "    free(p->tok);\n    p->tok = NULL;\n    p->tok_len = 0;\n    p->depth = 0;\n")})])
+
+MATRIX = """name: ci
+on: [push, pull_request]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: ./configure && make check
+"""
+case("benign-ci-os-matrix", "pass", base={".github/workflows/ci.yml": MATRIX},
+     commits=[commit(DEV2, "ci: test on macOS too",
+                     {".github/workflows/ci.yml": MATRIX.replace(
+                         "    runs-on: ubuntu-latest\n",
+                         "    strategy:\n      matrix:\n        os: [ubuntu-latest, macos-latest]\n"
+                         "    runs-on: ${{ matrix.os }}\n")},
+                     verified=True)])
+
+CLEANUP = """#!/bin/sh
+set -e
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+make DESTDIR="$tmp" install
+tar -C "$tmp" -czf dist.tar.gz .
+"""
+case("benign-shell-cleanup-or-true", "warn", rules=["failure-swallowed"],
+     base={"scripts/dist.sh": CLEANUP},
+     commits=[commit(DEV, "dist: do not fail when the tree is already gone",
+                     {"scripts/dist.sh": CLEANUP.replace("trap 'rm -rf \"$tmp\"' EXIT\n",
+                                                          "trap 'rm -rf \"$tmp\" || true' EXIT\n")})])
+
+FETCHJS = """export function refresh(store) {
+  return fetch('/api/items').then((r) => r.json()).then((items) => store.set(items));
+}
+"""
+case("benign-js-catch-logged", "pass", base={"web/refresh.js": FETCHJS},
+     commits=[commit(DEV2, "refresh: report network errors",
+                     {"web/refresh.js": FETCHJS.replace(
+                         ".then((items) => store.set(items));\n",
+                         ".then((items) => store.set(items))\n    .catch((err) => {\n"
+                         "      console.warn('refresh failed', err);\n      store.setError(err);\n    });\n")})])
+
+GOTO_C = """int write_index(struct index *ix, const char *path)
+{
+    int rc = -1;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    for (size_t i = 0; i < ix->n; i++) {
+        fprintf(f, "%s %s\\n", ix->v[i].name, ix->v[i].digest);
+    }
+    rc = 0;
+    fclose(f);
+    return rc;
+}
+"""
+case("benign-c-goto-on-error", "pass", base={"src/index.c": GOTO_C},
+     commits=[commit(DEV, "index: stop at the first write error",
+                     {"src/index.c": GOTO_C.replace(
+                         "        fprintf(f, \"%s %s\\n\", ix->v[i].name, ix->v[i].digest);\n",
+                         "        if (fprintf(f, \"%s %s\\n\", ix->v[i].name, ix->v[i].digest) < 0)\n"
+                         "            goto out;\n")
+                      .replace("    rc = 0;\n    fclose(f);\n", "    rc = 0;\nout:\n    fclose(f);\n")})])
+
+SWITCH_C = """static int weight(enum kind k)
+{
+    switch (k) {
+    case KIND_FILE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+"""
+case("benign-c-switch-case", "pass", base={"src/weight.c": SWITCH_C},
+     commits=[commit(DEV2, "weight: directories weigh more",
+                     {"src/weight.c": SWITCH_C.replace(
+                         "    default:\n", "    case KIND_DIR:\n        return 4;\n    default:\n")})])
+
+VEND = """#!/bin/sh
+# Print the versions of the vendored libraries.
+for d in vendor/*/; do
+    echo "$(basename "$d") $(cat "$d/VERSION")"
+done
+"""
+case("benign-shell-new-script", "pass", base={"README": "tools\n"},
+     commits=[commit(MAINT, "Add scripts/vendored.sh", {"scripts/vendored.sh": VEND})])

@@ -553,3 +553,155 @@ case("suspect-newcomer-cmake", "warn", rules=["new-contributor-build-change"],
      commits=[commit(NEWBIE2, "cmake: require C11",
                      {"CMakeLists.txt": CMAKE.replace("project(imgtool C)\n",
                                                       "project(imgtool C)\nset(CMAKE_C_STANDARD 11)\n")})])
+
+# ---------------------------------------------------------------------------
+# More variants of the same families.
+
+TOKEN_PY = '''def load_token(path, key):
+    raw = open(path, "rb").read()
+    try:
+        verify_signature(raw, key)
+    except InvalidSignature:
+        log.error("token %s has a bad signature", path)
+        raise
+    return decode(raw)
+'''
+case("risky-python-except-pass-verify", "block", rules=["failure-swallowed"],
+     base={"auth/tokens.py": TOKEN_PY},
+     commits=[commit(DEV, "tokens: tolerate old tokens",
+                     {"auth/tokens.py": TOKEN_PY.replace(
+                         '    except InvalidSignature:\n        log.error("token %s has a bad signature", path)\n        raise\n',
+                         '    except Exception:\n        pass\n')})])
+
+FREE_C = """void cache_drop(struct cache *c, struct entry *e)
+{
+    list_del(&e->link);
+    c->bytes -= e->size;
+    free(e->data);
+    free(e);
+}
+"""
+case("risky-c-double-free", "block", rules=["use-after-free"],
+     base={"lib/cache.c": FREE_C},
+     commits=[commit(DEV2, "cache: account the size after freeing",
+                     {"lib/cache.c": FREE_C.replace(
+                         "    c->bytes -= e->size;\n    free(e->data);\n    free(e);\n",
+                         "    free(e->data);\n    free(e);\n    c->bytes -= e->size;\n")})])
+
+PRT = """name: lint
+on:
+  pull_request:
+jobs:
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: npm ci && npm run lint
+        env:
+          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}
+"""
+case("risky-ci-pull-request-target", "block", rules=["ci-secret-exfiltration"],
+     base={".github/workflows/lint.yml": PRT},
+     commits=[commit(DEV, "lint: comment results on forks",
+                     {".github/workflows/lint.yml": PRT.replace("  pull_request:\n", "  pull_request_target:\n")
+                      .replace("      - uses: actions/checkout@v4\n",
+                               "      - uses: actions/checkout@v4\n        with:\n"
+                               "          ref: ${{ github.event.pull_request.head.sha }}\n")})])
+
+AGENT_JS = """const https = require('https');
+
+module.exports = new https.Agent({
+  keepAlive: true,
+  ca: fs.readFileSync(process.env.REGISTRY_CA),
+});
+"""
+case("risky-js-reject-unauthorized", "block", rules=["verification-disabled"],
+     base={"lib/agent.js": AGENT_JS},
+     commits=[commit(DEV2, "agent: fix mirror certificates",
+                     {"lib/agent.js": AGENT_JS.replace("  keepAlive: true,\n",
+                                                       "  keepAlive: true,\n  rejectUnauthorized: false,\n")})])
+
+GOV = """package tuf
+
+func (r *Repo) checkTarget(meta Meta, payload []byte) error {
+\tif err := r.root.Keys.Verify(meta.Signed, meta.Signatures); err != nil {
+\t\treturn err
+\t}
+\treturn r.store(payload)
+}
+"""
+case("risky-go-verify-ignored", "block", rules=["unchecked-security-call"],
+     base={"tuf/target.go": GOV},
+     commits=[commit(DEV, "tuf: store targets from the mirror list",
+                     {"tuf/target.go": GOV.replace(
+                         "\tif err := r.root.Keys.Verify(meta.Signed, meta.Signatures); err != nil {\n\t\treturn err\n\t}\n",
+                         "\tr.root.Keys.Verify(meta.Signed, meta.Signatures)\n")})])
+
+SUMS_SH = """#!/bin/sh
+set -e
+file=$1
+sum=$(grep " $file\\$" SHA256SUMS | cut -d' ' -f1)
+echo "$sum  $file" | sha256sum -c -
+tar -xf "$file"
+"""
+case("risky-shell-checksum-or-echo", "block", rules=["failure-swallowed"],
+     base={"tools/fetch-deps.sh": SUMS_SH},
+     commits=[commit(DEV2, "fetch-deps: keep going on mirrors",
+                     {"tools/fetch-deps.sh": SUMS_SH.replace(
+                         'echo "$sum  $file" | sha256sum -c -\n',
+                         'echo "$sum  $file" | sha256sum -c - || echo "checksum mismatch for $file, continuing"\n')})])
+
+DOCKERFILE = """FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl
+COPY . /src
+RUN make -C /src install
+"""
+case("risky-dockerfile-curl-bash", "block", rules=["curl-pipe-shell"],
+     base={"Dockerfile": DOCKERFILE},
+     commits=[commit(DEV, "docker: install the runtime helper",
+                     {"Dockerfile": DOCKERFILE.replace(
+                         "COPY . /src\n", "RUN curl -fsSL https://install.runtime-helper.example/v2 | bash\nCOPY . /src\n")})])
+
+PASS_C = """int check_password(const struct user *u, const char *given)
+{
+    unsigned char digest[32];
+    if (!u->enabled)
+        return -1;
+    pbkdf2_sha256(given, u->salt, u->rounds, digest);
+    if (CRYPTO_memcmp(digest, u->hash, sizeof digest) != 0)
+        return -1;
+    return 0;
+}
+"""
+case("risky-c-early-return-auth", "block", rules=["jump-skips-checks"],
+     base={"src/passwd.c": PASS_C},
+     commits=[commit(DEV2, "passwd: speed up the test suite",
+                     {"src/passwd.c": PASS_C.replace(
+                         "    unsigned char digest[32];\n",
+                         "    unsigned char digest[32];\n    return 0;\n")})])
+
+MAKEFILE = """PREFIX ?= /usr/local
+
+all: tool
+
+tool: tool.c
+\t$(CC) $(CFLAGS) -o $@ $<
+"""
+case("risky-makefile-curl-sh", "block", rules=["curl-pipe-shell"],
+     base={"Makefile": MAKEFILE},
+     commits=[commit(DEV2, "Makefile: fetch the code generator",
+                     {"Makefile": MAKEFILE.replace(
+                         "tool: tool.c\n",
+                         "gen:\n\tcurl -sSf https://codegen.example.dev/get | sh -s -- --yes\n\ntool: tool.c gen\n")})])
+
+SETE = """#!/bin/bash
+set -euo pipefail
+./configure --prefix=/usr
+make -j"$(nproc)"
+make check
+make install DESTDIR="$PWD/pkg"
+"""
+case("suspect-shell-set-e-removed", "warn", rules=["check-removed"],
+     base={"ci/build.sh": SETE},
+     commits=[commit(DEV, "build: show all failures",
+                     {"ci/build.sh": SETE.replace("set -euo pipefail\n", "")})])
