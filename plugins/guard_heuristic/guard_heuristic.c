@@ -159,7 +159,10 @@ static int heur_open(struct temper_stage *st, const void *conf, void **state)
     struct heur_state *s = calloc(1, sizeof *s);
     int rc = TEMPER_OK;
     *state = NULL;
-    if (!s || !(s->file_authors = heur_authors_new())) {
+    if (s) {
+        s->file_authors = heur_authors_new();
+    }
+    if (!s || !s->file_authors) {
         heur_close(s);
         return temper_fail(st, TEMPER_ENOMEM, "out of memory");
     }
