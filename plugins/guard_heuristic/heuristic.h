@@ -112,6 +112,8 @@ long heur_view_line_no(const struct hunkview *hv, size_t i);
 
 /* `word` in s with identifier boundaries on both sides. */
 bool heur_has_word(const char *s, const char *word);
+/* Any of the NULL-terminated words, as heur_has_word(). */
+bool heur_any_word(const char *s, const char *const *words);
 /* Case-insensitive substring. */
 bool heur_icontains(const char *s, const char *needle);
 /* A call "name(" with an identifier boundary before name; returns the

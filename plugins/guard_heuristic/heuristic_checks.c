@@ -391,10 +391,8 @@ static bool error_return(const char *code)
     if (!heur_starts(code, "return") || (code[6] != ' ' && code[6] != '(')) {
         return false;
     }
-    for (size_t i = 0; words[i]; i++) {
-        if (heur_has_word(code + 6, words[i])) {
-            return true;
-        }
+    if (heur_any_word(code + 6, words)) {
+        return true;
     }
     return strstr(code, "-1") || strstr(code, "Err") || heur_icontains(code, "fail") ||
            strstr(code, " -E") || strstr(code, "(-E");

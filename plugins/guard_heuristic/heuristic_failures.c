@@ -7,34 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Commands whose failure means "do not trust this". */
-static bool verifying_command(const char *code)
-{
-    static const char *const cmds[] = { "gpg", "gpgv", "sha256sum", "sha512sum", "sha1sum",
-                                        "shasum", "md5sum", "b2sum", "cosign", "minisign",
-                                        "signify", "openssl", "ctest", "pytest", "tox",
-                                        "cmp", "diff", "test", NULL };
-    for (size_t i = 0; cmds[i]; i++) {
-        if (heur_has_word(code, cmds[i])) {
-            return true;
-        }
-    }
-    return heur_security_word(code) || strstr(code, "make check") || strstr(code, "make test");
-}
-
 /* Tools whose only job is to verify. */
 static bool verification_tool(const char *code)
 {
     static const char *const tools[] = { "gpg", "gpgv", "sha256sum", "sha512sum", "sha1sum",
                                          "shasum", "md5sum", "b2sum", "cosign", "minisign",
                                          "signify", "ctest", "pytest", NULL };
-    for (size_t i = 0; tools[i]; i++) {
-        if (heur_has_word(code, tools[i])) {
-            return true;
-        }
-    }
-    return strstr(code, "openssl dgst") || strstr(code, "-verify") ||
-           strstr(code, "make check") || strstr(code, "make test") || strstr(code, "--verify");
+    return heur_any_word(code, tools) || strstr(code, "openssl dgst") ||
+           strstr(code, "-verify") || strstr(code, "--verify") || strstr(code, "make check") ||
+           strstr(code, "make test");
+}
+
+/* Commands whose failure means "do not trust this". */
+static bool verifying_command(const char *code)
+{
+    static const char *const more[] = { "openssl", "tox", "cmp", "diff", "test", NULL };
+    return verification_tool(code) || heur_any_word(code, more) || heur_security_word(code);
 }
 
 static bool ends_swallowing(const char *code)
@@ -238,7 +226,7 @@ static bool statement_call(const char *code, enum lang l, char *out, size_t cap)
         p++;
     }
     size_t n = (size_t)(p - name);
-    bool ends_ok = l == L_C ? heur_ends(code, ");") : (heur_ends(code, ")") || heur_ends(code, ");"));
+    bool ends_ok = heur_ends(code, ");") || (l != L_C && heur_ends(code, ")"));
     if (*p != '(' || n == 0 || n >= cap || !ends_ok || strchr(name, '=')) {
         return false;
     }

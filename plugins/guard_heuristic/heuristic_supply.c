@@ -179,19 +179,15 @@ static bool network_command(const char *code)
     static const char *const cmds[] = { "curl", "wget", "nc", "ncat", "netcat", "telnet",
                                         "socat", "Invoke-WebRequest", "Invoke-RestMethod",
                                         "requests.post", "fetch", "scp", "rsync", NULL };
-    for (size_t i = 0; cmds[i]; i++) {
-        if (heur_has_word(code, cmds[i])) {
-            return true;
-        }
-    }
-    return strstr(code, "/dev/tcp/") != NULL;
+    return heur_any_word(code, cmds) || strstr(code, "/dev/tcp/") != NULL;
 }
 
 static bool dumps_env(const char *code)
 {
     static const char *const dumps[] = { "$(env)", "`env`", "env |", "printenv |",
-                                         "$(printenv)", "set |", "export -p |", "/proc/self/environ",
-                                         "os.environ)", "process.env)", "toJSON(env)", NULL };
+                                         "$(printenv)", "set |", "export -p |",
+                                         "/proc/self/environ", "os.environ)", "process.env)",
+                                         "toJSON(env)", NULL };
     return any_of(code, dumps);
 }
 

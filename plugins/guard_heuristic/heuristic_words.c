@@ -45,6 +45,16 @@ bool heur_has_word(const char *s, const char *word)
     return false;
 }
 
+bool heur_any_word(const char *s, const char *const *words)
+{
+    for (size_t i = 0; words[i]; i++) {
+        if (heur_has_word(s, words[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
 const char *heur_find_call(const char *s, const char *name)
 {
     size_t k = strlen(name);

@@ -49,7 +49,8 @@ static int review(struct ph *h, const char *path, const char *data, size_t len,
         rc = temper_artifact_set(change, TEMPER_ATTR_UPSTREAM, UPSTREAM);
     }
     if (rc == TEMPER_OK) {
-        rc = path ? temper_artifact_set_path(diff, path) : temper_artifact_set_data(diff, data, len);
+        rc = path ? temper_artifact_set_path(diff, path)
+                  : temper_artifact_set_data(diff, data, len);
     }
     temper_stage_reset(h->st);
     if (rc == TEMPER_OK) {
@@ -365,9 +366,11 @@ static void hostile_case(const char *name, const char *text, size_t len,
 
 static void test_hostile(void)
 {
-    static const char nul[] = "From 0123456789abcdef0123456789abcdef01234567 Mon Sep 17 00:00:00 2001\n"
-                              "From: A <a@example.org>\n\0\n";
-    static const char cut[] = "diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1,5 +1,5 @@\n a\n-b\n";
+    static const char nul[] =
+        "From 0123456789abcdef0123456789abcdef01234567 Mon Sep 17 00:00:00 2001\n"
+        "From: A <a@example.org>\n\0\n";
+    static const char cut[] =
+        "diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1,5 +1,5 @@\n a\n-b\n";
     static const char junk[] = "<html>404 Not Found</html>\n";
     const char *const tiny[] = { "max_patch_size=1K", NULL };
     hostile_case("hostile: NUL byte", nul, sizeof nul - 1, NULL, TEMPER_EFORMAT, ":3: NUL byte");
