@@ -104,6 +104,18 @@ struct hunkview {
 };
 
 int heur_view_build(struct hunkview *hv, const struct temper_patch_hunk *h, enum lang l);
+
+/* Rules relate a line to lines near it, never to a whole hunk (a rewritten
+ * file is one hunk of 100k lines): [*lo, *hi) is the window of w lines on
+ * each side of line i. */
+#define HEUR_NEAR 200
+#define HEUR_CLOSE 50
+static inline void heur_near(const struct hunkview *hv, size_t i, size_t w, size_t *lo,
+                             size_t *hi)
+{
+    *lo = i > w ? i - w : 0;
+    *hi = hv->n - i > w ? i + w + 1 : hv->n;
+}
 void heur_view_free(struct hunkview *hv);
 /* New-file line to report for line i: its own, or the nearest new-side line. */
 long heur_view_line_no(const struct hunkview *hv, size_t i);
@@ -225,7 +237,7 @@ void heur_rules_jumps(struct hctx *cx);
 void heur_rules_resources(struct hctx *cx);
 void heur_rules_supply(struct hctx *cx);
 /* once per file: releases removed in one hunk and re-added in another */
-bool heur_file_adds_line(const struct hctx *cx, const char *code);
+bool heur_file_adds_line(struct hctx *cx, const char *code);
 bool heur_file_adds_shape(struct hctx *cx, const char *shape);
 
 /* ---- contributors (heuristic_people.c) ---------------------------------------- */

@@ -48,28 +48,29 @@ static bool extra_negation(const struct tokens *lo, const struct tokens *sh)
     return skipped && j == sh->n;
 }
 
-/* Whether added line `a` is removed line `r` with its condition inverted. */
-static bool inverted(const char *r, const char *a)
+/* Whether added line `a` is the removed line (tokens tr) with its condition
+ * inverted. */
+static bool inverted(const struct tokens *tr, const char *a)
 {
-    struct tokens tr, ta;
-    if (!heur_tokenize(r, &tr) || !heur_tokenize(a, &ta) || tr.n == 0) {
+    struct tokens ta;
+    if (tr->n == 0 || !heur_tokenize(a, &ta) || (ta.n + 1 < tr->n || ta.n > tr->n + 1)) {
         return false;
     }
-    if (tr.n == ta.n) {
+    if (tr->n == ta.n) {
         size_t diff = 0, at = 0;
-        for (size_t i = 0; i < tr.n && diff < 2; i++) {
-            if (!tok_eq(&tr, i, &ta, i)) {
+        for (size_t i = 0; i < tr->n && diff < 2; i++) {
+            if (!tok_eq(tr, i, &ta, i)) {
                 diff++;
                 at = i;
             }
         }
-        return diff == 1 && is_flip(&tr, at, &ta, at);
+        return diff == 1 && is_flip(tr, at, &ta, at);
     }
-    if (tr.n == ta.n + 1) {
-        return extra_negation(&tr, &ta);
+    if (tr->n == ta.n + 1) {
+        return extra_negation(tr, &ta);
     }
-    if (ta.n == tr.n + 1) {
-        return extra_negation(&ta, &tr);
+    if (ta.n == tr->n + 1) {
+        return extra_negation(&ta, tr);
     }
     return false;
 }
@@ -118,12 +119,15 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Lines of side `op` (minus `skip`) that carry code, in order; caller frees. */
+/* Lines of side `op` (minus `skip`) near `skip` that carry code, in order;
+ * caller frees. */
 static const char **side_lines(const struct hunkview *hv, char op, size_t skip, size_t *n)
 {
-    const char **v = calloc(hv->n + 1, sizeof *v);
+    size_t lo, hi;
+    heur_near(hv, skip, HEUR_CLOSE, &lo, &hi);
+    const char **v = calloc(hi - lo + 1, sizeof *v);
     *n = 0;
-    for (size_t i = 0; v && i < hv->n; i++) {
+    for (size_t i = lo; v && i < hi; i++) {
         if (hv->v[i].op == op && i != skip && !trivial(hv->v[i].code)) {
             v[(*n)++] = hv->v[i].code;
         }
@@ -187,7 +191,7 @@ static bool branches_swapped(const struct hunkview *hv, size_t r, size_t a)
  * a rewrite of the block rather than a flipped check. */
 static bool body_kept(const struct hunkview *hv, size_t a)
 {
-    for (size_t k = a + 1; k < hv->n; k++) {
+    for (size_t k = a + 1; k < hv->n && k <= a + HEUR_CLOSE; k++) {
         if (hv->v[k].op == '-' || trivial(hv->v[k].code)) {
             continue;
         }
@@ -227,9 +231,12 @@ static void rule_inverted(struct hctx *cx, bool *used)
         if (hv->v[r].op != '-' || !*rc) {
             continue;
         }
-        bool cond = heur_is_condition(rc) || heur_starts(rc, "return");
-        for (size_t a = r + 1; cond && a < hv->n && hv->v[a].op != ' '; a++) {
-            if (hv->v[a].op != '+' || used[a] || !inverted(rc, hv->v[a].code)) {
+        struct tokens tr;
+        bool cond = (heur_is_condition(rc) || heur_starts(rc, "return")) &&
+                    heur_tokenize(rc, &tr);
+        for (size_t a = r + 1; cond && a < hv->n && a <= r + HEUR_NEAR && hv->v[a].op != ' ';
+             a++) {
+            if (hv->v[a].op != '+' || used[a] || !inverted(&tr, hv->v[a].code)) {
                 continue;
             }
             used[r] = used[a] = true;
@@ -331,7 +338,9 @@ static bool result_unchecked(const struct hunkview *hv, size_t i, const char *co
         for (size_t k = i, seen = 0; k-- > 0 && seen < 15 && !computed; seen++) {
             computed = hv->v[k].op != '-' && assigns(hv->v[k].code, ids[j]);
         }
-        for (size_t k = 0; computed && k < hv->n && !checked; k++) {
+        size_t lo, hi;
+        heur_near(hv, i, HEUR_NEAR, &lo, &hi);
+        for (size_t k = lo; computed && k < hi && !checked; k++) {
             const struct hline *l = &hv->v[k];
             checked = l->op != '-' && heur_has_word(l->code, ids[j]) &&
                       (heur_is_condition(l->code) || (l->op == '+' && hands_on(l->code)));
@@ -343,8 +352,8 @@ static bool result_unchecked(const struct hunkview *hv, size_t i, const char *co
     return false;
 }
 
-/* "if (f(x) != 0) ..." became a bare "f(x);" on an added line. */
-static bool call_stripped(const struct hunkview *hv, const char *code)
+/* "if (f(x) != 0) ..." became a bare "f(x);" on an added line near i. */
+static bool call_stripped(const struct hunkview *hv, size_t at, const char *code)
 {
     static const char *const ifs[] = { "if ", "if(", "elif ", "else if", "} else if",
                                        "unless ", NULL };
@@ -366,7 +375,9 @@ static bool call_stripped(const struct hunkview *hv, const char *code)
         memcpy(name, t.t[i].p, t.t[i].len);
         name[t.t[i].len] = '\0';
         snprintf(pat, sizeof pat, "%s(", name);
-        for (size_t k = 0; k < hv->n; k++) {
+        size_t lo, hi;
+        heur_near(hv, at, HEUR_NEAR, &lo, &hi);
+        for (size_t k = lo; k < hi; k++) {
             const char *c = hv->v[k].code;
             if (hv->v[k].op == '+' && (heur_starts(c, pat) || (heur_starts(c, "(void)") &&
                                                                 heur_starts(c + 6, pat)))) {
@@ -416,13 +427,16 @@ static bool error_exit(const char *code)
     return false;
 }
 
-/* The hunk adds a check of the same shape, or an error exit. */
-static bool readded(struct hctx *cx, const char *code, bool exit_line)
+/* The file adds a check of the same shape, or an error exit is added near
+ * line i. */
+static bool readded(struct hctx *cx, size_t i, const char *code, bool exit_line)
 {
     char *shape = heur_shape(code);
     bool hit = shape && heur_file_adds_shape(cx, shape);
+    size_t lo, hi;
     free(shape);
-    for (size_t k = 0; !hit && exit_line && k < cx->hv->n; k++) {
+    heur_near(cx->hv, i, HEUR_CLOSE, &lo, &hi);
+    for (size_t k = lo; !hit && exit_line && k < hi; k++) {
         hit = cx->hv->v[k].op == '+' && error_exit(cx->hv->v[k].code);
     }
     return hit;
@@ -431,7 +445,7 @@ static bool readded(struct hctx *cx, const char *code, bool exit_line)
 /* The nearest line before i that is not removed. */
 static size_t kept_before(const struct hunkview *hv, size_t i)
 {
-    while (i-- > 0) {
+    for (size_t seen = 0; i-- > 0 && seen < HEUR_CLOSE; seen++) {
         if (hv->v[i].op != '-' && *hv->v[i].code) {
             return i;
         }
@@ -443,8 +457,8 @@ static void removed_condition(struct hctx *cx, size_t i)
 {
     const struct hunkview *hv = cx->hv;
     const char *code = hv->v[i].code;
-    if (readded(cx, code, false) ||
-        !(result_unchecked(hv, i, code) || call_stripped(hv, code))) {
+    if (readded(cx, i, code, false) ||
+        !(result_unchecked(hv, i, code) || call_stripped(hv, i, code))) {
         return;
     }
     size_t p = kept_before(hv, i);
@@ -458,7 +472,7 @@ static void removed_exit(struct hctx *cx, size_t i)
 {
     const struct hunkview *hv = cx->hv;
     size_t p = kept_before(hv, i);
-    if (p == SIZE_MAX || !checks_value(hv->v[p].code) || readded(cx, hv->v[i].code, true)) {
+    if (p == SIZE_MAX || !checks_value(hv->v[p].code) || readded(cx, i, hv->v[i].code, true)) {
         return;
     }
     bool sec = heur_security_word(hv->v[p].code);
@@ -475,8 +489,9 @@ static void removed_or_exit(struct hctx *cx, size_t i)
     if (!bar || !error_exit(bar + 4)) {
         return;
     }
-    size_t n = (size_t)(bar - code);
-    for (size_t k = 0; k < hv->n; k++) {
+    size_t n = (size_t)(bar - code), lo, hi;
+    heur_near(hv, i, HEUR_CLOSE, &lo, &hi);
+    for (size_t k = lo; k < hi; k++) {
         const char *a = hv->v[k].code;
         if (hv->v[k].op == '+' && strlen(a) >= n && strncmp(a, code, n) == 0 &&
             !strstr(a + n, "||") && !strstr(a + n, "&&")) {
@@ -502,7 +517,9 @@ static bool errexit(const char *code)
 static void removed_errexit(struct hctx *cx, size_t i)
 {
     const struct hunkview *hv = cx->hv;
-    for (size_t k = 0; k < hv->n; k++) {
+    size_t lo, hi;
+    heur_near(hv, i, HEUR_NEAR, &lo, &hi);
+    for (size_t k = lo; k < hi; k++) {
         if (hv->v[k].op == '+' && errexit(hv->v[k].code)) {
             return;
         }

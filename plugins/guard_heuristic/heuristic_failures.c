@@ -48,15 +48,17 @@ static bool hides_output(const char *code)
            strstr(code, "&>/dev/null") || strstr(code, ">&/dev/null");
 }
 
-/* The same command without the swallowing was removed in this hunk. */
-static bool was_checked_before(const struct hunkview *hv, const char *code)
+/* The same command without the swallowing was removed near line i. */
+static bool was_checked_before(const struct hunkview *hv, size_t i, const char *code)
 {
     const char *bar = strstr(code, "||");
     size_t n = bar ? (size_t)(bar - code) : strlen(code);
     while (n && code[n - 1] == ' ') {
         n--;
     }
-    for (size_t k = 0; n > 3 && k < hv->n; k++) {
+    size_t lo, hi;
+    heur_near(hv, i, HEUR_CLOSE, &lo, &hi);
+    for (size_t k = lo; n > 3 && k < hi; k++) {
         if (hv->v[k].op == '-' && strncmp(hv->v[k].code, code, n) == 0) {
             return true;
         }
@@ -69,7 +71,7 @@ static void shell_swallow(struct hctx *cx, size_t i)
     const char *code = cx->hv->v[i].code;
     bool verify = verifying_command(code);
     if (ends_swallowing(code)) {
-        int conf = (verify ? 75 : 35) + (was_checked_before(cx->hv, code) ? 10 : 0);
+        int conf = (verify ? 75 : 35) + (was_checked_before(cx->hv, i, code) ? 10 : 0);
         heur_add(cx, R_FAILURE_SWALLOWED, verify ? TEMPER_SEV_HIGH : TEMPER_SEV_LOW, conf, i,
                  NULL, verify ? "the failure of a verification command is swallowed"
                               : "the failure of a command is swallowed");
@@ -89,7 +91,7 @@ static void shell_swallow(struct hctx *cx, size_t i)
 /* The next added line with code after i, or SIZE_MAX. */
 static size_t next_added(const struct hunkview *hv, size_t i)
 {
-    for (size_t k = i + 1; k < hv->n; k++) {
+    for (size_t k = i + 1; k < hv->n && k <= i + HEUR_CLOSE; k++) {
         if (hv->v[k].op == '-') {
             continue;
         }
@@ -249,10 +251,12 @@ static bool security_callee(const char *name, bool *strong)
     return heur_has_subword(name, verbs);
 }
 
-/* A removed line in the hunk used the same call's result. */
-static bool result_was_used(const struct hunkview *hv, const char *name)
+/* A removed line near i used the same call's result. */
+static bool result_was_used(const struct hunkview *hv, size_t i, const char *name)
 {
-    for (size_t k = 0; k < hv->n; k++) {
+    size_t lo, hi;
+    heur_near(hv, i, HEUR_CLOSE, &lo, &hi);
+    for (size_t k = lo; k < hi; k++) {
         const char *c = hv->v[k].code;
         if (hv->v[k].op == '-' && heur_find_call(c, name) &&
             (heur_is_condition(c) || strchr(c, '=') || heur_starts(c, "return"))) {
@@ -271,7 +275,7 @@ static void unchecked_call(struct hctx *cx, size_t i)
         !security_callee(name, &strong)) {
         return;
     }
-    bool before = result_was_used(cx->hv, name);
+    bool before = result_was_used(cx->hv, i, name);
     if (!strong && !before && cx->lang == L_JS) {
         return; /* JS verifiers usually throw */
     }

@@ -8,8 +8,8 @@
 /* The previous / next line on the new side with code. */
 static size_t new_side(const struct hunkview *hv, size_t i, int dir)
 {
-    for (size_t k = i;;) {
-        if (dir < 0 ? k == 0 : k + 1 >= hv->n) {
+    for (size_t k = i, seen = 0;; seen++) {
+        if (seen > HEUR_CLOSE || (dir < 0 ? k == 0 : k + 1 >= hv->n)) {
             return SIZE_MAX;
         }
         k = dir < 0 ? k - 1 : k + 1;

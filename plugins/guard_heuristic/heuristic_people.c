@@ -194,19 +194,12 @@ static bool first_time(const struct authors *known, bool have_history, const cha
     return have_history && email && !heur_authors_has(known, email);
 }
 
-/* Any commit of the set (all of them for a combined diff) by a newcomer. */
-static bool newcomer_in(const struct hctx *cx, const struct temper_patch_commit *c,
-                        const struct authors *known, bool have_history)
+/* The commit's author is a newcomer; for a combined diff, any author of
+ * the set (`any`, computed once by the caller). */
+static bool newcomer_in(const struct temper_patch_commit *c, const struct authors *known,
+                        bool have_history, bool any)
 {
-    if (!c->combined) {
-        return first_time(known, have_history, c->author_email);
-    }
-    for (size_t i = 0; i < cx->set->n_commits; i++) {
-        if (first_time(known, have_history, cx->set->commits[i]->author_email)) {
-            return true;
-        }
-    }
-    return false;
+    return c->combined ? any : first_time(known, have_history, c->author_email);
 }
 
 static bool risky_commit(const struct hctx *cx, const char *sha)
@@ -242,14 +235,15 @@ static bool github_web(const char *email)
 }
 
 static void commit_rules(struct hctx *cx, const struct temper_patch_commit *c,
-                         const struct authors *known, bool have_history, bool binaries)
+                         const struct authors *known, bool have_history, bool binaries,
+                         bool any_newcomer)
 {
     struct touch t;
     touched(c, &t);
     if (!(t.roles & SENSITIVE)) {
         return;
     }
-    if (cx->enabled[R_NEW_CONTRIBUTOR] && newcomer_in(cx, c, known, have_history)) {
+    if (cx->enabled[R_NEW_CONTRIBUTOR] && newcomer_in(c, known, have_history, any_newcomer)) {
         newcomer_rule(cx, c, &t, binaries);
     }
     if (cx->enabled[R_UNVERIFIED] && c->verified == 0) {
@@ -315,9 +309,12 @@ void heur_rules_people(struct hctx *cx, const struct authors *known, bool have_h
 {
     const struct temper_patch_commit *bin_c = NULL, *build_c = NULL;
     struct touch bin_t, build_t, t;
-    bool newcomer = false;
+    bool newcomer = false, any = false;
     memset(&bin_t, 0, sizeof bin_t);
     memset(&build_t, 0, sizeof build_t);
+    for (size_t i = 0; i < cx->set->n_commits && !any; i++) {
+        any = first_time(known, have_history, cx->set->commits[i]->author_email);
+    }
     for (size_t i = 0; i < cx->set->n_commits; i++) {
         const struct temper_patch_commit *c = cx->set->commits[i];
         touched(c, &t);
@@ -330,10 +327,10 @@ void heur_rules_people(struct hctx *cx, const struct authors *known, bool have_h
             build_t = t;
         }
         newcomer = newcomer || ((t.binaries || (t.roles & ROLE_BUILD)) &&
-                                newcomer_in(cx, c, known, have_history));
+                                newcomer_in(c, known, have_history, any));
     }
     for (size_t i = 0; i < cx->set->n_commits; i++) {
-        commit_rules(cx, cx->set->commits[i], known, have_history, bin_c != NULL);
+        commit_rules(cx, cx->set->commits[i], known, have_history, bin_c != NULL, any);
     }
     if (cx->enabled[R_BINARY_WITH_BUILD] && bin_c && build_c) {
         binary_build_rule(cx, bin_c, &bin_t, build_c, &build_t, newcomer);

@@ -128,13 +128,15 @@ static bool mentions(const char *code, const char *obj)
 
 /* ---- release removed --------------------------------------------------------- */
 
-static bool acquisition_removed(const struct hunkview *hv, const char *obj)
+static bool acquisition_removed(const struct hunkview *hv, size_t i, const char *obj)
 {
+    size_t lo, hi;
+    heur_near(hv, i, HEUR_NEAR, &lo, &hi);
     char pat[NAME_MAX_LEN + 4];
     snprintf(pat, sizeof pat, "%s =", obj);
     char pat2[NAME_MAX_LEN + 4];
     snprintf(pat2, sizeof pat2, "%s :=", obj);
-    for (size_t k = 0; k < hv->n; k++) {
+    for (size_t k = lo; k < hi; k++) {
         const char *c = hv->v[k].code;
         if (hv->v[k].op == '-' && (strstr(c, pat) || strstr(c, pat2) ||
                                    (heur_starts(c, "with ") && mentions(c, obj)))) {
@@ -144,12 +146,15 @@ static bool acquisition_removed(const struct hunkview *hv, const char *obj)
     return false;
 }
 
-/* Still used on a kept line, and not released or handed on by an added one. */
-static bool kept_unreleased(struct hctx *cx, const char *obj)
+/* Still used on a kept line near i, and not released or handed on by an
+ * added one. */
+static bool kept_unreleased(struct hctx *cx, size_t i, const char *obj)
 {
     const struct hunkview *hv = cx->hv;
     bool kept = false;
-    for (size_t k = 0; k < hv->n; k++) {
+    size_t lo, hi;
+    heur_near(hv, i, HEUR_NEAR, &lo, &hi);
+    for (size_t k = lo; k < hi; k++) {
         const char *c = hv->v[k].code;
         char fn[NAME_MAX_LEN], o[NAME_MAX_LEN];
         if (hv->v[k].op == '+' && heur_starts(c, "goto ")) {
@@ -172,7 +177,7 @@ static void release_removed(struct hctx *cx, size_t i)
     const struct hunkview *hv = cx->hv;
     char fn[NAME_MAX_LEN], obj[NAME_MAX_LEN];
     if (!find_release(hv->v[i].code, fn, obj) || heur_file_adds_line(cx, hv->v[i].code) ||
-        acquisition_removed(hv, obj) || !kept_unreleased(cx, obj)) {
+        acquisition_removed(hv, i, obj) || !kept_unreleased(cx, i, obj)) {
         return;
     }
     bool lock = heur_icontains(fn, "unlock");
@@ -239,7 +244,7 @@ static bool exits(const char *code)
 static void after_free(struct hctx *cx, size_t i, const char *obj, bool handle)
 {
     const struct hunkview *hv = cx->hv;
-    for (size_t k = i + 1; k < hv->n; k++) {
+    for (size_t k = i + 1; k < hv->n && k <= i + HEUR_CLOSE * 2; k++) {
         const struct hline *l = &hv->v[k];
         if (l->op == '-' || !*l->code) {
             continue;
@@ -319,7 +324,7 @@ static bool hands_off(const char *code, const char *obj)
 static void leak_after(struct hctx *cx, size_t i, const char *obj)
 {
     const struct hunkview *hv = cx->hv;
-    for (size_t k = i + 1; k < hv->n; k++) {
+    for (size_t k = i + 1; k < hv->n && k <= i + HEUR_CLOSE; k++) {
         const struct hline *l = &hv->v[k];
         if (l->op == '-' || !*l->code) {
             continue;

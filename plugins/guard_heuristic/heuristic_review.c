@@ -10,11 +10,16 @@
 #define EVIDENCE_MAX 600
 #define MESSAGE_MAX 300
 
-/* Per-file data shared by the hunks of one file. */
+/* Per-file data shared by the hunks of one file: the views, and the code
+ * and shapes of its added lines, sorted for binary search (built on first
+ * use). */
 struct fileviews {
     struct hunkview *v;
     size_t n;
-    char **shapes;      /* shapes of the added lines, built on first use */
+    const char **added;
+    size_t n_added;
+    bool added_built;
+    char **shapes;
     size_t n_shapes;
     bool shapes_built;
 };
@@ -135,62 +140,81 @@ bool heur_commit_has(const struct hctx *cx, const char *sha, enum rule_id r,
 
 /* ---- lines added anywhere in the current file -------------------------------------- */
 
-bool heur_file_adds_line(const struct hctx *cx, const char *code)
+static int cmp_str(const void *a, const void *b)
 {
-    const struct fileviews *fv = cx->fv;
-    for (size_t h = 0; fv && h < fv->n; h++) {
-        for (size_t i = 0; i < fv->v[h].n; i++) {
-            if (fv->v[h].v[i].op == '+' && strcmp(fv->v[h].v[i].code, code) == 0) {
-                return true;
-            }
-        }
-    }
-    return false;
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void build_shapes(struct fileviews *fv, int *rc)
+static bool sorted_has(const char *const *v, size_t n, const char *s)
+{
+    return n && bsearch(&s, v, n, sizeof *v, cmp_str) != NULL;
+}
+
+static size_t added_lines(const struct fileviews *fv)
 {
     size_t total = 0;
-    fv->shapes_built = true;
     for (size_t h = 0; h < fv->n; h++) {
         total += fv->v[h].n;
     }
-    fv->shapes = calloc(total + 1, sizeof *fv->shapes);
-    if (!fv->shapes) {
+    return total;
+}
+
+static void build_added(struct fileviews *fv, int *rc)
+{
+    fv->added_built = true;
+    fv->added = calloc(added_lines(fv) + 1, sizeof *fv->added);
+    if (!fv->added) {
         *rc = TEMPER_ENOMEM;
         return;
     }
     for (size_t h = 0; h < fv->n; h++) {
         for (size_t i = 0; i < fv->v[h].n; i++) {
-            const struct hline *l = &fv->v[h].v[i];
-            if (l->op != '+' || !*l->code) {
-                continue;
+            if (fv->v[h].v[i].op == '+' && *fv->v[h].v[i].code) {
+                fv->added[fv->n_added++] = fv->v[h].v[i].code;
             }
-            char *s = heur_shape(l->code);
-            if (!s) {
-                *rc = TEMPER_ENOMEM;
-                return;
-            }
-            fv->shapes[fv->n_shapes++] = s;
         }
     }
+    qsort(fv->added, fv->n_added, sizeof *fv->added, cmp_str);
+}
+
+static void build_shapes(struct fileviews *fv, int *rc)
+{
+    fv->shapes_built = true;
+    if (!fv->added_built) {
+        build_added(fv, rc);
+    }
+    fv->shapes = calloc(fv->n_added + 1, sizeof *fv->shapes);
+    if (!fv->shapes) {
+        *rc = TEMPER_ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < fv->n_added; i++) {
+        char *s = heur_shape(fv->added[i]);
+        if (!s) {
+            *rc = TEMPER_ENOMEM;
+            return;
+        }
+        fv->shapes[fv->n_shapes++] = s;
+    }
+    qsort(fv->shapes, fv->n_shapes, sizeof *fv->shapes, cmp_str);
+}
+
+bool heur_file_adds_line(struct hctx *cx, const char *code)
+{
+    struct fileviews *fv = cx->fv;
+    if (fv && !fv->added_built) {
+        build_added(fv, &cx->rc);
+    }
+    return fv && sorted_has(fv->added, fv->n_added, code);
 }
 
 bool heur_file_adds_shape(struct hctx *cx, const char *shape)
 {
     struct fileviews *fv = cx->fv;
-    if (!fv) {
-        return false;
-    }
-    if (!fv->shapes_built) {
+    if (fv && !fv->shapes_built) {
         build_shapes(fv, &cx->rc);
     }
-    for (size_t i = 0; i < fv->n_shapes; i++) {
-        if (strcmp(fv->shapes[i], shape) == 0) {
-            return true;
-        }
-    }
-    return false;
+    return fv && sorted_has((const char *const *)fv->shapes, fv->n_shapes, shape);
 }
 
 /* ---- the walk ---------------------------------------------------------------------- */
@@ -204,6 +228,7 @@ static void fileviews_free(struct fileviews *fv)
         free(fv->shapes[i]);
     }
     free(fv->shapes);
+    free(fv->added);
     free(fv->v);
     memset(fv, 0, sizeof *fv);
 }

@@ -340,12 +340,12 @@ void heur_view_free(struct hunkview *hv)
 
 long heur_view_line_no(const struct hunkview *hv, size_t i)
 {
-    for (size_t k = i; k < hv->n; k++) {
+    for (size_t k = i; k < hv->n && k <= i + HEUR_NEAR; k++) {
         if (hv->v[k].new_no) {
             return hv->v[k].new_no;
         }
     }
-    for (size_t k = i; k-- > 0;) {
+    for (size_t k = i; k-- > 0 && i - k <= HEUR_NEAR;) {
         if (hv->v[k].new_no) {
             return hv->v[k].new_no;
         }

@@ -387,6 +387,37 @@ static void test_hostile(void)
     hostile_case("hostile: over max_patch_size", big.data, big.len, tiny, TEMPER_ELIMIT,
                  "exceeds the limit of 1024 bytes");
     temper_buf_cleanup(&big);
+    TEST("hostile: a 160,000-line rewrite is reviewed in bounded time") {
+        /* rules look at nearby lines only: no quadratic walk over a hunk */
+        struct ph h;
+        struct temper_buf b;
+        enum temper_verdict v = TEMPER_VERDICT_NONE;
+        const int n = 20000;
+        temper_buf_init(&b, 0);
+        int brc = temper_buf_printf(&b, "diff --git a/big.c b/big.c\n--- a/big.c\n+++ b/big.c\n"
+                                    "@@ -1,%d +1,%d @@\n", 4 * n, 4 * n);
+        for (int i = 0; brc == TEMPER_OK && i < n; i++) {
+            brc = temper_buf_printf(&b, "-    rc = step_%d(ctx);\n-    if (rc < 0)\n"
+                                    "-        goto fail;\n-    free(p%d);\n", i, i);
+        }
+        for (int i = 0; brc == TEMPER_OK && i < n; i++) {
+            brc = temper_buf_printf(&b, "+    ret = stage_%d(ctx);\n+    if (ret >= 0)\n"
+                                    "+        return ret;\n+    x%d = p%d->next;\n", i, i, i);
+        }
+        CHECK_INT_EQ(brc, TEMPER_OK);
+        CHECK_INT_EQ(load(&h, NULL), TEMPER_OK);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        CHECK_INT_EQ(review(&h, NULL, b.data, b.len, &v), TEMPER_OK);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        printf("# %zu bytes, one hunk of %d lines: %.3f s (%.1f MB/s)\n", b.len, 8 * n, secs,
+               secs > 0 ? (double)b.len / secs / 1e6 : 0.0);
+        CHECK(secs < 30.0);
+        CHECK(v != TEMPER_VERDICT_NONE);
+        ph_close(&h);
+        temper_buf_cleanup(&b);
+    }
     TEST("hostile: no diff artifact") {
         struct ph h;
         enum temper_verdict v = TEMPER_VERDICT_PASS;
