@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define PIPELINE_MAX_STAGES 64
 
 void temper_run_result_cleanup(struct temper_run_result *r)
 {
@@ -24,6 +23,7 @@ void temper_run_result_cleanup(struct temper_run_result *r)
     free(r->failed_stage);
     free(r->error);
     free(r->image_digest);
+    free(r->report_dir);
     memset(r, 0, sizeof *r);
 }
 
@@ -56,6 +56,11 @@ void temper_pipeline_free(struct temper_pipeline *p)
     free(p->workdir);
     free(p->cachedir);
     free(p);
+}
+
+const struct temper_stage *temper_pipeline_stage(const struct temper_pipeline *p, size_t i)
+{
+    return p && i < p->n ? p->stages[i].st : NULL;
 }
 
 void temper_pipeline_keep_workdirs(struct temper_pipeline *p, int keep)

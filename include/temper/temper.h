@@ -20,5 +20,7 @@
 #include <temper/json.h>
 #include <temper/http.h>
 #include <temper/dsse.h>
+#include <temper/oci.h>
+#include <temper/pkgindex.h>
 #include <temper/patch.h>
 #endif
