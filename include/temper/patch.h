@@ -31,8 +31,11 @@
  * every commit of the mbox (the GitHub compare API gives the files of a range,
  * not of each commit: such a tracker writes each commit without a diff and the
  * combined diff in the newest commit's message, marked this way).
- * A bare unified diff (`git diff`, `diff -ruN`, no mbox headers) is also
- * accepted and read as one commit without metadata.
+ * A mail without the "From <sha>" line (From:/Date:/Subject: first) is read
+ * as a commit without a sha, and a bare unified diff (`git diff`, `diff -ruN`)
+ * as one commit without metadata.  Text before the first message or diff
+ * (hg export headers, `git show` output, notes) is skipped, as patch(1) and
+ * git apply do.
  *
  * Every input is hostile: sizes and counts are capped (struct
  * temper_patch_limits), a hunk must hold exactly the lines its header
@@ -133,10 +136,10 @@ struct temper_patch_commit {
     uint32_t size;
     const char *sha;            /* from the "From <sha>" line; NULL for a bare diff */
     const char *author_name;    /* NULL when absent */
-    const char *author_email;   /* lower-cased as written; NULL when absent */
+    const char *author_email;   /* lower-cased; NULL when absent */
     const char *author_date;    /* as written; NULL when absent */
     const char *committer_name; /* X-Temper-Committer, NULL when absent */
-    const char *committer_email;
+    const char *committer_email; /* lower-cased */
     const char *committer_date;
     const char *subject;        /* "[PATCH ...]" removed, unfolded, decoded; "" */
     const char *body;           /* rest of the message, trimmed; "" when none */
@@ -160,8 +163,8 @@ struct temper_patch_set {
  * it does not point into buf.  On error *out is NULL and one line
  * "WHAT:LINE: message" is recorded with temper_fail(st, ...) (st may be NULL):
  *   TEMPER_EFORMAT  malformed input (NUL byte, bad hunk header, a hunk shorter
- *                   or longer than announced, unparsable header, neither an
- *                   mbox nor a diff)
+ *                   or longer than announced, unparsable header, a diff after
+ *                   the signature, no commit and no diff at all)
  *   TEMPER_ELIMIT   a limit was hit (size, line length, counts)
  *   TEMPER_EINVAL   bad arguments; TEMPER_ENOMEM. */
 TEMPER_EXPORT int temper_patch_parse(struct temper_stage *st, const char *what,

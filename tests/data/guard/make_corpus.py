@@ -14,6 +14,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # keep tests/data free of __pycache__
 sys.path.insert(0, HERE)
 import corpus_lib  # noqa: E402
 from corpus_lib import DEV  # noqa: E402
