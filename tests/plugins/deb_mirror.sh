@@ -77,6 +77,7 @@ deb_real_mirror() {
 }
 
 deb_serve() {
+    : > "$1.httpd"
     "$PYTHON3" -u -m http.server 0 --bind 127.0.0.1 --directory "$1" > "$1.httpd" 2>&1 &
     DEB_HTTPD_PID=$!
     i=0
