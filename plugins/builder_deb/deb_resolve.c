@@ -159,6 +159,13 @@ static bool ma_any_ok(const struct temper_debpkg *p)
            (strcmp(p->multi_arch, "allowed") == 0 || strcmp(p->multi_arch, "foreign") == 0);
 }
 
+/* A versioned dependency needs a versioned Provides (Debian policy 7.5). */
+static bool prov_ok(const struct temper_dep *d, const struct temper_debprov *v)
+{
+    return d->op == TEMPER_DEP_ANY ||
+           (v->version && temper_dep_version_ok(TEMPER_VSCHEME_DPKG, d, v->version));
+}
+
 /* Is d met by what is selected already? */
 static bool satisfied(const struct res *x, const struct temper_dep *d)
 {
@@ -169,9 +176,7 @@ static bool satisfied(const struct res *x, const struct temper_dep *d)
     for (size_t i = 0; i < x->r->n_idx; i++) {
         for (const struct temper_debprov *v = temper_debindex_providers(x->r->idx[i], d->name);
              v; v = v->next) {
-            bool vok = d->op == TEMPER_DEP_ANY ||
-                       (v->version && temper_dep_version_ok(TEMPER_VSCHEME_DPKG, d,
-                                                            v->version));
+            bool vok = prov_ok(d, v);
             if (vok && sel_find(x, v->pkg->name) == v->pkg) {
                 return true;
             }
@@ -211,9 +216,7 @@ static const struct temper_debpkg *best_provider(const struct res *x, const stru
     for (size_t i = 0; i < x->r->n_idx; i++) {
         for (const struct temper_debprov *v = temper_debindex_providers(x->r->idx[i], d->name);
              v; v = v->next) {
-            bool vok = d->op == TEMPER_DEP_ANY ||
-                       (v->version && temper_dep_version_ok(TEMPER_VSCHEME_DPKG, d,
-                                                            v->version));
+            bool vok = prov_ok(d, v);
             if (vok && arch_ok(x, v->pkg) && better_provider(v->pkg, best)) {
                 best = v->pkg;
             }

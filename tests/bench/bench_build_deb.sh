@@ -15,8 +15,7 @@ trap 'deb_stop; rm -rf "$T"' EXIT
 deb_real_mirror "$T/mirror" python3-minimal || exit 1
 deb_serve "$T/mirror" || exit 1
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-mkdir -p "$T/images"
-cat > "$T/p.ini" <<INI
+deb_ini "$T/p.ini" "$T" "$DEB_URL" "keyring = $KEYRING"
 [core]
 store = sqlite:$T/state.db
 workdir = $T/work

@@ -49,22 +49,7 @@ deb suid 1.0 all s:usr/bin/suid:x f:etc/passwd:mine:x:1:1::/:/x
 "$PYTHON3" "$TEMPER_SRCDIR/tests/plugins/mkdeb.py" index "$M" test amd64 arm64 --bad-sha badhash
 deb_serve "$M" || { echo "Bail out! cannot start the mirror's HTTP server"; exit 1; }
 
-cat > "$T/p.ini" <<INI
-[core]
-store = sqlite:$T/state.db
-workdir = $T/work
-cache_dir = $T/cache
-images = images/*.ini
-
-[pipeline]
-stages = builder.deb
-
-[builder "deb"]
-plugin = deb
-mirror = $DEB_URL
-allow_unsigned = yes
-essential = \${DEB_ESSENTIAL:-no}
-INI
+deb_ini "$T/p.ini" "$T" "$DEB_URL" "allow_unsigned = yes" 'essential = ${DEB_ESSENTIAL:-no}'
 img() { printf '[image]\nname = %s\ndistribution = debian:test\npackages = %s\n' "$1" "$2" \
     > "$T/images/$1.ini"; }
 build() { "$TEMPER_BIN" --plugin-dir "$TEMPER_PLUGINS" build -c "$T/p.ini" "$@" 2>"$T/err"; }

@@ -89,6 +89,21 @@ deb_serve() {
     return 1
 }
 
+# deb_ini FILE DIR MIRROR [KEY=VALUE...]: a pipeline with one builder_deb
+# stage on MIRROR, its store, work and cache below DIR, images in
+# DIR/images/*.ini; the extra lines go to the [builder "deb"] section.
+deb_ini() {
+    f=$1; d=$2; m=$3; shift 3
+    mkdir -p "$d/images"
+    printf '[core]\nstore = sqlite:%s/state.db\nworkdir = %s/work\ncache_dir = %s/cache\n' \
+        "$d" "$d" "$d" > "$f"
+    printf 'images = images/*.ini\n\n[pipeline]\nstages = builder.deb\n\n' >> "$f"
+    printf '[builder "deb"]\nplugin = deb\nmirror = %s\n' "$m" >> "$f"
+    for kv in "$@"; do
+        printf '%s\n' "$kv" >> "$f"
+    done
+}
+
 deb_stop() {
     [ -n "${DEB_HTTPD_PID:-}" ] && kill "$DEB_HTTPD_PID" 2>/dev/null
     DEB_HTTPD_PID=
