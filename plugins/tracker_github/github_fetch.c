@@ -2,7 +2,8 @@
  *
  * Every request of a round goes through gh_fetch(), which runs them with
  * temper_http_batch() (at most `concurrency` in flight) in chunks sized by
- * the last X-RateLimit-Remaining the host reported.  After each chunk the
+ * the last X-RateLimit-Remaining the host reported (while it is unknown, a
+ * first chunk of `concurrency` requests learns it).  After each chunk the
  * replies' X-RateLimit-* and Retry-After headers update the instance's view
  * of the host (struct gh_rate): when the primary limit is exhausted or a
  * secondary limit asked to wait, the next chunk waits (up to max_wait) or,
@@ -89,8 +90,19 @@ static bool mentions_rate_limit(const struct temper_buf *b)
     return false;
 }
 
+/* A failed reply that hit a rate limit: TEMPER_ELIMIT, saying until when. */
+static void limited(struct gh_state *s, struct gh_call *c)
+{
+    char *e = temper_strdupf("%s (%s)", c->err ? c->err : "rate limited", s->rate.why);
+    if (e) {
+        free(c->err);
+        c->err = e;
+    }
+    c->rc = TEMPER_ELIMIT;
+}
+
 /* What one reply says about the host's limits. */
-static void note_reply(struct gh_state *s, struct temper_stage *st, const struct gh_call *c,
+static void note_reply(struct gh_state *s, struct temper_stage *st, struct gh_call *c,
                        long long *min_rem, long long *min_reset)
 {
     const struct temper_http_resp *r = &c->resp;
@@ -112,7 +124,10 @@ static void note_reply(struct gh_state *s, struct temper_stage *st, const struct
               "rate limit exhausted");
     } else if (r->status == 429 || mentions_rate_limit(&r->body)) {
         block(s, now + GH_SECONDARY_DEFAULT_MS, "secondary rate limit");
+    } else {
+        return;
     }
+    limited(s, c);
 }
 
 static void note_chunk_end(struct gh_state *s, struct temper_stage *st, long long rem,
@@ -227,12 +242,11 @@ static int gh_fetch(struct gh_state *s, struct temper_stage *st, struct temper_h
         if (rc != TEMPER_OK) {
             return rc;
         }
-        size_t chunk = n - i;
+        /* unknown budget: a first chunk of `concurrency` requests learns it */
         size_t floor = (size_t)s->conf->concurrency;
-        if (s->rate.remaining >= 0 && (unsigned long long)s->rate.remaining < chunk) {
-            chunk = (size_t)s->rate.remaining > floor ? (size_t)s->rate.remaining : floor;
-            chunk = chunk < n - i ? chunk : n - i;
-        }
+        size_t chunk = s->rate.remaining < 0 ? floor : (size_t)s->rate.remaining;
+        chunk = chunk > floor ? chunk : floor;
+        chunk = chunk < n - i ? chunk : n - i;
         rc = run_chunk(s, st, h, calls + i, chunk);
         if (rc != TEMPER_OK) {
             return rc;
