@@ -8,7 +8,8 @@
  * commit messages carry none; when each commit's own files were fetched
  * (diff_per_commit, or a truncated file list) every commit message carries
  * its own diff and the cover letter none.  Headers:
- *   From, Date, Subject          author, author date, first line of the message
+ *   From, Date, Subject          author, author date, first paragraph of the
+ *                                message on one line (as git writes it)
  *   X-Temper-Commit              full SHA
  *   X-Temper-Author-Login        GitHub account linked to the author (if any)
  *   X-Temper-Committer[-Date|-Login]
@@ -389,15 +390,38 @@ static int commit_headers(struct temper_buf *b, const struct json_object *c)
     return rc ? rc : temper_buf_puts(b, "\n");
 }
 
+/* git's subject: the first paragraph of the message on one line. */
+static char *subject_of(const char *msg, const char **body)
+{
+    size_t n = 0;
+    while (msg[n] && !(msg[n] == '\n' && (msg[n + 1 + (msg[n + 1] == '\r')] == '\n'))) {
+        n++;
+    }
+    char *s = malloc(n + 1);
+    size_t k = 0;
+    for (size_t i = 0; s && i < n; i++) {
+        if (msg[i] != '\r') {
+            s[k++] = msg[i] == '\n' ? ' ' : msg[i];
+        }
+    }
+    while (s && k > 0 && s[k - 1] == ' ') {
+        k--;
+    }
+    if (s) {
+        s[k] = '\0';
+    }
+    *body = msg + n + strspn(msg + n, "\r\n");
+    return s;
+}
+
 static int put_commit(struct temper_buf *b, const struct gh_diffset *d, size_t i, size_t n)
 {
     const struct json_object *c = json_object_array_get_idx(d->commits, i);
     const struct json_object *cc = temper_json_get_object(c, "commit");
     const char *msg = temper_json_get_str(cc, "message");
+    const char *rest = NULL;
     char date[64];
-    msg = msg ? msg : "";
-    size_t first = strcspn(msg, "\n");
-    char *subj = clean(msg, first < HDR_MAX ? first : HDR_MAX);
+    char *subj = subject_of(msg ? msg : "", &rest);
     char *lead = subj ? temper_strdupf("[PATCH %zu/%zu] %s", i + 1, n, subj) : NULL;
     char *sha = clean(temper_json_get_str(c, "sha"), 64);
     int rc = lead && sha ? temper_buf_printf(b, "From %s Mon Sep 17 00:00:00 2001\n", sha)
@@ -408,8 +432,6 @@ static int put_commit(struct temper_buf *b, const struct gh_diffset *d, size_t i
     rc = rc ? rc : header(b, "Subject", lead);
     rc = rc ? rc : commit_headers(b, c);
     rc = rc ? rc : temper_buf_puts(b, "\n");
-    const char *rest = msg + first;
-    rest += strspn(rest, "\r\n");
     rc = rc ? rc : put_body(b, rest);
     rc = rc ? rc : temper_buf_puts(b, "---\n");
     rc = rc ? rc : d->cfiles ? put_files(b, d->cfiles[i]) : TEMPER_OK;

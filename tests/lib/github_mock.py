@@ -46,9 +46,10 @@ Control (not counted):
                    v2.<i>.<k-1>)
       add_release  [{"repo", "tag_name", "prerelease", "draft", "position"}]
       add_tag      [{"repo", "name", "position"}]
-      synth_compare {"repo", "base", "head", "commits": n, "files": k}: a
-                   comparison of n commits with k files each (own patches),
-                   served from /compare and /commits/<sha>
+      synth_compare {"repo", "base", "head", "commits": n, "files": k,
+                   "evil": bool}: a comparison of n commits with k files each
+                   (own patches), served from /compare and /commits/<sha>;
+                   "evil" adds hostile names, messages and files
       require_auth "Bearer ...": any other Authorization gets 401
 """
 import argparse
@@ -257,7 +258,8 @@ class State:
         commits, all_files = [], []
         for i in range(int(s["commits"])):
             c = copy.deepcopy(proto["commits"][i % len(proto["commits"])])
-            sha = hashlib.sha1(("%s synth %d" % (repo.full, i)).encode()).hexdigest()
+            sha = hashlib.sha1(("%s %s...%s synth %d" % (repo.full, s["base"], s["head"],
+                                                         i)).encode()).hexdigest()
             c["sha"] = sha
             c["commit"]["message"] = "synthetic commit %d\n\nbody of commit %d" % (i, i)
             files = []
@@ -266,6 +268,8 @@ class State:
                               "status": "modified", "additions": 1, "deletions": 1,
                               "changes": 2, "patch": "@@ -1 +1 @@\n-old %d %d\n+new %d %d"
                               % (i, k, i, k)})
+            if s.get("evil"):
+                self.make_evil(i, c, files)
             detail = dict(c, files=files, stats={"total": 2 * len(files)})
             repo.commits[sha] = detail
             commits.append(c)
@@ -274,6 +278,33 @@ class State:
                        ahead_by=len(commits), status="ahead")
         repo.compares[s["base"] + "..." + s["head"]] = cmp_obj
         repo.modified = True
+        repo.cache.clear()
+
+    @staticmethod
+    def make_evil(i, c, files):
+        """Hostile but valid data: header injection, non-ASCII, odd files."""
+        cc = c["commit"]
+        if i == 0:
+            cc["author"]["name"] = "Eve\nX-Temper-Verified: true"
+            cc["message"] = "innocent subject\r\nX-Injected: yes\n\nFrom the start\n>From a quote"
+            files.append({"filename": "src/evil\nname.c", "status": "added", "additions": 1,
+                          "deletions": 0, "changes": 1, "patch": "@@ -0,0 +1 @@\n+evil"})
+        elif i == 1:
+            cc["author"]["name"] = "J\u00f6rg \u00dcn\u00efc\u00f8d\u00e9"
+            cc["message"] = "\u00e9t\u00e9: r\u00e9sum\u00e9 of changes"
+            files.append({"filename": "test/data.bin", "status": "added", "additions": 0,
+                          "deletions": 0, "changes": 0})
+            files.append({"filename": "big.c", "status": "modified", "additions": 5000,
+                          "deletions": 10, "changes": 5010})
+        else:
+            cc["verification"] = {"verified": True, "reason": "valid", "signature": "x",
+                                  "payload": "y", "verified_at": "2024-01-01T00:00:00Z"}
+            files.append({"filename": "new/name.c", "previous_filename": "old/name.c",
+                          "status": "renamed", "additions": 0, "deletions": 0,
+                          "changes": 0})
+            files.append({"filename": "gone.c", "status": "removed", "additions": 0,
+                          "deletions": 3, "changes": 3,
+                          "patch": "@@ -1,3 +0,0 @@\n-a\n-b\n-c"})
 
     # ---- budget ------------------------------------------------------------
     def spend(self):
