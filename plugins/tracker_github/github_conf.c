@@ -313,10 +313,13 @@ static int compile(struct temper_stage *st, const struct temper_watch *w, const 
     return TEMPER_OK;
 }
 
-/* Fingerprint of what decides a page's best candidate. */
-static void fingerprint(const struct gh_state *s, const struct gh_watch_conf *wc, char *hex)
+/* Fingerprint of what decides a page's entry: the filters, and the pinned
+ * version the entry's "pinned" candidate stands for. */
+static void fingerprint(const struct gh_state *s, const struct temper_watch *w, char *hex)
 {
-    const char *parts[] = { wc->include, wc->exclude, wc->strip_prefix, wc->version_regex };
+    const struct gh_watch_conf *wc = w->conf;
+    const char *parts[] = { wc->include, wc->exclude, wc->strip_prefix, wc->version_regex,
+                            w->pinned };
     struct temper_sha256 *h = temper_sha256_new();
     char flags[32];
     hex[0] = '\0';
@@ -363,6 +366,9 @@ static int gh_prepare_watch(struct gh_state *s, struct temper_stage *st,
     memset(gw, 0, sizeof *gw);
     gw->w = w;
     gw->wc = wc;
+    if (!w->id || !*w->id || !w->image) {
+        return temper_fail(st, TEMPER_EINVAL, "a watch without an id or an image");
+    }
     if (!wc || gh_check_repo(wc->repo) != TEMPER_OK) {
         return temper_fail(st, TEMPER_EINVAL, "image %s: [upstream] repo: \"%s\" is not "
                            "OWNER/NAME", w->image, wc && wc->repo ? wc->repo : "");
@@ -380,7 +386,7 @@ static int gh_prepare_watch(struct gh_state *s, struct temper_stage *st,
     if (rc != TEMPER_OK) {
         return rc;
     }
-    fingerprint(s, wc, gw->fp);
+    fingerprint(s, w, gw->fp);
     load_saved(st, w, gw);
     gw->pages = json_object_new_array();
     gw->next = temper_strdupf("%s/repos/%s/%s?per_page=%lld", s->api, wc->repo,

@@ -306,9 +306,10 @@ static int save_watch(struct round *r, struct gh_watch *gw, struct json_object *
     if (rc == TEMPER_OK) {
         rc = temper_json_add(o, "pages", json_object_get(gw->pages));
     }
+    const char *text =
+        rc == TEMPER_OK ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
     if (rc == TEMPER_OK) {
-        rc = temper_stage_state_put(r->st, key,
-                                    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        rc = text ? temper_stage_state_put(r->st, key, text) : TEMPER_ENOMEM;
     }
     json_object_put(o);
     free(key);

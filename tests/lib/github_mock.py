@@ -66,6 +66,8 @@ import threading
 import time
 import urllib.parse
 
+import httpd  # tests/lib/httpd.py: the server class and the parent watch
+
 PUBLIC = "https://api.github.com"
 DOCS = "https://docs.github.com/rest"
 DROP = {"status", "content-length", "transfer-encoding", "content-encoding", "link", "date",
@@ -627,20 +629,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return 200, TEMPLATE + etag + ([("Link", link)] if link else []), body, gz
 
 
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
-    def handle_error(self, request, client_address):
-        pass
-
-
-def watch_parent(ppid):
-    while True:
-        if os.getppid() != ppid:
-            os._exit(0)
-        time.sleep(0.5)
+class Server(httpd.Server):
+    request_queue_size = 256  # the benchmark opens 50 connections at once
 
 
 def main():
@@ -653,7 +643,7 @@ def main():
     if args.scenario:
         with open(args.scenario, encoding="utf-8") as f:
             srv.state.apply(json.load(f))
-    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=httpd.watch_parent, args=(os.getppid(),), daemon=True).start()
     sys.stdout.write("PORT %d\n" % srv.server_address[1])
     sys.stdout.flush()
     srv.serve_forever(poll_interval=0.1)

@@ -32,6 +32,10 @@ long gm_stat(const struct gm *m, const char *key);
 /* /_mock/stats as text (free()). */
 char *gm_stats_text(const struct gm *m);
 
+/* main() of a test program on one mock: gt_begin, start the mock, run(m),
+ * stop, gt_end; returns the exit status (tap_done()'s when run ran). */
+int gt_main(void (*run)(const struct gm *m), int (*done)(void));
+
 /* A watch whose conf block is filled from "key=value" strings. */
 struct gt_watch {
     struct temper_watch w;

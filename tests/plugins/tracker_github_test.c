@@ -72,6 +72,29 @@ static void test_options(const struct gm *m)
     }
 }
 
+static void new_release(const struct gm *m, struct ph *hp, struct gt_watch *const *ws)
+{
+    TEST("a new release: one change v1.55 -> v1.56 with the compare URL")
+    {
+        CHECK_INT_EQ(gm_scenario(m, "{\"add_release\": [{\"repo\": \"PyGithub/PyGithub\", "
+                                    "\"tag_name\": \"v1.56\"}]}"), 0);
+        gm_reset(m);
+        ph_clear_artifacts(hp);
+        CHECK_INT_EQ(gt_poll(hp, ws, 1), TEMPER_OK);
+        CHECK_INT_EQ(gm_stat(m, "conditional"), 3);
+        CHECK_INT_EQ(ph_artifact_count(hp), 1);
+        CHECK_STR_EQ(gt_attr(hp, 0, TEMPER_ATTR_OLD_VERSION), "v1.55");
+        CHECK_STR_EQ(gt_attr(hp, 0, TEMPER_ATTR_NEW_VERSION), "v1.56");
+        CHECK_STR_EQ(gt_attr(hp, 0, TEMPER_ATTR_OLD_REF), "v1.55");
+        char want[160];
+        snprintf(want, sizeof want, "%s/PyGithub/PyGithub/compare/v1.55...v1.56", m->base);
+        CHECK_STR_EQ(gt_attr(hp, 0, TEMPER_ATTR_COMPARE_URL), want);
+        ph_clear_artifacts(hp);
+        CHECK_INT_EQ(gt_poll(hp, ws, 1), TEMPER_OK);
+        CHECK_INT_EQ(ph_artifact_count(hp), 0);
+    }
+}
+
 static void test_releases_rounds(const struct gm *m)
 {
     struct ph h;
@@ -120,25 +143,7 @@ static void test_releases_rounds(const struct gm *m)
         CHECK_INT_EQ(ph_artifact_count(&h), 0);
         CHECK_STR_EQ(ph_state(&h, "w:pygithub"), saved);
     }
-    TEST("a new release: one change v1.55 -> v1.56 with the compare URL")
-    {
-        CHECK_INT_EQ(gm_scenario(m, "{\"add_release\": [{\"repo\": \"PyGithub/PyGithub\", "
-                                    "\"tag_name\": \"v1.56\"}]}"), 0);
-        gm_reset(m);
-        ph_clear_artifacts(&h);
-        CHECK_INT_EQ(gt_poll(&h, ws, 1), TEMPER_OK);
-        CHECK_INT_EQ(gm_stat(m, "conditional"), 3);
-        CHECK_INT_EQ(ph_artifact_count(&h), 1);
-        CHECK_STR_EQ(gt_attr(&h, 0, TEMPER_ATTR_OLD_VERSION), "v1.55");
-        CHECK_STR_EQ(gt_attr(&h, 0, TEMPER_ATTR_NEW_VERSION), "v1.56");
-        CHECK_STR_EQ(gt_attr(&h, 0, TEMPER_ATTR_OLD_REF), "v1.55");
-        char want[160];
-        snprintf(want, sizeof want, "%s/PyGithub/PyGithub/compare/v1.55...v1.56", m->base);
-        CHECK_STR_EQ(gt_attr(&h, 0, TEMPER_ATTR_COMPARE_URL), want);
-        ph_clear_artifacts(&h);
-        CHECK_INT_EQ(gt_poll(&h, ws, 1), TEMPER_OK);
-        CHECK_INT_EQ(ph_artifact_count(&h), 0);
-    }
+    new_release(m, &h, ws);
     free(saved);
     gt_watch_cleanup(&w);
     ph_close(&h);
@@ -323,23 +328,16 @@ static void test_urls(const struct gm *m)
     }
 }
 
+static void run(const struct gm *m)
+{
+    test_options(m);
+    test_releases_rounds(m);
+    test_flags_and_dedup(m);
+    test_filters(m);
+    test_urls(m);
+}
+
 int main(void)
 {
-    struct gm m;
-    if (!gt_begin()) {
-        return 0;
-    }
-    if (gm_start(&m, NULL) != 0) {
-        printf("not ok 1 - the GitHub mock started\n1..1\n");
-        gt_end();
-        return 1;
-    }
-    test_options(&m);
-    test_releases_rounds(&m);
-    test_flags_and_dedup(&m);
-    test_filters(&m);
-    test_urls(&m);
-    gm_stop(&m);
-    gt_end();
-    return tap_done();
+    return gt_main(run, tap_done);
 }
