@@ -28,6 +28,7 @@ X-RateLimit-Reset.  GET /rate_limit is free.
 
 Control (not counted):
     GET  /_mock/stats     {"count", "conditional", "not_modified", "max_inflight",
+                           "remaining" (the primary budget left),
                            "paths": {path?query: n}, "auth": [values seen],
                            "requests": [{"path", "status", "inm"}...]}
     POST /_mock/reset     forget the stats
@@ -448,7 +449,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         st = self.server.state
         if path == "/_mock/stats":
             with st.lock:
-                body = compact(st.stats)
+                body = compact(dict(st.stats, remaining=st.rate["remaining"]))
             return self.send(200, [("Content-Type", "application/json")], body, False)
         if path == "/_mock/reset" and self.command == "POST":
             with st.lock:

@@ -134,12 +134,14 @@ static void test_releases_rounds(const struct gm *m)
     }
     TEST("second round: only conditional requests, all 304, nothing reported")
     {
+        long budget = gm_stat(m, "remaining");
         gm_reset(m);
         ph_clear_artifacts(&h);
         CHECK_INT_EQ(gt_poll(&h, ws, 1), TEMPER_OK);
         CHECK_INT_EQ(gm_stat(m, "count"), 3);
         CHECK_INT_EQ(gm_stat(m, "conditional"), 3);
         CHECK_INT_EQ(gm_stat(m, "not_modified"), 3);
+        CHECK_INT_EQ(gm_stat(m, "remaining"), budget); /* a 304 costs no rate limit */
         CHECK_INT_EQ(ph_artifact_count(&h), 0);
         CHECK_STR_EQ(ph_state(&h, "w:pygithub"), saved);
     }
