@@ -191,6 +191,7 @@ static int item_candidate(const struct gh_state *s, const struct gh_watch *gw,
     }
     c->version = tag_version(gw, tag);
     if (!c->version || !printable(c->version, GH_MAX_VERSION + 1) ||
+        !strpbrk(c->version, "0123456789") || /* "latest", "nightly": not versions */
         (!gw->wc->prereleases && looks_prerelease(c->version))) {
         gh_cand_cleanup(c);
         return ITEM_SKIP;

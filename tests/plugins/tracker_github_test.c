@@ -221,7 +221,10 @@ static void test_filters(const struct gm *m)
                                           NULL };
         static const char *const k4[] = { REPO, "version_regex=^v([0-9]+\\.[0-9]+)$", NULL };
         static const char *const k5[] = { REPO, "include=^v2\\.1\\.", NULL };
-        check_newest("github_tags", m, k1, "2.5.0");
+        CHECK_INT_EQ(gm_scenario(m, "{\"add_tag\": [{\"repo\": \"PyGithub/PyGithub\", "
+                                    "\"name\": \"nightly\"}, {\"repo\": "
+                                    "\"PyGithub/PyGithub\", \"name\": \"latest\"}]}"), 0);
+        check_newest("github_tags", m, k1, "2.5.0"); /* not "nightly" */
         check_newest("github_tags", m, k2, "v1.59.1"); /* v2.0.x are all pre-releases */
         check_newest("github_tags", m, k3, "v2.0.1-preview");
         check_newest("github_tags", m, k4, "1.57");
