@@ -19,6 +19,7 @@
 
 #define GH_SECONDARY_DEFAULT_MS 60000 /* GitHub: wait at least a minute */
 #define GH_SLEEP_SLICE_MS 100
+#define GH_CHUNK_ROUNDS 16 /* a chunk is at most 16 x concurrency requests */
 
 static int gh_call_init(struct gh_state *s, struct gh_call *c, char *url, unsigned flags)
 {
@@ -242,10 +243,14 @@ static int gh_fetch(struct gh_state *s, struct temper_stage *st, struct temper_h
         if (rc != TEMPER_OK) {
             return rc;
         }
-        /* unknown budget: a first chunk of `concurrency` requests learns it */
+        /* unknown budget: a first chunk of `concurrency` requests learns it;
+         * chunks stay a multiple of `concurrency` (no half-empty rounds) and
+         * bounded, so that one batch never schedules thousands of requests */
         size_t floor = (size_t)s->conf->concurrency;
         size_t chunk = s->rate.remaining < 0 ? floor : (size_t)s->rate.remaining;
         chunk = chunk > floor ? chunk : floor;
+        chunk = chunk < floor * GH_CHUNK_ROUNDS ? chunk - chunk % floor
+                                                 : floor * GH_CHUNK_ROUNDS;
         chunk = chunk < n - i ? chunk : n - i;
         rc = run_chunk(s, st, h, calls + i, chunk);
         if (rc != TEMPER_OK) {
