@@ -126,11 +126,13 @@ static struct json_object *cached_entry(const struct gh_watch *gw, size_t page,
     return e;
 }
 
+/* Append entry e (taken, even on error) and move to its next page. */
 static int take_entry(struct gh_watch *gw, struct json_object *e, const char *next)
 {
     char *dup = next ? strdup(next) : NULL;
     if ((next && !dup) || json_object_array_add(gw->pages, e) != 0) {
         free(dup);
+        json_object_put(e);
         return TEMPER_ENOMEM;
     }
     free(gw->next);
@@ -161,7 +163,11 @@ static int use_reply(struct round *r, struct gh_watch *gw, struct gh_call *c)
     if (rc == TEMPER_OK) {
         rc = take_entry(gw, e, next);
         e = NULL;
-        gw->got[gw->n_got++] = c;
+        if (rc != TEMPER_OK) {
+            temper_fail(r->st, rc, "out of memory");
+        } else {
+            gw->got[gw->n_got++] = c;
+        }
     }
     json_object_put(e);
     free(next);
@@ -189,7 +195,6 @@ static void process(struct round *r, struct gh_watch *gw, size_t page)
         }
         rc = take_entry(gw, json_object_get(e), temper_json_get_str(e, "next"));
         if (rc != TEMPER_OK) {
-            json_object_put(e);
             temper_fail(r->st, rc, "out of memory");
         }
     } else {
