@@ -230,6 +230,10 @@ static void test_filters(const struct gm *m)
         check_newest("github_tags", m, k4, "1.57");
         check_newest("github_tags", m, k5, "v2.1.1"); /* v2.1.0.post0 is older */
     }
+}
+
+static void test_bad_watches(const struct gm *m)
+{
     TEST("bad watch options name the image and do not stop the others")
     {
         struct ph h;
@@ -321,6 +325,17 @@ static void test_urls(const struct gm *m)
         free(cmp);
         free(rel);
     }
+    TEST("GHE.com data residency api_url (api.SUB.ghe.com): links on SUB.ghe.com")
+    {
+        static const char *const ikv[] = { "api_url=http://api.acme.ghe.com/", PAGE10, NULL };
+        char *rel = NULL;
+        setenv("http_proxy", m->base, 1);
+        char *cmp = pinned_compare(m, ikv, &rel);
+        unsetenv("http_proxy");
+        CHECK_STR_EQ(cmp, "http://acme.ghe.com/PyGithub/PyGithub/compare/v1.54...v1.55");
+        free(cmp);
+        free(rel);
+    }
     TEST("pagination stops at max_pages")
     {
         static const char *const ikv[] = { "per_page=5", "max_pages=2", NULL };
@@ -339,6 +354,7 @@ static void run(const struct gm *m)
     test_releases_rounds(m);
     test_flags_and_dedup(m);
     test_filters(m);
+    test_bad_watches(m);
     test_urls(m);
 }
 
