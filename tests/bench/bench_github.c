@@ -4,9 +4,10 @@
  *
  *   bench_github API_URL N CONCURRENCY
  *
- * Prints "first_round_ms=<ms> changes=<n>" for the first round (every
- * upstream new: N full replies) and "second_round_ms=<ms> changes=<n>" for
- * the next one (N conditional requests answered 304).  Exit status 1 when a
+ * Prints "first_round_ms=<ms> cpu_ms=<ms> changes=<n>" for the first round
+ * (every upstream new: N full replies) and the same "second_round_..." line
+ * for the next one (N conditional requests answered 304); cpu_ms is the
+ * process's user + system time during the round.  Exit status 1 when a
  * round fails or the first round did not report every upstream. */
 #include "config.h"
 #include "tests/lib/plugin_harness.h"
@@ -15,9 +16,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define BENCH_MAX 100000
+
+static long long cpu_ms(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) {
+        return 0;
+    }
+    return (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+}
 
 static long long mono_ms(void)
 {
@@ -79,11 +91,11 @@ static void cleanup(struct bench *b)
 static int round_ms(struct bench *b, const char *label, size_t *changes)
 {
     ph_clear_artifacts(&b->h);
-    long long t0 = mono_ms();
+    long long t0 = mono_ms(), c0 = cpu_ms();
     int rc = b->ops->poll(b->h.state, b->h.st, b->wp, b->n);
-    long long dt = mono_ms() - t0;
+    long long dt = mono_ms() - t0, dc = cpu_ms() - c0;
     *changes = ph_artifact_count(&b->h);
-    printf("%s_ms=%lld changes=%zu\n", label, dt, *changes);
+    printf("%s_ms=%lld cpu_ms=%lld changes=%zu\n", label, dt, dc, *changes);
     if (rc != TEMPER_OK) {
         const char *e = temper_stage_error(b->h.st);
         fprintf(stderr, "%s: %s\n", label, e ? e : temper_rc_str(rc));

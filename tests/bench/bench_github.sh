@@ -74,19 +74,25 @@ seq_ms=$(( seq_sample_ms * N / SEQ_SAMPLE ))
 "$TEMPER_BUILDDIR/tests/bench/bench_github" "$base" "$N" "$PAR" > "$tmp/plugin.out"
 plugin_ms=$(sed -n 's/^first_round_ms=\([0-9]*\).*/\1/p' "$tmp/plugin.out")
 second_ms=$(sed -n 's/^second_round_ms=\([0-9]*\).*/\1/p' "$tmp/plugin.out")
+plugin_cpu=$(sed -n 's/^first_round_ms=.* cpu_ms=\([0-9]*\).*/\1/p' "$tmp/plugin.out")
+second_cpu=$(sed -n 's/^second_round_ms=.* cpu_ms=\([0-9]*\).*/\1/p' "$tmp/plugin.out")
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
 curl -s "$base/_mock/stats" > "$tmp/stats.json"
 
 "$PYTHON3" - "$curl_ms" "$plugin_ms" "$seq_ms" "$second_ms" "$N" "$LATENCY" "$PAR" \
-    "$SEQ_SAMPLE" "$seq_sample_ms" <<'PY'
+    "$SEQ_SAMPLE" "$seq_sample_ms" "$plugin_cpu" "$second_cpu" "$load" <<'PY'
 import sys
-curl, plugin, seq, second, n, lat, par, sample, sample_ms = map(int, sys.argv[1:])
+curl, plugin, seq, second, n, lat, par, sample, sample_ms, cpu1, cpu2 = map(int,
+                                                                          sys.argv[1:12])
 ratio = plugin / curl
 speedup = seq / plugin
-print("GitHub tracker benchmark: %d upstreams, %d ms added latency, %d in flight" % (n, lat, par))
+print("GitHub tracker benchmark: %d upstreams, %d ms added latency, %d in flight "
+      "(load average %s)" % (n, lat, par, sys.argv[12]))
 print("  curl --parallel --parallel-max %d      %7d ms" % (par, curl))
 print("  tracker_github_releases, first round  %7d ms   (%.2fx curl; target <= 1.5x) %s"
       % (plugin, ratio, "OK" if ratio <= 1.5 else "MISSED"))
 print("  tracker_github_releases, 304 round    %7d ms" % second)
+print("  tracker CPU time (user+sys): first round %d ms, 304 round %d ms" % (cpu1, cpu2))
 print("  one at a time (ESTIMATE: %d sequential curl requests took %d ms, x %d/%d)"
       % (sample, sample_ms, n, sample))
 print("                                        %7d ms   (tracker %.1fx faster; target >= 20x) %s"
