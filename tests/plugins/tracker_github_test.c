@@ -294,6 +294,24 @@ static char *pinned_compare(const struct gm *m, const char *const *ikv, char **r
     return cmp;
 }
 
+/* pinned_compare() with api_url on a public-looking host reached through
+ * the mock as an HTTP proxy; checks the web links. */
+static void proxied(const struct gm *m, const char *api, const char *web, const char *release)
+{
+    const char *ikv[] = { api, PAGE10, NULL };
+    char want[160], *rel = NULL;
+    setenv("http_proxy", m->base, 1);
+    char *cmp = pinned_compare(m, ikv, &rel);
+    unsetenv("http_proxy");
+    snprintf(want, sizeof want, "%s/PyGithub/PyGithub/compare/v1.54...v1.55", web);
+    CHECK_STR_EQ(cmp, want);
+    if (release) {
+        CHECK_STR_EQ(rel, release);
+    }
+    free(cmp);
+    free(rel);
+}
+
 static void test_urls(const struct gm *m)
 {
     TEST("GitHub Enterprise api_url: requests under /api/v3, links on the host")
@@ -315,26 +333,12 @@ static void test_urls(const struct gm *m)
     }
     TEST("public api_url (through a loopback proxy): github.com links")
     {
-        static const char *const ikv[] = { "api_url=http://api.github.com", PAGE10, NULL };
-        char *rel = NULL;
-        setenv("http_proxy", m->base, 1);
-        char *cmp = pinned_compare(m, ikv, &rel);
-        unsetenv("http_proxy");
-        CHECK_STR_EQ(cmp, "https://github.com/PyGithub/PyGithub/compare/v1.54...v1.55");
-        CHECK_STR_EQ(rel, "https://github.com/PyGithub/PyGithub/releases/tag/v1.55");
-        free(cmp);
-        free(rel);
+        proxied(m, "api_url=http://api.github.com", "https://github.com",
+                "https://github.com/PyGithub/PyGithub/releases/tag/v1.55");
     }
     TEST("GHE.com data residency api_url (api.SUB.ghe.com): links on SUB.ghe.com")
     {
-        static const char *const ikv[] = { "api_url=http://api.acme.ghe.com/", PAGE10, NULL };
-        char *rel = NULL;
-        setenv("http_proxy", m->base, 1);
-        char *cmp = pinned_compare(m, ikv, &rel);
-        unsetenv("http_proxy");
-        CHECK_STR_EQ(cmp, "http://acme.ghe.com/PyGithub/PyGithub/compare/v1.54...v1.55");
-        free(cmp);
-        free(rel);
+        proxied(m, "api_url=http://api.acme.ghe.com/", "http://acme.ghe.com", NULL);
     }
     TEST("pagination stops at max_pages")
     {
