@@ -476,6 +476,6 @@ int main(void)
     test_bad_real();
     test_bad_options();
     ph_close(&seed);
-    if (!getenv("PT_KEEP")) { fx_end(log); } else { printf("# log %s\n", log); }
+    fx_end(log);
     return tap_done();
 }
