@@ -135,33 +135,34 @@ static int reap(pid_t pid, long long deadline, bool *timed_out)
 }
 
 /* Run argv with a deadline; *out gets its output (stdout + stderr). */
-static int run(struct temper_stage *st, const char *const argv[], long long timeout_ms,
-               struct temper_buf *out, int *code)
+static int run(struct temper_stage *st, const char *what, const char *const argv[],
+               long long timeout_ms, struct temper_buf *out, int *code)
 {
     int pfd[2];
     pid_t pid = -1;
     if (pipe2(pfd, O_CLOEXEC) != 0) {
-        return temper_fail(st, TEMPER_EIO, "cannot run %s: pipe: %s", argv[0], strerror(errno));
+        return temper_fail(st, TEMPER_EIO, "%s: cannot run %s: pipe: %s", what, argv[0],
+                           strerror(errno));
     }
     int e = spawn_gpgv(argv, pfd[1], &pid);
     close(pfd[1]);
     if (e != 0) {
         close(pfd[0]);
-        return temper_fail(st, TEMPER_EIO, "cannot run %s: %s", argv[0], strerror(e));
+        return temper_fail(st, TEMPER_EIO, "%s: cannot run %s: %s", what, argv[0], strerror(e));
     }
     long long deadline = mono_ms() + timeout_ms;
     bool timed_out = !read_output(pfd[0], deadline, out);
     close(pfd[0]);
     *code = reap(pid, timed_out ? mono_ms() : deadline, &timed_out);
     if (timed_out) {
-        return temper_fail(st, TEMPER_ETIMEOUT, "%s did not finish within %lld ms: killed",
-                           argv[0], timeout_ms);
+        return temper_fail(st, TEMPER_ETIMEOUT, "%s: %s did not finish within %lld ms: killed",
+                           what, argv[0], timeout_ms);
     }
     return TEMPER_OK;
 }
 
 struct verdict {
-    int good, bad, weak, expired, revoked, nokey;
+    int good, bad, weak, expired, revoked, nokey, nodata;
     bool cur_good;
     char reason[GPGV_REASON_MAX];   /* first BADSIG / NO_PUBKEY line */
 };
@@ -219,6 +220,8 @@ static void status_line(struct verdict *v, const char *line, size_t len)
         v->expired++;
     } else if (IS("REVKEYSIG")) {
         v->revoked++;
+    } else if (IS("NODATA")) {
+        v->nodata++;
     } else if (IS("NO_PUBKEY")) {
         v->nokey++;
         keep_reason(v, s, n);
@@ -264,6 +267,10 @@ static int judge(struct temper_stage *st, const struct debian *d, const struct v
     if (v->nokey) {
         return temper_fail(st, TEMPER_ECRYPTO, "%s: no key of %s made its signature (%s)", u,
                            d->conf->keyring, v->reason);
+    }
+    if (v->nodata) {
+        return temper_fail(st, TEMPER_ECRYPTO, "%s: no valid signature (gpgv found no OpenPGP"
+                           " signature: not signed?)", u);
     }
     return temper_fail(st, TEMPER_ECRYPTO, "%s: no valid signature (gpgv exit %d)", u, code);
 }
@@ -329,7 +336,7 @@ int debian_gpgv_verify(struct temper_stage *st, const struct debian *d, const ch
         const char *argv[] = { d->conf->gpgv, "--homedir", home, "--status-fd", "1",
                                "--keyring", d->conf->keyring, "--output", verified, path,
                                NULL };
-        rc = run(st, argv, d->conf->gpgv_timeout, &out, &code);
+        rc = run(st, d->safe_url, argv, d->conf->gpgv_timeout, &out, &code);
     }
     if (rc == TEMPER_OK) {
         struct verdict v;

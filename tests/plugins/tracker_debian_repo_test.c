@@ -321,6 +321,7 @@ static void refused(const char *what, const struct repo_spec *s, const struct re
                      TEMPER_OK);
         CHECK_INT_EQ(pt_poll(&h), want);
         CHECK_STR_CONTAINS(pt_error(&h), phrase);
+        tap_diag(pt_error(&h));
         CHECK_INT_EQ(ph_artifact_count(&h), 0);
         CHECK_STR_EQ(ph_state(&h, "packages"), seed_state);
         CHECK_INT_EQ(ph_state_count(&h), count);
