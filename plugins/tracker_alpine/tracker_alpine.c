@@ -77,30 +77,15 @@ static const struct temper_option alpine_options[] = {
 
 static int read_key(struct temper_stage *st, struct alpine_key *k)
 {
-    struct temper_buf b;
-    char chunk[4096];
-    temper_buf_init(&b, ALPINE_MAX_KEY_SIZE);
-    FILE *f = k->path[0] == '/' ? fopen(k->path, "rb") : NULL;
-    int rc = f ? temper_buf_puts(&b, "") : TEMPER_EIO;
-    while (rc == TEMPER_OK) {
-        size_t n = fread(chunk, 1, sizeof chunk, f);
-        if (n == 0) {
-            rc = ferror(f) ? TEMPER_EIO : TEMPER_OK;
-            break;
-        }
-        rc = temper_buf_append(&b, chunk, n);
-    }
-    if (f) {
-        fclose(f);
-    }
-    if (rc == TEMPER_OK && !strstr(b.data, "-----BEGIN ")) {
+    int rc = k->path[0] == '/' ? pkgtrack_read_file(k->path, ALPINE_MAX_KEY_SIZE, &k->pem, NULL)
+                               : TEMPER_EIO;
+    if (rc == TEMPER_OK && !strstr(k->pem, "-----BEGIN ")) {
         rc = TEMPER_EFORMAT;
     }
-    k->pem = rc == TEMPER_OK ? temper_buf_take(&b, NULL) : NULL;
-    temper_buf_cleanup(&b);
-    if (rc != TEMPER_OK || !k->pem) {
+    if (rc != TEMPER_OK) {
+        TEMPER_FREE(k->pem);
         return temper_fail(st, TEMPER_EINVAL, "key %s: %s", k->path,
-                           rc == TEMPER_OK ? "out of memory"
+                           rc == TEMPER_ENOMEM ? "out of memory"
                            : rc == TEMPER_EFORMAT ? "not a PEM public key"
                            : rc == TEMPER_ELIMIT ? "too large"
                            : "not a readable absolute path");
@@ -131,21 +116,11 @@ static int check_conf(struct temper_stage *st, const struct alpine_conf *c)
 
 static int fingerprint(const struct alpine_conf *c, char fp[17])
 {
-    struct temper_buf b;
-    temper_buf_init(&b, 0);
-    int rc = temper_buf_printf(&b, "alpine\n%s\n%s\n%s\n%s\n", c->branch, c->repository,
-                               c->arch, c->common.distribution ? c->common.distribution : "");
     const struct temper_strlist *lists[] = { &c->packages, &c->origins };
-    for (size_t l = 0; l < 2; l++) {
-        for (size_t i = 0; rc == TEMPER_OK && i < lists[l]->n; i++) {
-            rc = temper_buf_printf(&b, "%s ", lists[l]->v[i]);
-        }
-        rc = rc == TEMPER_OK ? temper_buf_puts(&b, "\n") : rc;
-    }
-    if (rc == TEMPER_OK) {
-        rc = pkgtrack_fingerprint(b.data, fp);
-    }
-    temper_buf_cleanup(&b);
+    char *head = temper_strdupf("alpine\n%s\n%s\n%s\n%s", c->branch, c->repository, c->arch,
+                                c->common.distribution ? c->common.distribution : "");
+    int rc = head ? pkgtrack_fingerprint(head, lists, 2, fp) : TEMPER_ENOMEM;
+    free(head);
     return rc;
 }
 
@@ -179,13 +154,9 @@ static int alpine_open(struct temper_stage *st, const void *conf, void **state)
         a->n_keys += rc == TEMPER_OK;
     }
     if (rc == TEMPER_OK) {
-        size_t ml = strlen(c->mirror);
-        while (ml > 0 && c->mirror[ml - 1] == '/') {
-            ml--;
-        }
         a->conf = c;
-        a->url = temper_strdupf("%.*s/%s/%s/%s/APKINDEX.tar.gz", (int)ml, c->mirror,
-                                c->branch, c->repository, c->arch);
+        a->url = temper_strdupf("%.*s/%s/%s/%s/APKINDEX.tar.gz", pkgtrack_url_len(c->mirror),
+                                c->mirror, c->branch, c->repository, c->arch);
         a->safe_url = a->url ? temper_http_safe_url(a->url) : NULL;
         a->distribution = c->common.distribution ? strdup(c->common.distribution)
                                                  : temper_strdupf("alpine:%s", c->branch);

@@ -285,38 +285,6 @@ char *debian_work_path(struct temper_stage *st, const char *name)
     return p;
 }
 
-/* The text gpgv wrote (plain bytes, at most max). */
-static int read_verified(struct temper_stage *st, const char *path, size_t max, char **text,
-                         size_t *len)
-{
-    struct temper_buf b;
-    char chunk[8192];
-    temper_buf_init(&b, max);
-    FILE *f = fopen(path, "rb");
-    int rc = f ? temper_buf_puts(&b, "") : TEMPER_EIO;
-    while (rc == TEMPER_OK) {
-        size_t n = fread(chunk, 1, sizeof chunk, f);
-        if (n == 0) {
-            rc = ferror(f) ? TEMPER_EIO : TEMPER_OK;
-            break;
-        }
-        rc = temper_buf_append(&b, chunk, n);
-    }
-    if (f) {
-        fclose(f);
-    }
-    *text = rc == TEMPER_OK ? temper_buf_take(&b, len) : NULL;
-    temper_buf_cleanup(&b);
-    if (rc == TEMPER_OK && !*text) {
-        rc = TEMPER_ENOMEM;
-    }
-    if (rc != TEMPER_OK) {
-        return temper_fail(st, TEMPER_ECRYPTO, "cannot read the text gpgv verified (%s): %s",
-                           path, temper_rc_str(rc));
-    }
-    return TEMPER_OK;
-}
-
 int debian_gpgv_verify(struct temper_stage *st, const struct debian *d, const char *path,
                        char **text, size_t *len)
 {
@@ -347,7 +315,11 @@ int debian_gpgv_verify(struct temper_stage *st, const struct debian *d, const ch
         rc = judge(st, d, &v, code);
     }
     if (rc == TEMPER_OK) {
-        rc = read_verified(st, verified, d->conf->max_release_size, text, len);
+        rc = pkgtrack_read_file(verified, d->conf->max_release_size, text, len);
+        if (rc != TEMPER_OK) {
+            rc = temper_fail(st, TEMPER_ECRYPTO, "%s: cannot read the text gpgv verified (%s):"
+                             " %s", d->safe_url, verified, temper_rc_str(rc));
+        }
     }
     if (verified) {
         (void)unlink(verified);

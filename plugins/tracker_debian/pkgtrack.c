@@ -2,6 +2,7 @@
 #include "config.h"
 #include "pkgtrack.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,14 +67,63 @@ int pkgtrack_valid_word(struct temper_stage *st, const char *key, const char *v,
     return TEMPER_OK;
 }
 
-int pkgtrack_fingerprint(const char *desc, char fp[17])
+int pkgtrack_fingerprint(const char *head, const struct temper_strlist *const *lists, size_t n,
+                         char fp[17])
 {
     char hex[TEMPER_SHA256_HEX_LEN + 1];
-    int rc = temper_sha256_hex(desc, strlen(desc), hex);
+    struct temper_buf b;
+    temper_buf_init(&b, 0);
+    int rc = temper_buf_printf(&b, "%s\n", head);
+    for (size_t l = 0; l < n; l++) {
+        for (size_t i = 0; rc == TEMPER_OK && i < lists[l]->n; i++) {
+            rc = temper_buf_printf(&b, "%s ", lists[l]->v[i]);
+        }
+        rc = rc == TEMPER_OK ? temper_buf_puts(&b, "\n") : rc;
+    }
+    if (rc == TEMPER_OK) {
+        rc = temper_sha256_hex(b.data, b.len, hex);
+    }
     if (rc == TEMPER_OK) {
         memcpy(fp, hex, 16);
         fp[16] = '\0';
     }
+    temper_buf_cleanup(&b);
+    return rc;
+}
+
+int pkgtrack_url_len(const char *url)
+{
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/') {
+        n--;
+    }
+    return n > INT_MAX ? INT_MAX : (int)n;
+}
+
+int pkgtrack_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+    struct temper_buf b;
+    char chunk[8192];
+    *out = NULL;
+    temper_buf_init(&b, max);
+    FILE *f = fopen(path, "rb");
+    int rc = f ? temper_buf_puts(&b, "") : TEMPER_EIO;
+    while (rc == TEMPER_OK) {
+        size_t n = fread(chunk, 1, sizeof chunk, f);
+        if (n == 0) {
+            rc = ferror(f) ? TEMPER_EIO : TEMPER_OK;
+            break;
+        }
+        rc = temper_buf_append(&b, chunk, n);
+    }
+    if (f) {
+        fclose(f);
+    }
+    if (rc == TEMPER_OK) {
+        *out = temper_buf_take(&b, len);
+        rc = *out ? TEMPER_OK : TEMPER_ENOMEM;
+    }
+    temper_buf_cleanup(&b);
     return rc;
 }
 

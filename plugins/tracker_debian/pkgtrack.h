@@ -75,6 +75,8 @@ int pkgtrack_poll(struct temper_stage *st, const struct pkgtrack_conf *c, const 
 #define pkgtrack_valid_word PKGTRACK_CAT(PKGTRACK_NS, pkgtrack_valid_word)
 #define pkgtrack_fingerprint PKGTRACK_CAT(PKGTRACK_NS, pkgtrack_fingerprint)
 #define pkgtrack_followed PKGTRACK_CAT(PKGTRACK_NS, pkgtrack_followed)
+#define pkgtrack_read_file PKGTRACK_CAT(PKGTRACK_NS, pkgtrack_read_file)
+#define pkgtrack_url_len PKGTRACK_CAT(PKGTRACK_NS, pkgtrack_url_len)
 #define pkgtrack_state_load PKGTRACK_CAT(PKGTRACK_NS, pkgtrack_state_load)
 #define pkgtrack_state_cleanup PKGTRACK_CAT(PKGTRACK_NS, pkgtrack_state_cleanup)
 #define pkgtrack_set_add PKGTRACK_CAT(PKGTRACK_NS, pkgtrack_set_add)
@@ -123,8 +125,18 @@ int pkgtrack_valid_url(struct temper_stage *st, const char *key, const char *url
  * empty, no "." or ".." segment; TEMPER_EINVAL recorded otherwise. */
 int pkgtrack_valid_word(struct temper_stage *st, const char *key, const char *v, bool slash);
 
-/* fp (17 bytes) = 16 hex digits of SHA-256(desc). */
-int pkgtrack_fingerprint(const char *desc, char fp[17]);
+/* fp (17 bytes) = 16 hex digits of SHA-256 over `head` and the values of
+ * the n lists (see "Saved state" above). */
+int pkgtrack_fingerprint(const char *head, const struct temper_strlist *const *lists, size_t n,
+                         char fp[17]);
+
+/* Length of `url` without its trailing slashes (for "%.*s/..." joins). */
+int pkgtrack_url_len(const char *url);
+
+/* A whole file of at most `max` bytes as a new NUL-terminated string.
+ * TEMPER_EIO, TEMPER_ELIMIT or TEMPER_ENOMEM; nothing recorded (the caller
+ * names the file in its message). */
+int pkgtrack_read_file(const char *path, size_t max, char **out, size_t *len);
 
 /* Is a package followed: no lists = every package; else its name is in
  * `names` or its source in `sources`. */

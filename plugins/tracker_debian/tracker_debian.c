@@ -97,21 +97,11 @@ static int check_conf(struct temper_stage *st, const struct debian_conf *c)
 /* What decides the followed set (pkgtrack.h): not the mirror. */
 static int fingerprint(const struct debian_conf *c, char fp[17])
 {
-    struct temper_buf b;
-    temper_buf_init(&b, 0);
-    int rc = temper_buf_printf(&b, "debian\n%s\n%s\n%s\n", c->suite, c->arch,
-                               c->common.distribution ? c->common.distribution : "");
     const struct temper_strlist *lists[] = { &c->components, &c->packages, &c->sources };
-    for (size_t l = 0; l < 3; l++) {
-        for (size_t i = 0; rc == TEMPER_OK && i < lists[l]->n; i++) {
-            rc = temper_buf_printf(&b, "%s ", lists[l]->v[i]);
-        }
-        rc = rc == TEMPER_OK ? temper_buf_puts(&b, "\n") : rc;
-    }
-    if (rc == TEMPER_OK) {
-        rc = pkgtrack_fingerprint(b.data, fp);
-    }
-    temper_buf_cleanup(&b);
+    char *head = temper_strdupf("debian\n%s\n%s\n%s", c->suite, c->arch,
+                                c->common.distribution ? c->common.distribution : "");
+    int rc = head ? pkgtrack_fingerprint(head, lists, 3, fp) : TEMPER_ENOMEM;
+    free(head);
     return rc;
 }
 
@@ -136,13 +126,10 @@ static int debian_open(struct temper_stage *st, const void *conf, void **state)
         return rc;
     }
     struct debian *d = calloc(1, sizeof *d);
-    size_t ml = strlen(c->mirror);
-    while (ml > 0 && c->mirror[ml - 1] == '/') {
-        ml--;
-    }
     if (d) {
         d->conf = c;
-        d->base = temper_strdupf("%.*s/dists/%s/", (int)ml, c->mirror, c->suite);
+        d->base = temper_strdupf("%.*s/dists/%s/", pkgtrack_url_len(c->mirror), c->mirror,
+                                 c->suite);
         d->release_url = d->base ? temper_strdupf("%sInRelease", d->base) : NULL;
         d->safe_url = d->release_url ? temper_http_safe_url(d->release_url) : NULL;
     }

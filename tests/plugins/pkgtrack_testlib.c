@@ -30,6 +30,20 @@ int pt_open(struct ph *h, const char *name, const char *const *kv, const struct 
     return rc;
 }
 
+const char *const *pt_opts(const char *const *base, size_t n_base, const char *const *extra)
+{
+    static const char *kv[48];
+    size_t n = 0;
+    for (size_t i = 0; i < n_base && n < 47; i++) {
+        kv[n++] = base[i];
+    }
+    for (size_t i = 0; extra && extra[i] && n < 47; i++) {
+        kv[n++] = extra[i];
+    }
+    kv[n] = NULL;
+    return kv;
+}
+
 int pt_poll(struct ph *h)
 {
     const struct temper_tracker_ops *ops = ph_ops(h);

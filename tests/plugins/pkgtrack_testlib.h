@@ -16,6 +16,10 @@
  * On failure *err (free()) says why: the load error or the open error. */
 int pt_open(struct ph *h, const char *name, const char *const *kv, const struct ph *share,
             long long now_ms, char **err);
+/* Harness settings: the n_base strings of `base`, then `extra`
+ * (NULL-terminated, may be NULL).  Static storage: valid until the next
+ * call; the strings themselves are borrowed. */
+const char *const *pt_opts(const char *const *base, size_t n_base, const char *const *extra);
 /* One round with no watches. */
 int pt_poll(struct ph *h);
 /* The stage's first error, or "". */

@@ -72,19 +72,10 @@ static const char *const *opts(const struct fx_server *srv, const char *keys,
                                const char *const *extra)
 {
     static char mirror[128], keys_kv[8400];
-    static const char *kv[32];
-    size_t n = 0;
+    static const char *base[] = { mirror, "branch=v3.19", keys_kv, "retries=0", "timeout=5s" };
     snprintf(mirror, sizeof mirror, "mirror=http://127.0.0.1:%d/alpine/", srv->port);
     snprintf(keys_kv, sizeof keys_kv, "keys=%s", keys);
-    const char *base[] = { mirror, "branch=v3.19", keys_kv, "retries=0", "timeout=5s" };
-    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) {
-        kv[n++] = base[i];
-    }
-    for (size_t i = 0; extra && extra[i] && n < 31; i++) {
-        kv[n++] = extra[i];
-    }
-    kv[n] = NULL;
-    return kv;
+    return pt_opts(base, sizeof base / sizeof base[0], extra);
 }
 
 static int serve(const char *file, const char *etag, struct fx_server *srv)

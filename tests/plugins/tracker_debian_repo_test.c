@@ -188,21 +188,12 @@ static const char *const *opts(const struct fx_server *srv, const char *suite,
                                const char *const *extra)
 {
     static char mirror[128], suite_kv[128], keyring_kv[4200];
-    static const char *kv[32];
-    size_t n = 0;
+    static const char *base[] = { mirror, suite_kv, keyring_kv, "components=main contrib",
+                                  "retries=0", "timeout=5s" };
     snprintf(mirror, sizeof mirror, "mirror=http://127.0.0.1:%d/debian", srv->port);
     snprintf(suite_kv, sizeof suite_kv, "suite=%s", suite);
     snprintf(keyring_kv, sizeof keyring_kv, "keyring=%s", keyring);
-    const char *base[] = { mirror, suite_kv, keyring_kv, "components=main contrib",
-                           "retries=0", "timeout=5s" };
-    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++) {
-        kv[n++] = base[i];
-    }
-    for (size_t i = 0; extra && extra[i] && n < 31; i++) {
-        kv[n++] = extra[i];
-    }
-    kv[n] = NULL;
-    return kv;
+    return pt_opts(base, sizeof base / sizeof base[0], extra);
 }
 
 /* ---- the repositories ---------------------------------------------------- */
@@ -239,7 +230,7 @@ static char *seed_state;     /* its "packages" value after round 2 */
 static struct repo r1, r2;
 static struct repo_spec s1, s2;
 
-static void test_rounds(void)
+static void test_round1(void)
 {
     struct fx_server srv;
     char *err = NULL;
@@ -258,10 +249,15 @@ static void test_rounds(void)
     }
     fx_server_stop(&srv);
     free(err);
-    err = NULL;
+}
+
+static void test_rounds(void)
+{
+    struct fx_server srv;
     struct ph h;
-    char path[256];
-    up = serve_repo(&s2, &r2, &srv);
+    char *err = NULL, path[256];
+    test_round1();
+    int up = serve_repo(&s2, &r2, &srv);
     TEST("round 2 (another mirror, by hash): what moved is reported, nothing else") {
         CHECK_INT_EQ(up, 0);
         CHECK_INT_EQ(pt_open(&h, "debian", opts(&srv, "bookworm", NULL), &seed, 0, &err),

@@ -50,20 +50,11 @@ static const char *const *opts(const struct fx_server *srv, const char *suite,
                                const char *const *extra)
 {
     static char mirror[128], suite_kv[128];
-    static const char *kv[32];
-    size_t n = 0;
+    static const char *base[] = { mirror, suite_kv, "keyring=" KEYRING, "retries=0",
+                                  "timeout=5s" };
     snprintf(mirror, sizeof mirror, "mirror=http://127.0.0.1:%d/debian/", srv->port);
     snprintf(suite_kv, sizeof suite_kv, "suite=%s", suite);
-    kv[n++] = mirror;
-    kv[n++] = suite_kv;
-    kv[n++] = "keyring=" KEYRING;
-    kv[n++] = "retries=0";
-    kv[n++] = "timeout=5s";
-    for (size_t i = 0; extra && extra[i] && n < 31; i++) {
-        kv[n++] = extra[i];
-    }
-    kv[n] = NULL;
-    return kv;
+    return pt_opts(base, sizeof base / sizeof base[0], extra);
 }
 
 /* Date of a Release file + 60 s, in ms (0 when unreadable). */
