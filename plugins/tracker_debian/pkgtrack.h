@@ -54,19 +54,6 @@
 
 #ifndef PKGTRACK_NS
 #error "compile with -DPKGTRACK_NS=<module name>"
-/* The rest of a round once the index arrived (2xx body in resp): check it,
- * pkgtrack_update(), then temper_http_commit_validators(h, resp). */
-typedef int (*pkgtrack_accept_fn)(void *ctx, struct temper_stage *st, struct temper_http *h,
-                                  const struct temper_http_resp *resp,
-                                  const struct pkgtrack_state *old);
-
-/* One round: load the state, GET `url` (conditionally when a state for
- * this configuration exists, body capped at max_body), and on a 2xx call
- * `accept`; a 304 ends the round.  Watches are not used (logged). */
-int pkgtrack_poll(struct temper_stage *st, const struct pkgtrack_conf *c, const char *fp,
-                  const char *url, unsigned long long max_body, size_t n_watches,
-                  pkgtrack_accept_fn accept, void *ctx);
-
 #endif
 #define PKGTRACK_CAT2(a, b) a##_##b
 #define PKGTRACK_CAT(a, b) PKGTRACK_CAT2(a, b)
