@@ -28,7 +28,8 @@
  * serves for the packages it has, but the round is not conditional and
  * packages missing from it are recorded silently (a baseline), not
  * reported.  <date> is the Release Date (Unix time) of the last accepted
- * Debian index (replay protection), -1 for Alpine.
+ * Debian index (replay protection: a Date older than it is refused while
+ * the configuration is the same), -1 for Alpine.
  *
  * Rules of a round (pkgtrack_update):
  *  - a package whose version is greater than the saved one (dpkg or apk

@@ -170,7 +170,10 @@ static int accept_round(void *ctx, struct temper_stage *st, struct temper_http *
     char *dist = NULL;
     int rc = idx ? TEMPER_OK : temper_fail(st, TEMPER_ENOMEM, "out of memory");
     if (rc == TEMPER_OK) {
-        rc = debian_release_check(st, d, resp->body.data, resp->body.len, old->date, &r);
+        /* replay protection against the Date of this suite's last accepted
+         * InRelease (a state of another configuration may be another suite) */
+        rc = debian_release_check(st, d, resp->body.data, resp->body.len,
+                                  old->same_config ? old->date : -1, &r);
     }
     if (rc == TEMPER_OK) {
         rc = debian_distribution(st, d, r, &dist);

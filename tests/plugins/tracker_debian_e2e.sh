@@ -151,5 +151,8 @@ hits=$(curl -s "http://127.0.0.1:$port/_stats" 2>/dev/null ||
 echo "$hits" | grep -q "\"$d/InRelease\": 3" &&
     echo "$hits" | grep -q "\"$d/main/binary-amd64/by-hash/SHA256/$h2\": 1"
 ok $? "round 3 made only the (conditional) InRelease request"
+TEMPER_STATE_DIR=$tmp/example "$TEMPER_BIN" --plugin-dir "$TEMPER_PLUGINS" validate \
+    -c "$TEMPER_SRCDIR/conf/examples/track-packages.ini" >/dev/null 2>"$tmp/err"
+ok $? "conf/examples/track-packages.ini validates"
 echo "1..$n"
 exit $fail
