@@ -212,10 +212,17 @@ static void machine_round(const char *suite, const char *inrel, const char *pk,
         CHECK(now > 0);
         CHECK_INT_EQ(pt_open(&h, "debian", opts(srv, suite, extra), NULL, now, &err),
                      TEMPER_OK);
+        long long t0 = fx_now_ms();
         CHECK_INT_EQ(pt_poll(&h), TEMPER_OK);
+        char took[160];
+        snprintf(took, sizeof took, "%s: %zu packages in %lld ms", suite, ph_artifact_count(&h),
+                 fx_now_ms() - t0);
+        tap_diag(took);
         CHECK_STR_EQ(pt_error(&h), "");
         CHECK(ph_artifact_count(&h) > 0);
         CHECK_INT_EQ(ph_artifact_count(&h), distinct_names(pk));
+        CHECK_INT_EQ(pt_state_packages(&h), ph_artifact_count(&h));
+        CHECK(strlen(ph_state(&h, "packages")) < 64 * ph_artifact_count(&h) + 64);
         const struct temper_artifact *a = ph_artifact_count(&h) ? ph_artifact(&h, 0) : NULL;
         CHECK_STR_EQ(a ? temper_artifact_get(a, TEMPER_ATTR_DISTRIBUTION) : NULL,
                      "debian:bookworm");
@@ -465,6 +472,7 @@ int main(void)
     test_report_initial();
     test_machine_suite("bookworm-updates");
     test_machine_suite("bookworm-security");
+    test_machine_suite("bookworm");
     test_bad_real();
     test_bad_options();
     ph_close(&seed);
