@@ -1,0 +1,113 @@
+#!/bin/bash
+# Out-of-tree plugin authors get everything they need from an installed temper:
+# `make install DESTDIR=<scratch>`, then build the installed plugin template
+# with its own Makefile using only `pkg-config temper-sdk` (PKG_CONFIG_SYSROOT_DIR
+# points pkg-config at the scratch root; nothing from the source or build tree
+# is on any path), and load the module with the installed `temper`.
+set -u
+. "$TEMPER_SRCDIR/tests/lib/tap.sh"
+
+if ! "$TEMPER_BUILDDIR/libtool" --config | grep -q '^build_libtool_libs=yes'; then
+    tap_skip_all "static build (--disable-shared): no shared libtemper-sdk to build a" \
+        "module against, and a static temper loads only its preloaded plugins"
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/temper-oot.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+dest=$tmp/root
+# The nested makes must not see this make's jobserver or command-line variables.
+run_make() {
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CPATH -u C_INCLUDE_PATH -u LIBRARY_PATH \
+        make "$@"
+}
+
+# check_out NAME LOG COMMAND...: ok when COMMAND succeeds; else show its log.
+check_out() {
+    name=$1 log=$2
+    shift 2
+    if "$@" >"$log" 2>&1; then
+        tap_ok "$name"
+    else
+        tap_not_ok "$name"
+        tap_diag "$(tail -n 30 "$log")"
+    fi
+}
+
+check_out "make install DESTDIR=<scratch>" "$tmp/install.log" \
+    run_make -C "$TEMPER_BUILDDIR" install DESTDIR="$dest"
+
+pc=$(find "$dest" -name temper-sdk.pc -path '*/pkgconfig/*' | head -n 1)
+tap_check "temper-sdk.pc is installed" test -n "$pc"
+[ -n "$pc" ] || { echo "Bail out! nothing to build against"; exit 1; }
+export PKG_CONFIG_PATH=${pc%/*} PKG_CONFIG_SYSROOT_DIR=$dest
+
+cflags=$(pkg-config --cflags temper-sdk)
+incdir=$(pkg-config --variable=includedir temper-sdk)
+case $incdir in "$dest"/*) ;; *) incdir=$dest$incdir ;; esac # pkgconf adds the sysroot
+bad=
+for word in $cflags $(pkg-config --libs temper-sdk); do
+    case $word in
+    -I"$dest"/* | -L"$dest"/*) ;;
+    -I* | -L*) bad="$bad $word" ;;
+    esac
+done
+tap_check "pkg-config temper-sdk points into the install root only" \
+    test -d "$incdir/temper" -a -z "$bad"
+[ -z "$bad" ] || tap_diag "outside the install root:$bad"
+
+missing=
+for h in "$TEMPER_SRCDIR"/include/temper/*.h; do
+    [ -f "$incdir/temper/${h##*/}" ] || missing="$missing ${h##*/}"
+done
+tap_check "every public header is installed" test -z "$missing"
+[ -z "$missing" ] || tap_diag "not installed:$missing"
+
+broken=
+for h in "$incdir"/temper/*.h; do
+    # shellcheck disable=SC2086
+    printf '#include <temper/%s>\n' "${h##*/}" |
+        cc -std=gnu11 -Wall -Wextra -Werror -fsyntax-only $cflags -x c - \
+            >>"$tmp/headers.log" 2>&1 || broken="$broken ${h##*/}"
+done
+tap_check "each installed header compiles on its own" test -z "$broken"
+[ -z "$broken" ] || tap_diag "do not compile alone:$broken" "$(tail -n 20 "$tmp/headers.log")"
+
+tdir=$(find "$dest" -type d -path '*/share/temper/template' | head -n 1)
+tap_check "the plugin template is installed" \
+    test -n "$tdir" -a -f "$tdir/template_plugin.c" -a -f "$tdir/Makefile"
+guide=$(find "$dest" -path '*/doc/temper/GUIDE.md' | head -n 1)
+tap_check "the plugin guide is installed" test -n "$guide"
+
+mkdir -p "$tmp/work" "$tmp/plugins"
+[ -z "$tdir" ] || cp "$tdir"/* "$tmp/work/"
+check_out "the template builds with its Makefile and pkg-config only" "$tmp/build.log" \
+    run_make -C "$tmp/work"
+check_out "the module exports only suite_example_LTX_temper_plugin" "$tmp/check.log" \
+    run_make -C "$tmp/work" check
+
+bin=$(find "$dest" -path '*/bin/temper' -type f | head -n 1)
+sdk=$(find "$dest" -name 'libtemper-sdk.so*' -type f | head -n 1)
+export LD_LIBRARY_PATH=${sdk%/*}
+out=$("${bin:-false}" --version 2>&1)
+tap_check "the installed temper runs" test -n "$bin" -a -n "$sdk" -a "${out#temper }" != "$out"
+
+cp "$tmp/work/suite_example.so" "$tmp/plugins/" 2>/dev/null
+out=$("${bin:-false}" --plugin-dir "$tmp/plugins" plugins 2>"$tmp/plugins.err")
+rc=$?
+if [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -Eq 'suite.*example|example.*suite'; then
+    tap_ok "temper plugins lists the out-of-tree suite_example"
+else
+    tap_not_ok "temper plugins lists the out-of-tree suite_example"
+    tap_diag "exit $rc; stdout:" "$out" "stderr:" "$(head -n 20 "$tmp/plugins.err")"
+fi
+
+out=$("${bin:-false}" --plugin-dir "$tmp/plugins" describe suite_example 2>"$tmp/describe.err")
+rc=$?
+if [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -q 'max_blob_size'; then
+    tap_ok "temper describe shows the module's option table"
+else
+    tap_not_ok "temper describe shows the module's option table"
+    tap_diag "exit $rc; stdout:" "$out" "stderr:" "$(head -n 20 "$tmp/describe.err")"
+fi
+
+tap_done

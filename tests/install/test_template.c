@@ -1,0 +1,279 @@
+/* The plugin template (sdk/template/template_plugin.c) really works: its
+ * option table is well formed, open() refuses an empty label, and run()
+ * finds, misses and mismatches labels in real OCI layouts written here, and
+ * refuses hostile layouts (path-walking digests, oversized or broken JSON)
+ * with an error instead of a crash.  The template is compiled into this
+ * program, so the test sees its static functions and descriptor directly. */
+#include "config.h"
+#include "sdk/template/template_plugin.c"
+
+#include "sdk/host.h"
+#include "tests/lib/tap.h"
+
+#include <ftw.h>
+#include <gnutls/crypto.h>
+#include <sys/stat.h>
+
+#define P (&suite_example_LTX_temper_plugin)
+
+static char root[] = "/tmp/temper-template-XXXXXX";
+
+static int write_file(const char *path, const char *data)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        return -1;
+    }
+    size_t n = strlen(data);
+    int ok = fwrite(data, 1, n, f) == n;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Store `json` as a blob of `layout`; digest gets "sha256:<hex>". */
+static int put_blob(const char *layout, const char *json, char digest[80])
+{
+    unsigned char md[32];
+    char path[PATH_MAX];
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, json, strlen(json), md) < 0) {
+        return -1;
+    }
+    memcpy(digest, "sha256:", 7);
+    for (int i = 0; i < 32; i++) {
+        snprintf(digest + 7 + 2 * i, 3, "%02x", md[i]);
+    }
+    snprintf(path, sizeof path, "%s/blobs/sha256/%s", layout, digest + 7);
+    return write_file(path, json);
+}
+
+/* A one-image layout `name` under root (its path goes to dir) whose config
+ * carries `labels_json` (or no config.Labels when NULL); the manifest digest
+ * goes to mdigest.  0 or -1. */
+static int make_layout(const char *name, const char *labels_json, char dir[PATH_MAX],
+                       char mdigest[80])
+{
+    char path[PATH_MAX], cdigest[80], json[4096];
+
+    snprintf(dir, PATH_MAX, "%s/%s", root, name);
+    snprintf(path, sizeof path, "%s/blobs", dir);
+    if (mkdir(dir, 0700) != 0 || mkdir(path, 0700) != 0) {
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/blobs/sha256", dir);
+    if (mkdir(path, 0700) != 0) {
+        return -1;
+    }
+    snprintf(json, sizeof json,
+             "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"User\":\"65532\"%s%s},"
+             "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
+             labels_json ? ",\"Labels\":" : "", labels_json ? labels_json : "");
+    if (put_blob(dir, json, cdigest) != 0) {
+        return -1;
+    }
+    snprintf(json, sizeof json,
+             "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+             "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+             "\"digest\":\"%s\",\"size\":1},\"layers\":[]}",
+             cdigest);
+    if (put_blob(dir, json, mdigest) != 0) {
+        return -1;
+    }
+    snprintf(json, sizeof json,
+             "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+             "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\",\"size\":1}]}\n",
+             mdigest);
+    snprintf(path, sizeof path, "%s/index.json", dir);
+    if (write_file(path, json) != 0) {
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/oci-layout", dir);
+    return write_file(path, "{\"imageLayoutVersion\":\"1.0.0\"}");
+}
+
+struct outcome {
+    int open_rc;
+    int rc;
+    enum temper_verdict verdict;
+    size_t n_cases;
+    int status;          /* of the first case, -1 if none */
+    char message[512];   /* of the first case, or the stage error */
+};
+
+/* open + run + close the template on `layout` like the core would. */
+static struct outcome run_example(const char *layout, const char *label, const char *value,
+                                  unsigned long long max_blob, const char *digest_attr)
+{
+    struct outcome o = { .status = -1, .verdict = TEMPER_VERDICT_NONE };
+    struct example_conf conf = { .label = (char *)label, .value = (char *)value,
+                                 .max_blob = max_blob };
+    struct temper_stage *st = temper_stage_new(P, "labels");
+    struct temper_artifact *img = temper_artifact_new(TEMPER_ART_IMAGE, "test-image");
+    void *state = NULL;
+    const struct temper_suite_ops *ops = P->ops;
+
+    if (!st || !img || (layout && temper_artifact_set_path(img, layout) != TEMPER_OK) ||
+        (digest_attr && temper_artifact_set(img, TEMPER_ATTR_DIGEST, digest_attr) != TEMPER_OK)) {
+        o.open_rc = TEMPER_ENOMEM;
+        goto out;
+    }
+    o.open_rc = P->open(st, &conf, &state);
+    if (o.open_rc == TEMPER_OK) {
+        o.rc = ops->run(state, st, img, NULL, 0, &o.verdict);
+    }
+    o.n_cases = temper_stage_case_count(st);
+    if (o.n_cases > 0) {
+        const struct temper_case *c = temper_stage_case_at(st, 0);
+        o.status = (int)c->status;
+        snprintf(o.message, sizeof o.message, "%s", c->message ? c->message : "");
+    } else if (temper_stage_error(st)) {
+        snprintf(o.message, sizeof o.message, "%s", temper_stage_error(st));
+    }
+    P->close(state);
+out:
+    temper_artifact_free(img);
+    temper_stage_free(st);
+    return o;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void test_descriptor(void)
+{
+    TEST("descriptor") {
+        CHECK_INT_EQ(P->abi_major, TEMPER_ABI_MAJOR);
+        CHECK_INT_EQ(P->kind, TEMPER_KIND_SUITE);
+        CHECK_STR_EQ(P->name, "example");
+        CHECK(P->desc_size >= TEMPER_PLUGIN_DESC_SIZE_1_0);
+        CHECK(P->ops != NULL && P->ops_size == sizeof(struct temper_suite_ops));
+        size_t n = 0;
+        while (P->options[n].type != TEMPER_OPT_END) {
+            CHECK(P->options[n].doc != NULL && P->options[n].offset < P->conf_size);
+            n++;
+        }
+        CHECK_INT_EQ(n, 3);
+        CHECK_STR_EQ(P->options[0].key, "label");
+        CHECK(P->options[0].flags & TEMPER_OPT_REQUIRED);
+        P->close(NULL); /* close(NULL) is a no-op */
+    }
+}
+
+static void test_verdicts(void)
+{
+    char md[80], good[PATH_MAX], bare[PATH_MAX], other[PATH_MAX];
+    int made = make_layout("good",
+                           "{\"org.opencontainers.image.source\":\"https://git.example.com/img\"}",
+                           good, md);
+    struct outcome o;
+
+    TEST("label present: pass") {
+        CHECK_INT_EQ(made, 0);
+        o = run_example(good, "org.opencontainers.image.source", NULL, 1 << 20, NULL);
+        CHECK_INT_EQ(o.rc, TEMPER_OK);
+        CHECK_INT_EQ(o.verdict, TEMPER_VERDICT_PASS);
+        CHECK_INT_EQ(o.n_cases, 1);
+        CHECK_INT_EQ(o.status, TEMPER_CASE_PASSED);
+    }
+    TEST("label with the required value: pass") {
+        o = run_example(good, "org.opencontainers.image.source", "https://git.example.com/img",
+                        1 << 20, NULL);
+        CHECK_INT_EQ(o.verdict, TEMPER_VERDICT_PASS);
+    }
+    TEST("label with another value: block, not an error") {
+        o = run_example(good, "org.opencontainers.image.source", "https://other", 1 << 20, NULL);
+        CHECK_INT_EQ(o.rc, TEMPER_OK);
+        CHECK_INT_EQ(o.verdict, TEMPER_VERDICT_BLOCK);
+        CHECK_INT_EQ(o.status, TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(o.message, "expected \"https://other\"");
+    }
+    TEST("label missing, image without any labels: block") {
+        CHECK_INT_EQ(make_layout("bare", NULL, bare, md), 0);
+        o = run_example(bare, "org.opencontainers.image.source", NULL, 1 << 20, NULL);
+        CHECK_INT_EQ(o.rc, TEMPER_OK);
+        CHECK_INT_EQ(o.verdict, TEMPER_VERDICT_BLOCK);
+        CHECK_STR_CONTAINS(o.message, "org.opencontainers.image.source is missing");
+    }
+    TEST("the artifact's digest attribute selects the manifest") {
+        CHECK_INT_EQ(make_layout("other", "{\"a\":\"b\"}", other, md), 0);
+        o = run_example(good, "org.opencontainers.image.source", NULL, 1 << 20, md);
+        /* `other`'s manifest is not in `good`: the blob cannot be opened */
+        CHECK_INT_EQ(o.rc, TEMPER_EIO);
+        CHECK_STR_CONTAINS(o.message, md + 7);
+        o = run_example(other, "a", "b", 1 << 20, md);
+        CHECK_INT_EQ(o.verdict, TEMPER_VERDICT_PASS);
+    }
+    TEST("open refuses an empty label") {
+        o = run_example(good, "", NULL, 1 << 20, NULL);
+        CHECK_INT_EQ(o.open_rc, TEMPER_EINVAL);
+        CHECK_STR_CONTAINS(o.message, "label");
+    }
+}
+
+static void test_hostile(void)
+{
+    char md[80], path[PATH_MAX + 32], dir[PATH_MAX];
+    struct outcome o;
+    int made = make_layout("hostile", "{\"k\":\"v\"}", dir, md);
+
+    TEST("a digest that walks out of blobs/ is refused") {
+        CHECK_INT_EQ(made, 0);
+        o = run_example(dir, "k", NULL, 1 << 20, "sha256:../../../../etc/passwd");
+        CHECK_INT_EQ(o.rc, TEMPER_EFORMAT);
+        CHECK_STR_CONTAINS(o.message, "malformed or unsupported digest");
+    }
+    TEST("files over max_blob_size are refused") {
+        o = run_example(dir, "k", NULL, 16, NULL);
+        CHECK_INT_EQ(o.rc, TEMPER_ELIMIT);
+        CHECK_STR_CONTAINS(o.message, "index.json");
+    }
+    TEST("index.json that is not JSON is refused") {
+        snprintf(path, sizeof path, "%s/index.json", dir);
+        CHECK(write_file(path, "{\"manifests\": [") == 0);
+        o = run_example(dir, "k", NULL, 1 << 20, NULL);
+        CHECK_INT_EQ(o.rc, TEMPER_EFORMAT);
+        CHECK(write_file(path, "[1, 2]") == 0);
+        o = run_example(dir, "k", NULL, 1 << 20, NULL);
+        CHECK_INT_EQ(o.rc, TEMPER_EFORMAT);
+        CHECK(write_file(path, "{\"manifests\": [{\"digest\": 7}]}") == 0);
+        o = run_example(dir, "k", NULL, 1 << 20, NULL);
+        CHECK_INT_EQ(o.rc, TEMPER_EFORMAT);
+    }
+    TEST("deeply nested JSON is refused") {
+        char deep[512];
+        memset(deep, '[', 200);
+        deep[200] = '\0';
+        CHECK(write_file(path, deep) == 0);
+        o = run_example(dir, "k", NULL, 1 << 20, NULL);
+        CHECK_INT_EQ(o.rc, TEMPER_EFORMAT);
+    }
+    TEST("a missing layout or path is an error") {
+        snprintf(path, sizeof path, "%s/nowhere", root);
+        o = run_example(path, "k", NULL, 1 << 20, NULL);
+        CHECK_INT_EQ(o.rc, TEMPER_EIO);
+        o = run_example(NULL, "k", NULL, 1 << 20, NULL);
+        CHECK_INT_EQ(o.rc, TEMPER_EINVAL);
+    }
+}
+
+int main(void)
+{
+    FILE *devnull = fopen("/dev/null", "w");
+    temper_log_set_stream(devnull ? devnull : stderr); /* expected errors stay quiet */
+    if (!mkdtemp(root)) {
+        printf("Bail out! cannot create a temporary directory\n");
+        return 1;
+    }
+    test_descriptor();
+    test_verdicts();
+    test_hostile();
+    nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    temper_log_set_stream(stderr);
+    if (devnull) {
+        fclose(devnull);
+    }
+    return tap_done();
+}
