@@ -28,4 +28,10 @@ int cmd_plugins(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 
+struct temper_loader;
+/* Open the loader with --plugin-dir dirs followed by `extra`; prints the
+ * error on failure. */
+int temper_core_loader_open(const char *const *extra, size_t n_extra,
+                            struct temper_loader **out);
+
 #endif

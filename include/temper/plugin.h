@@ -77,8 +77,10 @@ struct temper_plugin {
 #define TEMPER_PLUGIN_HEAD .abi_major = TEMPER_ABI_MAJOR, \
     .abi_minor = TEMPER_ABI_MINOR, .desc_size = sizeof(struct temper_plugin)
 
-/* Defines <module>_LTX_temper_plugin; libltdl strips the prefix on lookup. */
-#define TEMPER_PLUGIN(module) \
+/* Defines <module>_LTX_temper_plugin; libltdl strips the prefix on lookup.
+ * `module` may itself be a macro (it is expanded first). */
+#define TEMPER_PLUGIN(module) TEMPER_PLUGIN_SYM_(module)
+#define TEMPER_PLUGIN_SYM_(module) \
     TEMPER_EXPORT extern const struct temper_plugin module##_LTX_temper_plugin; \
     TEMPER_EXPORT const struct temper_plugin module##_LTX_temper_plugin
 

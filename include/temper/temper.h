@@ -19,4 +19,5 @@
 #include <temper/hash.h>
 #include <temper/json.h>
 #include <temper/http.h>
+#include <temper/dsse.h>
 #endif
