@@ -91,23 +91,27 @@ export LD_LIBRARY_PATH=${sdk%/*}
 out=$("${bin:-false}" --version 2>&1)
 tap_check "the installed temper runs" test -n "$bin" -a -n "$sdk" -a "${out#temper }" != "$out"
 
-cp "$tmp/work/suite_example.so" "$tmp/plugins/" 2>/dev/null
-out=$("${bin:-false}" --plugin-dir "$tmp/plugins" plugins 2>"$tmp/plugins.err")
-rc=$?
-if [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -Eq 'suite.*example|example.*suite'; then
-    tap_ok "temper plugins lists the out-of-tree suite_example"
-else
-    tap_not_ok "temper plugins lists the out-of-tree suite_example"
-    tap_diag "exit $rc; stdout:" "$out" "stderr:" "$(head -n 20 "$tmp/plugins.err")"
-fi
+# expect_out NAME REGEX ARGS...: the installed temper, run with ARGS, exits 0
+# and prints a line matching REGEX on stdout.
+expect_out() {
+    local name=$1 re=$2 out rc
+    shift 2
+    out=$("${bin:-false}" "$@" 2>"$tmp/temper.err")
+    rc=$?
+    if [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -Eq "$re"; then
+        tap_ok "$name"
+    else
+        tap_not_ok "$name"
+        tap_diag "temper $*: exit $rc; stdout:" "$out" "stderr:" "$(head -n 20 "$tmp/temper.err")"
+    fi
+}
 
-out=$("${bin:-false}" --plugin-dir "$tmp/plugins" describe suite_example 2>"$tmp/describe.err")
-rc=$?
-if [ "$rc" -eq 0 ] && printf '%s\n' "$out" | grep -q 'max_blob_size'; then
-    tap_ok "temper describe shows the module's option table"
-else
-    tap_not_ok "temper describe shows the module's option table"
-    tap_diag "exit $rc; stdout:" "$out" "stderr:" "$(head -n 20 "$tmp/describe.err")"
-fi
+cp "$tmp/work/suite_example.so" "$tmp/plugins/" 2>/dev/null
+expect_out "temper plugins lists the out-of-tree suite_example" '^suite[[:space:]]+example[[:space:]]' \
+    plugins --plugin-dir "$tmp/plugins"
+expect_out "temper describe shows the module's option table" '^[[:space:]]*max_blob_size ' \
+    --plugin-dir "$tmp/plugins" describe suite_example
+expect_out "temper describe names the module file it loaded" "file: $tmp/plugins/suite_example\\.so" \
+    --plugin-dir "$tmp/plugins" describe suite_example
 
 tap_done
