@@ -388,7 +388,7 @@ static lt_dlhandle open_advised(const char *what, int preload, char **err)
         *err = errf("%s: cannot initialise libltdl advice: %s", what, lt_dlerror());
         return NULL;
     }
-    int bad = lt_dladvise_local(&adv) != 0 || lt_dladvise_resident(&adv) != 0 ||
+    int bad = lt_dladvise_local(&adv) != 0 ||
               (preload && lt_dladvise_preload(&adv) != 0);
     if (bad) {
         *err = errf("%s: cannot set libltdl advice: %s", what, lt_dlerror());

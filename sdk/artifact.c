@@ -2,6 +2,7 @@
 #include <temper/artifact.h>
 #include <temper/buf.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,14 +194,21 @@ int temper_artifact_attr_at(const struct temper_artifact *a, size_t i, const cha
     if (!a || i >= a->n_attrs) {
         return TEMPER_ENOTFOUND;
     }
-    *key = a->attrs[i].key;
-    *value = a->attrs[i].value;
+    if (key) {
+        *key = a->attrs[i].key;
+    }
+    if (value) {
+        *value = a->attrs[i].value;
+    }
     return TEMPER_OK;
 }
 
 int temper_artifact_set_path(struct temper_artifact *a, const char *path)
 {
     char *p = NULL;
+    if (!a) {
+        return TEMPER_EINVAL;
+    }
     if (path) {
         p = strdup(path);
         if (!p) {
@@ -219,7 +227,7 @@ const char *temper_artifact_path(const struct temper_artifact *a)
 
 int temper_artifact_take_data(struct temper_artifact *a, void *data, size_t len)
 {
-    if (!a) {
+    if (!a || len == SIZE_MAX) {
         free(data);
         return TEMPER_EINVAL;
     }
@@ -238,6 +246,9 @@ int temper_artifact_take_data(struct temper_artifact *a, void *data, size_t len)
 
 int temper_artifact_set_data(struct temper_artifact *a, const void *data, size_t len)
 {
+    if (!a || len == SIZE_MAX || (!data && len)) {
+        return TEMPER_EINVAL;
+    }
     unsigned char *p = malloc(len + 1);
     if (!p) {
         return TEMPER_ENOMEM;
@@ -326,6 +337,9 @@ const struct temper_package *temper_artifact_package(const struct temper_artifac
 
 struct temper_artifact *temper_artifact_dup(const struct temper_artifact *a)
 {
+    if (!a) {
+        return NULL;
+    }
     struct temper_artifact *d = temper_artifact_new(a->type, a->name);
     if (!d) {
         return NULL;

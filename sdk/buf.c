@@ -1,5 +1,6 @@
 /* temper — capped growable buffers. */
 #include <temper/buf.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -12,7 +13,8 @@ void temper_buf_init(struct temper_buf *b, size_t max)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
-    b->max = max ? max : SIZE_MAX / 2;
+    /* len + extra + 1 must not wrap in buf_reserve */
+    b->max = max && max < SIZE_MAX / 2 ? max : SIZE_MAX / 2;
 }
 
 void temper_buf_cleanup(struct temper_buf *b)
@@ -146,7 +148,8 @@ char *temper_strdupf(const char *fmt, ...)
 
 int temper_parse_ll(const char *s, long long *out)
 {
-    if (!s || !*s) {
+    /* strtoll would skip leading white space: the whole string must be a number */
+    if (!s || !*s || isspace((unsigned char)*s)) {
         return TEMPER_EINVAL;
     }
     char *end = NULL;

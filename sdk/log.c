@@ -5,6 +5,7 @@
  * or, in JSON mode, one object a line.  Registered secrets are replaced by
  * "***" in the formatted message before it is written anywhere. */
 #include "host.h"
+#include "log-private.h"
 #include <temper/buf.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -53,13 +54,22 @@ void temper_log_clear_secrets(void)
 
 int temper_log_add_secret(const char *secret)
 {
-    if (!secret || strlen(secret) < 4) {
+    if (!secret) {
+        return TEMPER_OK;
+    }
+    /* a token read from a file usually ends in a newline that the text
+     * being logged does not contain */
+    size_t len = strlen(secret);
+    while (len > 0 && (secret[len - 1] == '\n' || secret[len - 1] == '\r')) {
+        len--;
+    }
+    if (len < 4) {
         return TEMPER_OK;
     }
     int rc = TEMPER_OK;
     pthread_mutex_lock(&log_lock);
     for (size_t i = 0; i < n_secrets; i++) {
-        if (strcmp(secrets[i], secret) == 0) {
+        if (strlen(secrets[i]) == len && memcmp(secrets[i], secret, len) == 0) {
             goto out;
         }
     }
@@ -67,7 +77,7 @@ int temper_log_add_secret(const char *secret)
         rc = TEMPER_ELIMIT;
         goto out;
     }
-    secrets[n_secrets] = strdup(secret);
+    secrets[n_secrets] = strndup(secret, len);
     if (!secrets[n_secrets]) {
         rc = TEMPER_ENOMEM;
         goto out;
@@ -78,18 +88,77 @@ out:
     return rc;
 }
 
-/* Caller holds log_lock. */
+/* Replace each maximal run of bytes covered by some secret occurrence with
+ * "***" (overlapping secrets leave no uncovered piece).  Caller holds
+ * log_lock. */
 static void redact_locked(char *buf)
 {
+    size_t n = strlen(buf);
+    if (n_secrets == 0 || n == 0) {
+        return;
+    }
+    unsigned char *mask = calloc(n, 1);
+    if (!mask) {
+        memset(buf, '*', n); /* cannot tell secrets apart: hide everything */
+        return;
+    }
     for (size_t i = 0; i < n_secrets; i++) {
         size_t sl = strlen(secrets[i]);
-        char *p = buf;
-        while ((p = strstr(p, secrets[i])) != NULL) {
-            memcpy(p, "***", 3);
-            memmove(p + 3, p + sl, strlen(p + sl) + 1);
-            p += 3;
+        for (char *p = strstr(buf, secrets[i]); p; p = strstr(p + 1, secrets[i])) {
+            memset(mask + (p - buf), 1, sl);
         }
     }
+    size_t w = 0;
+    for (size_t r = 0; r < n; r++) {
+        if (!mask[r]) {
+            buf[w++] = buf[r];
+        } else if (r == 0 || !mask[r - 1]) {
+            memcpy(buf + w, "***", 3); /* runs are >= 4 bytes: w + 3 <= r + 1 */
+            w += 3;
+        }
+    }
+    buf[w] = '\0';
+    free(mask);
+}
+
+char *temper_log_vformat(size_t max, const char *fmt, va_list ap)
+{
+    va_list cp;
+    va_copy(cp, ap);
+    int n = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    if (n < 0 || max == 0) {
+        return NULL;
+    }
+    char *s = malloc((size_t)n + 1);
+    if (!s) {
+        return NULL;
+    }
+    if (vsnprintf(s, (size_t)n + 1, fmt, ap) != n) {
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_lock(&log_lock);
+    redact_locked(s);
+    pthread_mutex_unlock(&log_lock);
+    size_t len = strlen(s);
+    if (len >= max) {
+        len = max - 1;
+        while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80) {
+            len--; /* do not split a UTF-8 sequence */
+        }
+        s[len] = '\0';
+    }
+    return s;
+}
+
+char *temper_log_format(size_t max, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = temper_log_vformat(max, fmt, ap);
+    va_end(ap);
+    return s;
 }
 
 void temper_log_redact(char *buf)
@@ -135,19 +204,17 @@ static void stage_prefix(const struct temper_stage *st, char *out, size_t n)
 void temper_logv(struct temper_stage *st, enum temper_log_level lvl, const char *fmt,
                  va_list ap)
 {
-    if ((int)lvl > (int)log_level || (int)lvl < 0) {
+    if ((int)lvl > (int)log_level || (int)lvl < 0 || (int)lvl > TEMPER_LOG_LVL_DEBUG) {
         return;
     }
-    char msg[LOG_LINE_MAX];
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
-    if (n < 0) {
-        return;
-    }
-    for (char *p = msg; *p; p++) {
+    /* redacted before it is cut to the line length (see temper_log_vformat) */
+    char *heap = temper_log_vformat(LOG_LINE_MAX, fmt, ap);
+    for (char *p = heap; p && *p; p++) {
         if (*p == '\n' || *p == '\r') {
             *p = ' ';
         }
     }
+    const char *msg = heap ? heap : "(log message lost: out of memory)";
     char prefix[256];
     stage_prefix(st, prefix, sizeof prefix);
     char ts[32];
@@ -158,7 +225,6 @@ void temper_logv(struct temper_stage *st, enum temper_log_level lvl, const char 
         ts[0] = '\0';
     }
     pthread_mutex_lock(&log_lock);
-    redact_locked(msg);
     FILE *f = log_stream ? log_stream : stderr;
     if (log_json) {
         fprintf(f, "{\"time\":\"%s\",\"level\":\"%s\",\"stage\":\"", ts, level_names[lvl]);
@@ -173,6 +239,7 @@ void temper_logv(struct temper_stage *st, enum temper_log_level lvl, const char 
     }
     fflush(f);
     pthread_mutex_unlock(&log_lock);
+    free(heap);
 }
 
 void temper_log(struct temper_stage *st, enum temper_log_level lvl, const char *fmt, ...)

@@ -1,6 +1,7 @@
 /* temper — the stage object: error recording, artifacts, findings, cases and
  * state, with the host hooks the core fills in. */
 #include "host.h"
+#include "log-private.h"
 #include <temper/store.h>
 #include <temper/buf.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #define STAGE_MAX_CASES 100000
 #define STAGE_MAX_ARTIFACTS 100000
 #define STAGE_TEXT_MAX (64 * 1024)
+#define STAGE_ERROR_MAX 2048
 
 struct temper_artlist {
     struct temper_artifact **v;
@@ -243,20 +245,24 @@ long long temper_stage_now_ms(const struct temper_stage *st)
 
 int temper_fail(struct temper_stage *st, int rc, const char *fmt, ...)
 {
-    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    /* redacted before the cut, so a secret at the cut cannot leak a prefix */
+    char *msg = temper_log_vformat(STAGE_ERROR_MAX, fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        msg[0] = '\0';
+    for (char *p = msg; p && *p; p++) {
+        if (*p == '\n' || *p == '\r') {
+            *p = ' '; /* one-line messages */
+        }
     }
-    temper_log_redact(msg);
-    if (st && !st->error) {
-        st->error = strdup(msg);
+    const char *text = msg ? msg : "(error message lost: out of memory)";
+    /* the first error wins, even when storing its text failed */
+    if (st && !st->error && st->error_rc == TEMPER_OK) {
+        st->error = strdup(text);
         st->error_rc = rc;
     }
-    temper_log(st, TEMPER_LOG_LVL_ERROR, "%s", msg);
+    temper_log(st, TEMPER_LOG_LVL_ERROR, "%s", text);
+    free(msg);
     return rc;
 }
 
@@ -335,21 +341,18 @@ void temper_stage_progress(struct temper_stage *st, const char *what,
 
 /* ---- findings and cases ------------------------------------------------ */
 
-/* strdup capped at STAGE_TEXT_MAX bytes; NULL stays NULL. */
+/* Redacted copy capped at STAGE_TEXT_MAX bytes (redacted before the cut);
+ * NULL stays NULL. */
 static int dup_capped(const char *s, const char **out)
 {
     *out = NULL;
     if (!s) {
         return TEMPER_OK;
     }
-    size_t n = strnlen(s, STAGE_TEXT_MAX);
-    char *p = malloc(n + 1);
+    char *p = temper_log_format(STAGE_TEXT_MAX + 1, "%s", s);
     if (!p) {
         return TEMPER_ENOMEM;
     }
-    memcpy(p, s, n);
-    p[n] = '\0';
-    temper_log_redact(p);
     *out = p;
     return TEMPER_OK;
 }
