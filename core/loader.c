@@ -388,6 +388,8 @@ static lt_dlhandle open_advised(const char *what, int preload, char **err)
         *err = errf("%s: cannot initialise libltdl advice: %s", what, lt_dlerror());
         return NULL;
     }
+    /* Not resident: libltdl never frees resident handles (a leak under LSan);
+     * temper_loader_free() closes modules after their option tables' users. */
     int bad = lt_dladvise_local(&adv) != 0 ||
               (preload && lt_dladvise_preload(&adv) != 0);
     if (bad) {

@@ -24,8 +24,8 @@ struct command {
 static const struct command commands[] = {
     { "plugins", cmd_plugins, "plugins [--json] [--plugin-dir DIR]", "list the plugins that load", 0 },
     { "describe", cmd_describe, "describe KIND_NAME", "show a plugin's options", 0 },
-    { "validate", NULL, "validate -c FILE", "check a pipeline and its images", 2 },
-    { "track", NULL, "track -c FILE [--json]", "one polling round of every tracker", 3 },
+    { "validate", cmd_validate, "validate -c FILE", "check a pipeline and its images", 2 },
+    { "track", cmd_track, "track -c FILE [--json]", "one polling round of every tracker", 3 },
     { "build", NULL, "build -c FILE IMAGE -o DIR", "build one image into an OCI layout", 4 },
     { "test", NULL, "test -c FILE IMAGE --layout DIR", "run the image's suites", 5 },
     { "verify", NULL, "verify --key PUB REF", "check signatures and attestations", 6 },

@@ -6,6 +6,13 @@
  * atomic: a process killed at any point leaves the store as it was before the
  * operation or after it.  Schemas are versioned and migrated in open().
  *
+ * Convention: every store plugin declares an option named `location` (where
+ * the data lives: a file, a directory, a connection string).  The shorthand
+ * `[core] store = PLUGIN:LOCATION` loads store_PLUGIN and sets that option to
+ * LOCATION (all other options keep their defaults); a `[store "NAME"]`
+ * section with `plugin = PLUGIN` sets any option instead.  A store without a
+ * `location` option can only be configured through such a section.
+ *
  * Records passed in are borrowed for the call.  Records handed out through
  * callbacks are borrowed for the callback; records filled through `out`
  * parameters own their strings: release them with the matching

@@ -6,6 +6,7 @@
 #include "core/pipeline.h"
 #include "core/pipeline_priv.h"
 #include "tests/engine/engine_modules.h"
+#include "tests/lib/plugin_harness.h"
 #include "tests/lib/tap.h"
 
 #include <dirent.h>
@@ -33,6 +34,9 @@ struct fixture {
     char tmp[64];
     char out[128];
     char workdir[128];
+    struct ph store_h;         /* store_sqlite loaded through the harness */
+    struct temper_store store;
+    struct temper_store *use_store;
 };
 
 static char *slurp(const char *path)
@@ -171,7 +175,8 @@ static int run_once(struct fixture *fx, size_t first, size_t n, int with_change,
     };
     struct temper_pipeline *p = NULL;
     char *err = NULL;
-    int rc = temper_pipeline_new(&fx->specs[first], n, NULL, fx->workdir, NULL, &p, &err);
+    int rc = temper_pipeline_new(&fx->specs[first], n, fx->use_store, fx->workdir, NULL, &p,
+                                 &err);
     if (rc == TEMPER_OK) {
         rc = temper_pipeline_run(p, &in, res);
     } else {
@@ -251,6 +256,88 @@ static void expect_stop(struct fixture *fx, const char *name, int idx, int with_
     temper_run_result_cleanup(&res);
 }
 
+static int open_store(struct fixture *fx)
+{
+    char loc[200];
+    snprintf(loc, sizeof loc, "location=%s/state.db", fx->tmp);
+    const char *kv[] = { loc, NULL };
+    char *err = NULL;
+    int rc = ph_load(&fx->store_h, TEMPER_KIND_STORE, "sqlite", kv, &err);
+    if (rc == TEMPER_OK) {
+        rc = temper_store_open(fx->store_h.mod, fx->store_h.conf, &fx->store, &err);
+    }
+    if (rc != TEMPER_OK) {
+        printf("# %s\n", err ? err : "store");
+    }
+    free(err);
+    fx->use_store = rc == TEMPER_OK ? &fx->store : NULL;
+    return rc;
+}
+
+struct seen {
+    int runs, ok, blocked, stages, reviews;
+    char plugins[512];
+    char findings[512];
+};
+
+static int on_run(void *ctx, const struct temper_run_record *r)
+{
+    struct seen *s = ctx;
+    s->runs++;
+    s->ok += r->status == TEMPER_RUN_OK && r->finished_at >= r->started_at;
+    s->blocked += r->status == TEMPER_RUN_BLOCKED;
+    return 0;
+}
+
+static int on_stage(void *ctx, const struct temper_stage_record *r)
+{
+    struct seen *s = ctx;
+    s->stages++;
+    size_t n = strlen(s->plugins);
+    snprintf(s->plugins + n, sizeof s->plugins - n, "%s%s", n ? "," : "", r->plugin);
+    return 0;
+}
+
+static int on_review(void *ctx, const struct temper_review *r)
+{
+    struct seen *s = ctx;
+    s->reviews++;
+    snprintf(s->findings, sizeof s->findings, "%s", r->findings ? r->findings : "");
+    return 0;
+}
+
+/* Runs recorded in the store: the full chain's stages in order, the blocked
+ * run, and the review item the guard's block opened. */
+static void test_store_records(struct fixture *fx)
+{
+    struct temper_run_result ok, blocked;
+    const struct temper_store_ops *ops = fx->store.ops;
+    int rc1 = run_once(fx, 0, ST_N, 1, &ok);
+    fx->conf[ST_GUARD].block = true;
+    int rc2 = run_once(fx, 0, ST_N, 1, &blocked);
+    fx->conf[ST_GUARD].block = false;
+    struct seen s;
+    memset(&s, 0, sizeof s);
+    TEST("runs and stages are recorded in the store") {
+        CHECK_INT_EQ(rc1, TEMPER_OK);
+        CHECK_INT_EQ(rc2, TEMPER_OK);
+        CHECK(ok.run_id > 0 && blocked.run_id > ok.run_id);
+        CHECK_INT_EQ(ops->run_list(fx->store.state, 0, on_run, &s), TEMPER_OK);
+        CHECK_INT_EQ(s.runs, 2);
+        CHECK_INT_EQ(s.ok, 1);
+        CHECK_INT_EQ(s.blocked, 1);
+        CHECK_INT_EQ(ops->run_stages(fx->store.state, ok.run_id, on_stage, &s), TEMPER_OK);
+        CHECK_INT_EQ(s.stages, ST_N);
+        CHECK_STR_EQ(s.plugins, "guard_enginetest,builder_enginetest,suite_enginetest,"
+                                "attest_enginetest,signer_enginetest,publish_enginetest");
+        CHECK_INT_EQ(ops->review_list(fx->store.state, 0, on_review, &s), TEMPER_OK);
+        CHECK_INT_EQ(s.reviews, 1);
+        CHECK_STR_CONTAINS(s.findings, "enginetest-block");
+    }
+    temper_run_result_cleanup(&ok);
+    temper_run_result_cleanup(&blocked);
+}
+
 int main(void)
 {
     struct fixture fx;
@@ -312,6 +399,15 @@ int main(void)
     }
     free(err);
     temper_pipeline_free(p);
+
+    TEST("store opens") {
+        CHECK_INT_EQ(open_store(&fx), TEMPER_OK);
+    }
+    if (fx.use_store) {
+        test_store_records(&fx);
+        temper_store_close(&fx.store);
+    }
+    ph_close(&fx.store_h);
 
     temper_loader_free(fx.loader);
     char cmd[256];

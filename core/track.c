@@ -1,0 +1,292 @@
+/* temper — `temper track`: one polling round and the transitive fan-out. */
+#include "config.h"
+#include "track.h"
+#include "pipeline_priv.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TRACK_MAX_WATCHES 100000
+#define TRACK_MAX_HITS 100000
+
+struct tracker_run {
+    struct temper_open_stage os;
+    struct temper_watch *watches;
+    const struct temper_watch **wp;
+    size_t n;
+    int rc;
+    char *err;
+    pthread_t thread;
+    int started;
+};
+
+/* The pinned (accepted) version the store holds for an image. */
+static int get_pinned(void *ctx, const struct temper_image_record *img)
+{
+    char **out = ctx;
+    *out = img->pinned_version ? strdup(img->pinned_version) : NULL;
+    return 0;
+}
+
+static int build_watches(struct temper_runtime *rt, struct tracker_run *tr, char **pinned)
+{
+    const struct temper_config *c = rt->cfg;
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_images; i++) {
+        n += c->images[i]->tracker == tr->os.cp;
+    }
+    if (n > TRACK_MAX_WATCHES) {
+        return TEMPER_ELIMIT;
+    }
+    tr->watches = calloc(n ? n : 1, sizeof *tr->watches);
+    tr->wp = calloc(n ? n : 1, sizeof *tr->wp);
+    if (!tr->watches || !tr->wp) {
+        return TEMPER_ENOMEM;
+    }
+    for (size_t i = 0; i < c->n_images; i++) {
+        const struct temper_conf_image *img = c->images[i];
+        if (img->tracker != tr->os.cp) {
+            continue;
+        }
+        struct temper_watch *w = &tr->watches[tr->n];
+        w->size = sizeof *w;
+        w->image = img->def.name;
+        w->id = img->def.name;
+        w->conf = img->watch_conf;
+        pthread_mutex_lock(&rt->lock);
+        int rc = rt->store.ops->image_get(rt->store.state, img->def.name, get_pinned,
+                                          &pinned[i]);
+        pthread_mutex_unlock(&rt->lock);
+        if (rc != TEMPER_OK && rc != TEMPER_ENOTFOUND) {
+            return rc;
+        }
+        w->pinned = pinned[i];
+        tr->wp[tr->n++] = w;
+    }
+    return TEMPER_OK;
+}
+
+static void *poll_thread(void *arg)
+{
+    struct tracker_run *tr = arg;
+    const struct temper_tracker_ops *ops = tr->os.cp->module->desc->ops;
+    tr->rc = ops->poll(tr->os.state, tr->os.st, tr->wp, tr->n);
+    return NULL;
+}
+
+/* Every attribute of a change as a JSON object. */
+static json_object *change_json(const struct temper_artifact *a)
+{
+    json_object *j = json_object_new_object();
+    for (size_t i = 0; i < temper_artifact_attr_count(a); i++) {
+        const char *k = NULL, *v = NULL;
+        if (temper_artifact_attr_at(a, i, &k, &v) == TEMPER_OK) {
+            json_object_object_add(j, k, json_object_new_string(v));
+        }
+    }
+    return j;
+}
+
+struct hits {
+    char *names[256];
+    size_t n;
+    size_t dropped;
+};
+
+static int add_hit(void *ctx, const struct temper_image_record *img)
+{
+    struct hits *h = ctx;
+    for (size_t i = 0; i < h->n; i++) {
+        if (strcmp(h->names[i], img->name) == 0) {
+            return 0;
+        }
+    }
+    if (h->n == sizeof h->names / sizeof h->names[0]) {
+        h->dropped++;
+        return 0;
+    }
+    h->names[h->n] = strdup(img->name);
+    h->n += h->names[h->n] != NULL;
+    return 0;
+}
+
+static int enqueue(struct temper_runtime *rt, const char *image, const char *version,
+                   const char *reason, const char *change, json_object *jobs,
+                   struct temper_track_result *res)
+{
+    char *key = temper_strdupf("build:%s", image);
+    if (!key) {
+        return TEMPER_ENOMEM;
+    }
+    struct temper_job job = {
+        .size = sizeof job, .image = (char *)image, .version = (char *)version,
+        .reason = (char *)reason, .change = (char *)change, .dedup_key = key,
+    };
+    long long id = 0;
+    bool merged = false;
+    pthread_mutex_lock(&rt->lock);
+    int rc = rt->store.ops->job_enqueue(rt->store.state, &job, &id, &merged);
+    pthread_mutex_unlock(&rt->lock);
+    free(key);
+    if (rc != TEMPER_OK) {
+        return rc;
+    }
+    res->jobs += !merged;
+    res->merged += merged;
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "image", json_object_new_string(image));
+    json_object_object_add(j, "job", json_object_new_int64(id));
+    json_object_object_add(j, "merged", json_object_new_boolean(merged));
+    json_object_array_add(jobs, j);
+    return TEMPER_OK;
+}
+
+/* Images a package change touches: latest builds containing the package (or
+ * its source package) of that distribution, within their support window. */
+static int package_hits(struct temper_runtime *rt, const struct temper_artifact *a,
+                        long long now, struct hits *h)
+{
+    const char *names[2] = { temper_artifact_get(a, TEMPER_ATTR_PACKAGE),
+                             temper_artifact_get(a, TEMPER_ATTR_SOURCE_PACKAGE) };
+    const char *dist = temper_artifact_get(a, TEMPER_ATTR_DISTRIBUTION);
+    int rc = TEMPER_OK;
+    for (size_t i = 0; i < 2 && rc == TEMPER_OK; i++) {
+        if (!names[i] || (i == 1 && names[0] && strcmp(names[0], names[1]) == 0)) {
+            continue;
+        }
+        pthread_mutex_lock(&rt->lock);
+        rc = rt->store.ops->images_with_package(rt->store.state, names[i], dist, now,
+                                                add_hit, h);
+        pthread_mutex_unlock(&rt->lock);
+    }
+    return rc;
+}
+
+static int fan_out(struct temper_runtime *rt, const struct temper_track_opts *o,
+                   const char *tracker, const struct temper_artifact *a,
+                   struct temper_track_result *res)
+{
+    json_object *ch = change_json(a);
+    if (!temper_artifact_get(a, TEMPER_ATTR_TRACKER)) {
+        json_object_object_add(ch, TEMPER_ATTR_TRACKER, json_object_new_string(tracker));
+    }
+    json_object *arr = json_object_new_array();
+    json_object_array_add(arr, json_object_get(ch));
+    const char *change = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+    json_object *jobs = json_object_new_array();
+    const char *image = temper_artifact_get(a, TEMPER_ATTR_IMAGE);
+    int rc = TEMPER_OK;
+    if (image) {
+        rc = enqueue(rt, image, temper_artifact_get(a, TEMPER_ATTR_NEW_VERSION), "upstream",
+                     change, jobs, res);
+    } else if (temper_artifact_get(a, TEMPER_ATTR_PACKAGE)) {
+        struct hits h = { .n = 0 };
+        rc = package_hits(rt, a, o->now_ms, &h);
+        for (size_t i = 0; i < h.n; i++) {
+            if (rc == TEMPER_OK) {
+                rc = enqueue(rt, h.names[i], NULL, "package", change, jobs, res);
+            }
+            free(h.names[i]);
+        }
+    }
+    res->changes++;
+    json_object_object_add(ch, "jobs", jobs);
+    if (o->json) {
+        fprintf(o->out, "%s\n", json_object_to_json_string_ext(ch, JSON_C_TO_STRING_PLAIN |
+                                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
+    } else {
+        const char *what = image ? image : temper_artifact_get(a, TEMPER_ATTR_PACKAGE);
+        const char *old = temper_artifact_get(a, TEMPER_ATTR_OLD_VERSION);
+        fprintf(o->out, "%s %s %s -> %s (%zu image%s)\n", tracker, what ? what : "?",
+                old && *old ? old : "(new)", temper_artifact_get(a, TEMPER_ATTR_NEW_VERSION),
+                json_object_array_length(jobs), json_object_array_length(jobs) == 1 ? "" : "s");
+    }
+    json_object_put(ch);
+    json_object_put(arr);
+    return rc;
+}
+
+static void free_runs(struct tracker_run *runs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        temper_runtime_close_stage(&runs[i].os);
+        free(runs[i].watches);
+        free(runs[i].wp);
+        free(runs[i].err);
+    }
+    free(runs);
+}
+
+static int start_trackers(struct temper_runtime *rt, struct tracker_run *runs, size_t *n_runs,
+                          char **pinned, struct temper_track_result *res)
+{
+    const struct temper_config *c = rt->cfg;
+    for (size_t i = 0; i < c->n_plugins; i++) {
+        const struct temper_conf_plugin *cp = c->plugins[i];
+        if (cp->kind != TEMPER_KIND_TRACKER || !cp->keys.enabled || !cp->module) {
+            continue;
+        }
+        struct tracker_run *tr = &runs[(*n_runs)++];
+        res->trackers++;
+        tr->rc = temper_runtime_open_stage(rt, cp, "track", &tr->os, &tr->err);
+        if (tr->rc == TEMPER_OK) {
+            tr->rc = build_watches(rt, tr, pinned);
+        }
+        if (tr->rc == TEMPER_OK) {
+            /* from here on only the thread writes tr->rc */
+            if (pthread_create(&tr->thread, NULL, poll_thread, tr) == 0) {
+                tr->started = 1;
+            } else {
+                tr->rc = TEMPER_EIO;
+            }
+        }
+    }
+    return TEMPER_OK;
+}
+
+int temper_track_round(struct temper_runtime *rt, const struct temper_track_opts *o,
+                       struct temper_track_result *res)
+{
+    memset(res, 0, sizeof *res);
+    const struct temper_config *c = rt->cfg;
+    struct temper_track_opts opts = *o;
+    if (!opts.now_ms) {
+        opts.now_ms = temper_now_ms();
+    }
+    struct tracker_run *runs = calloc(c->n_plugins ? c->n_plugins : 1, sizeof *runs);
+    char **pinned = calloc(c->n_images ? c->n_images : 1, sizeof *pinned);
+    size_t n_runs = 0;
+    int rc = runs && pinned ? start_trackers(rt, runs, &n_runs, pinned, res) : TEMPER_ENOMEM;
+    for (size_t i = 0; i < n_runs; i++) {
+        if (runs[i].started) {
+            pthread_join(runs[i].thread, NULL);
+        }
+    }
+    for (size_t i = 0; rc == TEMPER_OK && i < n_runs; i++) {
+        struct tracker_run *tr = &runs[i];
+        if (tr->rc != TEMPER_OK) {
+            const char *e = tr->err ? tr->err : temper_stage_error(tr->os.st);
+            fprintf(stderr, "temper: tracker %s: %s\n", tr->os.cp->id,
+                    e ? e : temper_rc_str(tr->rc));
+            res->failed++;
+        }
+        /* changes are reported even from a round that failed in part */
+        for (size_t k = 0; rc == TEMPER_OK && k < temper_artlist_count(tr->os.arts); k++) {
+            const struct temper_artifact *a = temper_artlist_at(tr->os.arts, k);
+            if (temper_artifact_type(a) == TEMPER_ART_CHANGE) {
+                rc = fan_out(rt, &opts, tr->os.cp->id, a, res);
+            }
+        }
+    }
+    fflush(opts.out);
+    if (runs) {
+        free_runs(runs, n_runs);
+    }
+    for (size_t i = 0; pinned && i < c->n_images; i++) {
+        free(pinned[i]);
+    }
+    free(pinned);
+    return rc;
+}
