@@ -1,13 +1,17 @@
 /* The plugin template (sdk/template/template_plugin.c) really works: its
- * option table is well formed, open() refuses an empty label, and run()
- * finds, misses and mismatches labels in real OCI layouts written here, and
- * refuses hostile layouts (path-walking digests, oversized or broken JSON)
- * with an error instead of a crash.  The template is compiled into this
- * program, so the test sees its static functions and descriptor directly. */
+ * option table passes the loader's checks and the core's option code fills
+ * and rejects its conf block as documented, open() refuses an empty label,
+ * and run() finds, misses and mismatches labels in real OCI layouts written
+ * here, and refuses hostile layouts (path-walking digests, oversized or broken
+ * JSON) with an error instead of a crash.  The template is compiled into this
+ * program, so the test sees its descriptor directly; that it builds and loads
+ * as a module out of tree is tests/install/test_out_of_tree.sh's job. */
 #include "config.h"
 #include "sdk/template/template_plugin.c"
 
+#include "core/loader.h"
 #include "sdk/host.h"
+#include "tests/lib/plugin_harness.h"
 #include "tests/lib/tap.h"
 
 #include <ftw.h>
@@ -15,6 +19,12 @@
 #include <sys/stat.h>
 
 #define P (&suite_example_LTX_temper_plugin)
+/* A NULL-terminated list of "key=value" settings. */
+#define KV(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define SRC KV("label=org.opencontainers.image.source")
+#define SRC_VALUE KV("label=org.opencontainers.image.source", "value=https://git.example.com/img")
+#define SRC_OTHER KV("label=org.opencontainers.image.source", "value=https://other")
+#define LABEL_K KV("label=k")
 
 static char root[] = "/tmp/temper-template-XXXXXX";
 
@@ -98,13 +108,14 @@ struct outcome {
     char message[512];   /* of the first case, or the stage error */
 };
 
-/* open + run + close the template on `layout` like the core would. */
-static struct outcome run_example(const char *layout, const char *label, const char *value,
-                                  unsigned long long max_blob, const char *digest_attr)
+/* Fill the conf block from "key=value" settings with the core's option code,
+ * then open + run + close the template on `layout` like the core would. */
+static struct outcome run_example(const char *layout, const char *const *kvs,
+                                  const char *digest_attr)
 {
     struct outcome o = { .status = -1, .verdict = TEMPER_VERDICT_NONE };
-    struct example_conf conf = { .label = (char *)label, .value = (char *)value,
-                                 .max_blob = max_blob };
+    void *conf = NULL;
+    char *err = NULL;
     struct temper_stage *st = temper_stage_new(P, "labels");
     struct temper_artifact *img = temper_artifact_new(TEMPER_ART_IMAGE, "test-image");
     void *state = NULL;
@@ -115,7 +126,12 @@ static struct outcome run_example(const char *layout, const char *label, const c
         o.open_rc = TEMPER_ENOMEM;
         goto out;
     }
-    o.open_rc = P->open(st, &conf, &state);
+    o.open_rc = ph_fill(P->options, P->conf_size, kvs, &conf, &err);
+    if (o.open_rc != TEMPER_OK) {
+        snprintf(o.message, sizeof o.message, "%s", err ? err : "");
+        goto out;
+    }
+    o.open_rc = P->open(st, conf, &state);
     if (o.open_rc == TEMPER_OK) {
         o.rc = ops->run(state, st, img, NULL, 0, &o.verdict);
     }
@@ -129,6 +145,8 @@ static struct outcome run_example(const char *layout, const char *label, const c
     }
     P->close(state);
 out:
+    ph_free_conf(P->options, conf);
+    free(err);
     temper_artifact_free(img);
     temper_stage_free(st);
     return o;
@@ -162,6 +180,40 @@ static void test_descriptor(void)
     }
 }
 
+static void test_options(void)
+{
+    void *conf = NULL;
+    char *err = NULL;
+
+    TEST("the loader accepts the option table") {
+        CHECK_INT_EQ(temper_options_check_table(P->options, P->conf_size, &err), TEMPER_OK);
+        free(err);
+        err = NULL;
+    }
+    TEST("defaults come from the table") {
+        CHECK_INT_EQ(ph_fill(P->options, P->conf_size, KV("label=x"), &conf, &err), TEMPER_OK);
+        const struct example_conf *c = conf;
+        CHECK(c && c->max_blob == 4ULL << 20 && !c->value);
+        CHECK_STR_EQ(c ? c->label : NULL, "x");
+        ph_free_conf(P->options, conf);
+        conf = NULL;
+    }
+    const char *const *bad[] = {
+        KV("value=v"),                        /* label is required */
+        KV("label=x", "max_blob_size=512"),   /* below the minimum */
+        KV("label=x", "max_blob_size=1G"),    /* above the maximum */
+        KV("label=x", "colour=red"),          /* unknown key */
+    };
+    TEST("the core rejects bad settings before the plugin runs") {
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            CHECK(ph_fill(P->options, P->conf_size, bad[i], &conf, &err) != TEMPER_OK);
+            CHECK(conf == NULL && err != NULL);
+            free(err);
+            err = NULL;
+        }
+    }
+}
+
 static void test_verdicts(void)
 {
     char md[80], good[PATH_MAX], bare[PATH_MAX], other[PATH_MAX];
@@ -172,19 +224,18 @@ static void test_verdicts(void)
 
     TEST("label present: pass") {
         CHECK_INT_EQ(made, 0);
-        o = run_example(good, "org.opencontainers.image.source", NULL, 1 << 20, NULL);
+        o = run_example(good, SRC, NULL);
         CHECK_INT_EQ(o.rc, TEMPER_OK);
         CHECK_INT_EQ(o.verdict, TEMPER_VERDICT_PASS);
         CHECK_INT_EQ(o.n_cases, 1);
         CHECK_INT_EQ(o.status, TEMPER_CASE_PASSED);
     }
     TEST("label with the required value: pass") {
-        o = run_example(good, "org.opencontainers.image.source", "https://git.example.com/img",
-                        1 << 20, NULL);
+        o = run_example(good, SRC_VALUE, NULL);
         CHECK_INT_EQ(o.verdict, TEMPER_VERDICT_PASS);
     }
     TEST("label with another value: block, not an error") {
-        o = run_example(good, "org.opencontainers.image.source", "https://other", 1 << 20, NULL);
+        o = run_example(good, SRC_OTHER, NULL);
         CHECK_INT_EQ(o.rc, TEMPER_OK);
         CHECK_INT_EQ(o.verdict, TEMPER_VERDICT_BLOCK);
         CHECK_INT_EQ(o.status, TEMPER_CASE_FAILED);
@@ -192,22 +243,22 @@ static void test_verdicts(void)
     }
     TEST("label missing, image without any labels: block") {
         CHECK_INT_EQ(make_layout("bare", NULL, bare, md), 0);
-        o = run_example(bare, "org.opencontainers.image.source", NULL, 1 << 20, NULL);
+        o = run_example(bare, SRC, NULL);
         CHECK_INT_EQ(o.rc, TEMPER_OK);
         CHECK_INT_EQ(o.verdict, TEMPER_VERDICT_BLOCK);
         CHECK_STR_CONTAINS(o.message, "org.opencontainers.image.source is missing");
     }
     TEST("the artifact's digest attribute selects the manifest") {
         CHECK_INT_EQ(make_layout("other", "{\"a\":\"b\"}", other, md), 0);
-        o = run_example(good, "org.opencontainers.image.source", NULL, 1 << 20, md);
+        o = run_example(good, SRC, md);
         /* `other`'s manifest is not in `good`: the blob cannot be opened */
         CHECK_INT_EQ(o.rc, TEMPER_EIO);
         CHECK_STR_CONTAINS(o.message, md + 7);
-        o = run_example(other, "a", "b", 1 << 20, md);
+        o = run_example(other, KV("label=a", "value=b"), md);
         CHECK_INT_EQ(o.verdict, TEMPER_VERDICT_PASS);
     }
     TEST("open refuses an empty label") {
-        o = run_example(good, "", NULL, 1 << 20, NULL);
+        o = run_example(good, KV("label="), NULL);
         CHECK_INT_EQ(o.open_rc, TEMPER_EINVAL);
         CHECK_STR_CONTAINS(o.message, "label");
     }
@@ -221,25 +272,33 @@ static void test_hostile(void)
 
     TEST("a digest that walks out of blobs/ is refused") {
         CHECK_INT_EQ(made, 0);
-        o = run_example(dir, "k", NULL, 1 << 20, "sha256:../../../../etc/passwd");
+        /* as long as a real digest: 21 "../" and one hex digit */
+        o = run_example(dir, LABEL_K,
+                        "sha256:../../../../../../../../../../../../../../../../../../../../../a");
         CHECK_INT_EQ(o.rc, TEMPER_EFORMAT);
         CHECK_STR_CONTAINS(o.message, "malformed or unsupported digest");
     }
     TEST("files over max_blob_size are refused") {
-        o = run_example(dir, "k", NULL, 16, NULL);
+        char big[2048];
+        memset(big, ' ', sizeof big - 1);
+        big[sizeof big - 1] = '\0';
+        memcpy(big, "{\"manifests\":[]}", 16);
+        snprintf(path, sizeof path, "%s/index.json", dir);
+        CHECK(write_file(path, big) == 0);
+        o = run_example(dir, KV("label=k", "max_blob_size=1K"), NULL);
         CHECK_INT_EQ(o.rc, TEMPER_ELIMIT);
         CHECK_STR_CONTAINS(o.message, "index.json");
     }
     TEST("index.json that is not JSON is refused") {
         snprintf(path, sizeof path, "%s/index.json", dir);
         CHECK(write_file(path, "{\"manifests\": [") == 0);
-        o = run_example(dir, "k", NULL, 1 << 20, NULL);
+        o = run_example(dir, LABEL_K, NULL);
         CHECK_INT_EQ(o.rc, TEMPER_EFORMAT);
         CHECK(write_file(path, "[1, 2]") == 0);
-        o = run_example(dir, "k", NULL, 1 << 20, NULL);
+        o = run_example(dir, LABEL_K, NULL);
         CHECK_INT_EQ(o.rc, TEMPER_EFORMAT);
         CHECK(write_file(path, "{\"manifests\": [{\"digest\": 7}]}") == 0);
-        o = run_example(dir, "k", NULL, 1 << 20, NULL);
+        o = run_example(dir, LABEL_K, NULL);
         CHECK_INT_EQ(o.rc, TEMPER_EFORMAT);
     }
     TEST("deeply nested JSON is refused") {
@@ -247,14 +306,14 @@ static void test_hostile(void)
         memset(deep, '[', 200);
         deep[200] = '\0';
         CHECK(write_file(path, deep) == 0);
-        o = run_example(dir, "k", NULL, 1 << 20, NULL);
+        o = run_example(dir, LABEL_K, NULL);
         CHECK_INT_EQ(o.rc, TEMPER_EFORMAT);
     }
     TEST("a missing layout or path is an error") {
         snprintf(path, sizeof path, "%s/nowhere", root);
-        o = run_example(path, "k", NULL, 1 << 20, NULL);
+        o = run_example(path, LABEL_K, NULL);
         CHECK_INT_EQ(o.rc, TEMPER_EIO);
-        o = run_example(NULL, "k", NULL, 1 << 20, NULL);
+        o = run_example(NULL, LABEL_K, NULL);
         CHECK_INT_EQ(o.rc, TEMPER_EINVAL);
     }
 }
@@ -268,6 +327,7 @@ int main(void)
         return 1;
     }
     test_descriptor();
+    test_options();
     test_verdicts();
     test_hostile();
     nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
