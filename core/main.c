@@ -26,7 +26,7 @@ static const struct command commands[] = {
     { "describe", cmd_describe, "describe KIND_NAME", "show a plugin's options", 0 },
     { "validate", cmd_validate, "validate -c FILE", "check a pipeline and its images", 2 },
     { "track", cmd_track, "track -c FILE [--json]", "one polling round of every tracker", 3 },
-    { "build", NULL, "build -c FILE IMAGE -o DIR", "build one image into an OCI layout", 4 },
+    { "build", cmd_build, "build -c FILE IMAGE -o DIR", "build one image into an OCI layout", 4 },
     { "test", NULL, "test -c FILE IMAGE --layout DIR", "run the image's suites", 5 },
     { "verify", NULL, "verify --key PUB REF", "check signatures and attestations", 6 },
     { "scan", NULL, "scan -c FILE PATCH...", "run the guard stage on patch files", 8 },

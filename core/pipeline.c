@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define PIPELINE_MAX_STAGES 64
 
 void temper_run_result_cleanup(struct temper_run_result *r)
 {
@@ -24,6 +23,7 @@ void temper_run_result_cleanup(struct temper_run_result *r)
     free(r->failed_stage);
     free(r->error);
     free(r->image_digest);
+    free(r->report_dir);
     memset(r, 0, sizeof *r);
 }
 

@@ -74,6 +74,7 @@ struct temper_run_result {
     char *failed_stage;                 /* "suite.structure" or NULL */
     char *error;                        /* one line, or NULL */
     char *image_digest;                 /* of the built image, or NULL */
+    char *report_dir;                   /* junit.xml + ctrf.json when suites ran */
 };
 void temper_run_result_cleanup(struct temper_run_result *r);
 

@@ -4,6 +4,9 @@
 
 #include "pipeline.h"
 #include "sdk/host.h"
+#include "report.h"
+
+#define PIPELINE_MAX_STAGES 64
 
 struct pstage {
     const struct temper_stage_spec *spec;
@@ -33,6 +36,8 @@ struct prun {
     char invocation[40];
     char *dir;                         /* workdir/runs/<invocation> */
     long long run_id;
+    struct temper_report_stage suites[PIPELINE_MAX_STAGES]; /* suite stages that ran */
+    size_t n_suites;
 };
 
 /* mkdir -p with mode; TEMPER_EIO with errno set on failure. */

@@ -219,6 +219,42 @@ static int prepare_stage(struct prun *r, struct pstage *ps)
     return rc;
 }
 
+/* Record each image the builder produced, with the packages it contains:
+ * the index the trackers' transitive monitoring reads. */
+static int record_builds(struct prun *r, size_t from)
+{
+    struct temper_store *s = r->p->store;
+    if (!s) {
+        return TEMPER_OK;
+    }
+    int rc = TEMPER_OK;
+    for (size_t i = from; rc == TEMPER_OK && i < temper_artlist_count(r->arts); i++) {
+        const struct temper_artifact *a = temper_artlist_at(r->arts, i);
+        if (temper_artifact_type(a) != TEMPER_ART_IMAGE) {
+            continue;
+        }
+        size_t n = temper_artifact_package_count(a);
+        struct temper_package *pk = calloc(n ? n : 1, sizeof *pk);
+        if (!pk) {
+            return TEMPER_ENOMEM;
+        }
+        for (size_t k = 0; k < n; k++) {
+            pk[k] = *temper_artifact_package(a, k);
+        }
+        const char *variant = temper_artifact_get(a, TEMPER_ATTR_VARIANT);
+        struct temper_build_record b = {
+            .size = sizeof b, .image = r->in->def->name,
+            .variant = variant ? variant : (r->in->variant ? r->in->variant : "runtime"),
+            .version = r->in->def->version, .digest = temper_artifact_get(a, TEMPER_ATTR_DIGEST),
+            .distribution = r->in->def->distribution, .built_at = temper_now_ms(),
+            .run_id = r->run_id,
+        };
+        rc = s->ops->build_record(s->state, &b, pk, n);
+        free(pk);
+    }
+    return rc;
+}
+
 /* Run the chain; the outcome goes to res.  Returns an rc only when the run
  * could not be recorded. */
 static int run_chain(struct prun *r, struct temper_run_result *res)
@@ -241,6 +277,15 @@ static int run_chain(struct prun *r, struct temper_run_result *res)
             char ts[40];
             temper_rfc3339(t1, ts, sizeof ts);
             rc = temper_artifact_set(r->run_art, TEMPER_RUN_FINISHED, ts);
+            if (rc == TEMPER_OK) {
+                rc = record_builds(r, from);
+            }
+            if (rc != TEMPER_OK && !temper_stage_error(ps->st)) {
+                temper_fail(ps->st, rc, "cannot record the build in the store");
+            }
+        }
+        if (ps->spec->kind == TEMPER_KIND_SUITE) {
+            r->suites[r->n_suites++] = (struct temper_report_stage){ ps->label, ps->st, t0, t1 };
         }
         int src = record_stage(r, ps, (int)i, rc, v, t0, t1, from);
         if (src != TEMPER_OK) {
@@ -331,6 +376,20 @@ int temper_pipeline_run(struct temper_pipeline *p, const struct temper_job_input
         rc = run_chain(&r, res);
     }
     res->run_id = r.run_id;
+    if (r.n_suites) {
+        /* the reports are kept with the run, outside its scratch directory */
+        char *err = NULL;
+        res->report_dir = temper_strdupf("%s/reports/%s", p->workdir, r.invocation);
+        int wrc = res->report_dir ? temper_report_write(r.suites, r.n_suites, res->report_dir,
+                                                        r.invocation, &err)
+                                  : TEMPER_ENOMEM;
+        if (wrc != TEMPER_OK) {
+            temper_log(NULL, TEMPER_LOG_LVL_ERROR, "test reports: %s",
+                       err ? err : temper_rc_str(wrc));
+            rc = rc == TEMPER_OK ? wrc : rc;
+        }
+        free(err);
+    }
     const char *dg = r.arts ? last_image_digest(r.arts) : NULL;
     if (dg && !(res->image_digest = strdup(dg))) {
         rc = TEMPER_ENOMEM;

@@ -20,4 +20,6 @@
 #include <temper/json.h>
 #include <temper/http.h>
 #include <temper/dsse.h>
+#include <temper/oci.h>
+#include <temper/pkgindex.h>
 #endif

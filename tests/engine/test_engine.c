@@ -298,6 +298,14 @@ static int on_stage(void *ctx, const struct temper_stage_record *r)
     return 0;
 }
 
+static int on_package(void *ctx, const struct temper_package *p)
+{
+    struct seen *s = ctx;
+    size_t n = strlen(s->findings);
+    snprintf(s->findings + n, sizeof s->findings - n, "[%s %s]", p->name, p->version);
+    return 0;
+}
+
 static int on_review(void *ctx, const struct temper_review *r)
 {
     struct seen *s = ctx;
@@ -333,9 +341,49 @@ static void test_store_records(struct fixture *fx)
         CHECK_INT_EQ(ops->review_list(fx->store.state, 0, on_review, &s), TEMPER_OK);
         CHECK_INT_EQ(s.reviews, 1);
         CHECK_STR_CONTAINS(s.findings, "enginetest-block");
+        s.findings[0] = '\0';
+        CHECK_INT_EQ(ops->build_packages(fx->store.state, "python", "runtime", on_package, &s),
+                     TEMPER_OK);
+        CHECK_STR_EQ(s.findings, "[libc6 2.36-9][tzdata 2024a-0]");
     }
     temper_run_result_cleanup(&ok);
     temper_run_result_cleanup(&blocked);
+}
+
+/* JUnit XML and CTRF JSON of a run whose suite failed. */
+static void test_reports(struct fixture *fx)
+{
+    struct temper_run_result res;
+    fx->conf[ST_SUITE].fail_case = "prints <42> & \"quotes\"";
+    int rc = run_once(fx, 0, ST_N, 1, &res);
+    fx->conf[ST_SUITE].fail_case = NULL;
+    char path[512];
+    snprintf(path, sizeof path, "%s/junit.xml", res.report_dir ? res.report_dir : "/nonexistent");
+    char *junit = slurp(path);
+    snprintf(path, sizeof path, "%s/ctrf.json", res.report_dir ? res.report_dir : "/nonexistent");
+    char *ctrf = slurp(path);
+    json_object *j = ctrf ? json_tokener_parse(ctrf) : NULL;
+    json_object *results = NULL, *sum = NULL, *tests = NULL;
+    int shape = j && json_object_object_get_ex(j, "results", &results) &&
+                json_object_object_get_ex(results, "summary", &sum) &&
+                json_object_object_get_ex(results, "tests", &tests);
+    TEST("reports of a failed suite") {
+        CHECK_INT_EQ(rc, TEMPER_OK);
+        CHECK_INT_EQ(res.outcome, TEMPER_RUN_OUTCOME_BLOCKED);
+        CHECK(res.report_dir != NULL);
+        CHECK_STR_CONTAINS(junit, "<testsuite name=\"suite.smoke\" tests=\"2\" failures=\"1\"");
+        CHECK_STR_CONTAINS(junit, "name=\"prints &lt;42&gt; &amp; &quot;quotes&quot;\"");
+        CHECK_STR_CONTAINS(junit, "<failure message=\"made to fail\"/>");
+        CHECK(shape);
+        CHECK_STR_EQ(json_object_get_string(json_object_object_get(j, "reportFormat")), "CTRF");
+        CHECK_INT_EQ(json_object_get_int(json_object_object_get(sum, "failed")), 1);
+        CHECK_INT_EQ(json_object_get_int(json_object_object_get(sum, "passed")), 1);
+        CHECK_INT_EQ(json_object_array_length(tests), 2);
+    }
+    json_object_put(j);
+    free(junit);
+    free(ctrf);
+    temper_run_result_cleanup(&res);
 }
 
 int main(void)
@@ -376,6 +424,8 @@ int main(void)
     expect_stop(&fx, "failed case blocks even if the suite said pass", ST_SUITE, 1,
                 TEMPER_RUN_OUTCOME_BLOCKED, "suite.smoke", "a test failed");
     fx.conf[ST_SUITE].fail_case = NULL;
+
+    test_reports(&fx);
 
     fx.conf[ST_BUILDER].fail = true;
     expect_stop(&fx, "builder error", ST_BUILDER, 1, TEMPER_RUN_OUTCOME_FAILED, "builder.deb",
