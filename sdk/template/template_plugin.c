@@ -6,42 +6,43 @@
  *     [suite "source-label"]
  *     plugin = example
  *     label  = org.opencontainers.image.source
- *     value  = https://git.example.com/images      ; optional: exact value
+ *     value  = https://git.example.com/       ; optional
+ *     match  = prefix                         ; exact (default) or prefix
  *
  * To start your own plugin: copy this directory, rename `example` everywhere
  * (TEMPER_PLUGIN(<kind>_<name>), .kind, .name, the Makefile's PLUGIN) and
  * read sdk/GUIDE.md.  The rules this file follows:
- *   - it includes only <temper/...> (and the third-party library it uses,
- *     json-c) and links only libtemper-sdk and that library;
+ *   - it includes only <temper/temper.h> and links only libtemper-sdk (a
+ *     plugin may add the third-party libraries it needs);
  *   - everything except the descriptor is static;
  *   - every option is declared in the table; the core validates the INI
  *     section against it before any code here runs;
  *   - failures are recorded once with temper_fail(); a failing check is a
  *     verdict (TEMPER_VERDICT_BLOCK), not an error;
- *   - the layout is outside data: sizes are capped, digests are checked
- *     before they become paths, JSON nesting is bounded.
+ *   - the layout is outside data: it is read through the SDK's OCI model,
+ *     which caps sizes, verifies every blob's digest and never builds a path
+ *     from an unchecked digest.
  */
 #include <temper/temper.h>
 
-#include <json-c/json.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define EXAMPLE_JSON_DEPTH 32
 #define EXAMPLE_SHOW_MAX 200 /* bytes of a label value quoted in a message */
+
+enum example_match {
+    EXAMPLE_MATCH_EXACT = 0,
+    EXAMPLE_MATCH_PREFIX = 1
+};
+
+static const char *const example_match_choices[] = { "exact", "prefix", NULL };
 
 /* Filled by the core from the option table; owned by the core, read-only. */
 struct example_conf {
     char *label;
     char *value;
-    unsigned long long max_blob;
+    int match; /* enum example_match: index into example_match_choices */
 };
 
 struct example_state {
@@ -57,14 +58,13 @@ static const struct temper_option example_options[] = {
     { .type = TEMPER_OPT_STR,
       .key = "value",
       .offset = offsetof(struct example_conf, value),
-      .doc = "when set, the exact value the label must have" },
-    { .type = TEMPER_OPT_SIZE,
-      .key = "max_blob_size",
-      .def = "4M",
-      .offset = offsetof(struct example_conf, max_blob),
-      .min = 1024,
-      .max = 64LL << 20,
-      .doc = "largest index.json, manifest or config read from the layout" },
+      .doc = "when set, the value the label must have (see match)" },
+    { .type = TEMPER_OPT_ENUM,
+      .key = "match",
+      .def = "exact",
+      .offset = offsetof(struct example_conf, match),
+      .choices = example_match_choices,
+      .doc = "how value is compared: the whole label value, or its beginning" },
     TEMPER_OPTION_END,
 };
 
@@ -73,9 +73,12 @@ static int example_open(struct temper_stage *st, const void *conf, void **state)
     const struct example_conf *c = conf;
     struct example_state *s = NULL;
 
-    /* cross-field and content checks that a table cannot express */
+    /* content and cross-field checks that a table cannot express */
     if (!c->label || c->label[0] == '\0') {
         return temper_fail(st, TEMPER_EINVAL, "option label must not be empty");
+    }
+    if (c->match == EXAMPLE_MATCH_PREFIX && !c->value) {
+        return temper_fail(st, TEMPER_EINVAL, "match = prefix needs a value");
     }
     s = calloc(1, sizeof *s);
     if (!s) {
@@ -91,193 +94,112 @@ static void example_close(void *state)
     free(state); /* free(NULL) is a no-op, as close(NULL) must be */
 }
 
-/* Read a whole regular file into b (initialised by the caller with its cap). */
-static int read_file(struct temper_stage *st, const char *path, struct temper_buf *b)
+static bool is_index(const char *media_type)
 {
-    char chunk[8192];
-    int fd = -1;
+    return media_type && (strcmp(media_type, TEMPER_OCI_MT_INDEX) == 0 ||
+                          strcmp(media_type, TEMPER_DOCKER_MT_LIST) == 0);
+}
+
+/* Is d the manifest we are after: the digest `want`, or any image manifest? */
+static bool wanted(const struct temper_oci_descriptor *d, const char *want)
+{
+    if (want) {
+        return strcmp(d->digest, want) == 0;
+    }
+    return !is_index(d->media_type);
+}
+
+static int copy_descriptor(struct temper_stage *st, struct temper_oci_descriptor *out,
+                           const struct temper_oci_descriptor *d)
+{
+    int rc = temper_oci_descriptor_copy(out, d);
+    return rc == TEMPER_OK ? rc : temper_fail(st, rc, "cannot copy descriptor %s", d->digest);
+}
+
+/* The manifest to check: the one whose digest the builder put on the image
+ * artifact, else the first image manifest; looked up in index.json and one
+ * level down in the image indexes it lists.  *out gets a copy. */
+static int find_manifest(struct temper_stage *st, const struct temper_oci_layout *l,
+                         const char *want, struct temper_oci_descriptor *out)
+{
+    const struct temper_oci_index *top = temper_oci_layout_index(l);
+    struct temper_oci_index sub = { 0 };
     int rc = TEMPER_OK;
 
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        rc = temper_fail(st, TEMPER_EIO, "cannot open %s: %s", path, strerror(errno));
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR) {
+    for (size_t i = 0; i < top->n_manifests; i++) {
+        const struct temper_oci_descriptor *d = &top->manifests[i];
+        if (wanted(d, want)) {
+            return copy_descriptor(st, out, d);
+        }
+        if (!is_index(d->media_type)) {
             continue;
         }
-        if (n < 0) {
-            rc = temper_fail(st, TEMPER_EIO, "cannot read %s: %s", path, strerror(errno));
-            goto out;
+        rc = temper_oci_read_index(st, l, d, &sub);
+        for (size_t j = 0; rc == TEMPER_OK && j < sub.n_manifests; j++) {
+            if (wanted(&sub.manifests[j], want)) {
+                rc = copy_descriptor(st, out, &sub.manifests[j]);
+                temper_oci_index_cleanup(&sub);
+                return rc;
+            }
         }
-        if (n == 0) {
-            break;
-        }
-        rc = temper_buf_append(b, chunk, (size_t)n);
+        temper_oci_index_cleanup(&sub);
         if (rc != TEMPER_OK) {
-            rc = temper_fail(st, rc, "cannot read %s: %s (max_blob_size is %zu bytes)", path,
-                             temper_rc_str(rc), b->max);
-            goto out;
+            return rc;
         }
     }
-out:
-    if (fd >= 0) {
-        close(fd);
-    }
-    return rc;
+    return temper_fail(st, TEMPER_ENOTFOUND, "%s: no image manifest %s", temper_oci_layout_path(l),
+                       want ? want : "in index.json");
 }
 
-/* Parse `path` as one JSON object; *out is a new reference (json_object_put). */
-static int load_json(struct temper_stage *st, const char *path, size_t max,
-                     struct json_object **out)
-{
-    struct temper_buf b;
-    struct json_tokener *tok = NULL;
-    struct json_object *obj = NULL;
-    int rc;
-
-    temper_buf_init(&b, max);
-    rc = read_file(st, path, &b);
-    if (rc != TEMPER_OK) {
-        goto out;
-    }
-    tok = json_tokener_new_ex(EXAMPLE_JSON_DEPTH);
-    if (!tok) {
-        rc = temper_fail(st, TEMPER_ENOMEM, "out of memory");
-        goto out;
-    }
-    obj = json_tokener_parse_ex(tok, b.data ? b.data : "", (int)b.len);
-    enum json_tokener_error err = json_tokener_get_error(tok);
-    if (err != json_tokener_success || !json_object_is_type(obj, json_type_object)) {
-        rc = temper_fail(st, TEMPER_EFORMAT, "%s: not a JSON object (%s)", path,
-                         err == json_tokener_continue  ? "unexpected end of data"
-                         : err != json_tokener_success ? json_tokener_error_desc(err)
-                                                       : "wrong type");
-        goto out;
-    }
-    *out = obj;
-    obj = NULL;
-out:
-    json_object_put(obj);
-    if (tok) {
-        json_tokener_free(tok);
-    }
-    temper_buf_cleanup(&b);
-    return rc;
-}
-
-/* A string member of obj, or NULL when absent or not a string (borrowed). */
-static const char *get_str(struct json_object *obj, const char *key)
-{
-    struct json_object *v = NULL;
-
-    if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string)) {
-        return NULL;
-    }
-    return json_object_get_string(v);
-}
-
-/* The path of blob `digest` in `layout`.  Only "sha256:" and 64 lower-case hex
- * digits are accepted, so nothing from the layout can walk out of blobs/. */
-static int blob_path(struct temper_stage *st, const char *layout, const char *digest, char *out,
-                     size_t size)
-{
-    const char *hex = digest ? digest + 7 : NULL;
-
-    if (!digest || strncmp(digest, "sha256:", 7) != 0 || strlen(hex) != 64 ||
-        strspn(hex, "0123456789abcdef") != 64) {
-        return temper_fail(st, TEMPER_EFORMAT, "%s: malformed or unsupported digest \"%.80s\"",
-                           layout, digest ? digest : "(none)");
-    }
-    int n = snprintf(out, size, "%s/blobs/sha256/%s", layout, hex);
-    if (n < 0 || (size_t)n >= size) {
-        return temper_fail(st, TEMPER_ELIMIT, "layout path too long: %s", layout);
-    }
-    return TEMPER_OK;
-}
-
-/* The manifest to check: the artifact's digest attribute when the builder set
- * one, else the first entry of index.json.  *out is a new string (free()). */
-static int manifest_digest(struct temper_stage *st, const char *layout, size_t max,
-                           const struct temper_artifact *image, char **out)
-{
-    char path[PATH_MAX];
-    struct json_object *index = NULL;
-    struct json_object *list = NULL;
-    const char *digest = temper_artifact_get(image, TEMPER_ATTR_DIGEST);
-    int rc = TEMPER_OK;
-
-    if (!digest) {
-        int n = snprintf(path, sizeof path, "%s/index.json", layout);
-        if (n < 0 || (size_t)n >= sizeof path) {
-            rc = temper_fail(st, TEMPER_ELIMIT, "layout path too long: %s", layout);
-            goto out;
-        }
-        rc = load_json(st, path, max, &index);
-        if (rc != TEMPER_OK) {
-            goto out;
-        }
-        if (!json_object_object_get_ex(index, "manifests", &list) ||
-            !json_object_is_type(list, json_type_array) || json_object_array_length(list) < 1) {
-            rc = temper_fail(st, TEMPER_EFORMAT, "%s: no manifests", path);
-            goto out;
-        }
-        digest = get_str(json_object_array_get_idx(list, 0), "digest");
-    }
-    *out = strdup(digest ? digest : "");
-    if (!*out) {
-        rc = temper_fail(st, TEMPER_ENOMEM, "out of memory");
-    }
-out:
-    json_object_put(index);
-    return rc;
-}
-
-/* Look the label up in the image config that manifest `digest` points to.
- * *value is a new string (free()), NULL when the label is absent. */
-static int find_label(struct temper_stage *st, const char *layout, size_t max, const char *digest,
+/* The label's value in the config of the image at `layout` (a new string,
+ * free()), or NULL when the image has no such label. */
+static int read_label(struct temper_stage *st, const char *layout, const char *digest,
                       const char *label, char **value)
 {
-    char path[PATH_MAX];
-    struct json_object *manifest = NULL;
-    struct json_object *config = NULL;
-    struct json_object *node = NULL;
-    struct json_object *labels = NULL;
+    struct temper_oci_layout *l = NULL;
+    struct temper_oci_descriptor md = { 0 };
+    struct temper_oci_manifest m = { 0 };
+    struct temper_oci_config c = { 0 };
     int rc;
 
-    rc = blob_path(st, layout, digest, path, sizeof path);
+    rc = temper_oci_layout_open(st, layout, &l);
     if (rc == TEMPER_OK) {
-        rc = load_json(st, path, max, &manifest);
+        rc = find_manifest(st, l, digest, &md);
+    }
+    if (rc == TEMPER_OK) {
+        rc = temper_oci_read_manifest(st, l, &md, &m);
+    }
+    if (rc == TEMPER_OK) {
+        rc = temper_oci_read_config(st, l, &m.config, &c);
     }
     if (rc != TEMPER_OK) {
         goto out;
     }
-    if (!json_object_object_get_ex(manifest, "config", &node)) {
-        rc = temper_fail(st, TEMPER_EFORMAT, "%s: not an image manifest (no config)", path);
-        goto out;
-    }
-    rc = blob_path(st, layout, get_str(node, "digest"), path, sizeof path);
-    if (rc == TEMPER_OK) {
-        rc = load_json(st, path, max, &config);
-    }
-    if (rc != TEMPER_OK) {
-        goto out;
-    }
-    /* "config" and "Labels" are optional in an image config: absent = no labels */
-    if (json_object_object_get_ex(config, "config", &node) &&
-        json_object_object_get_ex(node, "Labels", &labels)) {
-        const char *v = get_str(labels, label);
-        *value = v ? strdup(v) : NULL;
-        if (v && !*value) {
-            rc = temper_fail(st, TEMPER_ENOMEM, "out of memory");
-        }
+    const char *v = temper_oci_map_get(&c.labels, label);
+    *value = v ? strdup(v) : NULL;
+    if (v && !*value) {
+        rc = temper_fail(st, TEMPER_ENOMEM, "out of memory");
     }
 out:
-    json_object_put(manifest);
-    json_object_put(config);
+    temper_oci_config_cleanup(&c);
+    temper_oci_manifest_cleanup(&m);
+    temper_oci_descriptor_cleanup(&md);
+    temper_oci_layout_free(l);
     return rc;
+}
+
+static bool value_ok(const struct example_conf *c, const char *value)
+{
+    if (!value) {
+        return false;
+    }
+    if (!c->value) {
+        return true;
+    }
+    if (c->match == EXAMPLE_MATCH_PREFIX) {
+        return strncmp(value, c->value, strlen(c->value)) == 0;
+    }
+    return strcmp(value, c->value) == 0;
 }
 
 /* Record the one test case of this suite and set the verdict. */
@@ -285,14 +207,15 @@ static int record(struct temper_stage *st, const struct example_conf *c, const c
                   long long t0, enum temper_verdict *verdict)
 {
     char *msg = NULL;
-    bool ok = value && (!c->value || strcmp(value, c->value) == 0);
+    bool ok = value_ok(c, value);
     int rc;
 
     if (!value) {
         msg = temper_strdupf("label %s is missing", c->label);
     } else if (!ok) {
-        msg = temper_strdupf("label %s is \"%.*s\", expected \"%s\"", c->label, EXAMPLE_SHOW_MAX,
-                             value, c->value);
+        msg = temper_strdupf(
+            "label %s is \"%.*s\", expected %s\"%s\"", c->label, EXAMPLE_SHOW_MAX, value,
+            c->match == EXAMPLE_MATCH_PREFIX ? "a value starting with " : "", c->value);
     }
     if (!ok && !msg) {
         return temper_fail(st, TEMPER_ENOMEM, "out of memory");
@@ -311,7 +234,7 @@ static int record(struct temper_stage *st, const struct example_conf *c, const c
         return temper_fail(st, rc, "cannot record test case %s", c->label);
     }
     *verdict = ok ? TEMPER_VERDICT_PASS : TEMPER_VERDICT_BLOCK;
-    TEMPER_LOG_DEBUG(st, "label %s: %s", c->label, ok ? "present" : "check failed");
+    TEMPER_LOG_DEBUG(st, "label %s: %s", c->label, ok ? "as required" : "check failed");
     return TEMPER_OK;
 }
 
@@ -321,7 +244,6 @@ static int example_run(void *state, struct temper_stage *st, const struct temper
     const struct example_state *s = state;
     const char *layout = temper_artifact_path(image);
     long long t0 = temper_stage_now_ms(st);
-    char *digest = NULL;
     char *value = NULL;
     int rc;
 
@@ -332,17 +254,11 @@ static int example_run(void *state, struct temper_stage *st, const struct temper
         return temper_fail(st, TEMPER_EINVAL, "image %s has no layout directory",
                            temper_artifact_name(image));
     }
-    rc = manifest_digest(st, layout, s->conf->max_blob, image, &digest);
-    if (rc != TEMPER_OK) {
-        goto out;
+    rc = read_label(st, layout, temper_artifact_get(image, TEMPER_ATTR_DIGEST), s->conf->label,
+                    &value);
+    if (rc == TEMPER_OK) {
+        rc = record(st, s->conf, value, t0, verdict);
     }
-    rc = find_label(st, layout, s->conf->max_blob, digest, s->conf->label, &value);
-    if (rc != TEMPER_OK) {
-        goto out;
-    }
-    rc = record(st, s->conf, value, t0, verdict);
-out:
-    free(digest);
     free(value);
     return rc;
 }

@@ -109,7 +109,7 @@ expect_out() {
 cp "$tmp/work/suite_example.so" "$tmp/plugins/" 2>/dev/null
 expect_out "temper plugins lists the out-of-tree suite_example" '^suite[[:space:]]+example[[:space:]]' \
     plugins --plugin-dir "$tmp/plugins"
-expect_out "temper describe shows the module's option table" '^[[:space:]]*max_blob_size ' \
+expect_out "temper describe shows the module's option table" '^[[:space:]]*match \(enum' \
     --plugin-dir "$tmp/plugins" describe suite_example
 expect_out "temper describe names the module file it loaded" "file: $tmp/plugins/suite_example\\.so" \
     --plugin-dir "$tmp/plugins" describe suite_example
