@@ -114,4 +114,60 @@ expect_out "temper describe shows the module's option table" '^[[:space:]]*match
 expect_out "temper describe names the module file it loaded" "file: $tmp/plugins/suite_example\\.so" \
     --plugin-dir "$tmp/plugins" describe suite_example
 
+# The module in a real pipeline: `temper test` runs it as the suite stage of an
+# image in an OCI layout (written here with sha256sum), with the installed
+# store_sqlite plugin for state.  Exit 0 when the label is right, 3 when not.
+blob() { # blob JSON: store it in $layout, set $digest and $size
+    digest=sha256:$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)
+    size=${#1}
+    printf '%s' "$1" >"$layout/blobs/sha256/${digest#sha256:}"
+}
+layout=$tmp/layout
+mkdir -p "$layout/blobs/sha256" "$tmp/images"
+printf '{"imageLayoutVersion":"1.0.0"}' >"$layout/oci-layout"
+blob '{"architecture":"amd64","os":"linux","config":{"Labels":{"org.opencontainers.image.source":"https://git.example.com/img"}},"rootfs":{"type":"layers","diff_ids":[]}}'
+blob "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"$digest\",\"size\":$size},\"layers\":[]}"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"latest"}}]}' \
+    "$digest" "$size" >"$layout/index.json"
+printf '[image]\nname = app\n' >"$tmp/images/app.ini"
+cat >"$tmp/pipeline.ini" <<INI
+[core]
+store = sqlite:$tmp/state.db
+workdir = $tmp/work
+cache_dir = $tmp/cache
+images = images/*.ini
+
+[pipeline]
+stages = suite.labels
+
+[suite "labels"]
+plugin = example
+label = org.opencontainers.image.source
+value = \${WANT:-https://git.example.com/}
+match = prefix
+INI
+installed=$(pkg-config --variable=pkglibdir temper-sdk)
+case $installed in "$dest"/*) ;; *) installed=$dest$installed ;; esac
+run_test() {
+    TEMPER_NO_INSTALLED_PLUGINS=1 "${bin:-false}" --plugin-dir "$tmp/plugins" \
+        --plugin-dir "$installed" test -c "$tmp/pipeline.ini" app --layout "$layout" \
+        >"$tmp/test.out" 2>"$tmp/test.err"
+}
+run_test
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q '^PASS .*org.opencontainers.image.source' "$tmp/test.out"; then
+    tap_ok "temper test runs the out-of-tree suite in a pipeline: pass, exit 0"
+else
+    tap_not_ok "temper test runs the out-of-tree suite in a pipeline: pass, exit 0"
+    tap_diag "exit $rc" "$(cat "$tmp/test.out")" "$(head -n 20 "$tmp/test.err")"
+fi
+WANT=https://elsewhere/ run_test
+rc=$?
+if [ "$rc" -eq 3 ] && grep -q '^FAIL .*starting with "https://elsewhere/"' "$tmp/test.out"; then
+    tap_ok "a wrong label fails the suite: exit 3, the case says why"
+else
+    tap_not_ok "a wrong label fails the suite: exit 3, the case says why"
+    tap_diag "exit $rc" "$(cat "$tmp/test.out")" "$(head -n 20 "$tmp/test.err")"
+fi
+
 tap_done
