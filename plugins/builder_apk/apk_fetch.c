@@ -119,10 +119,11 @@ static int verify_index(struct apk_fetch *f, const char *url, const struct tempe
     }
     for (size_t i = 0; i < keys->n; i++) {
         if (strcmp(keys->v[i].name, sig->key_name) == 0) {
-            int rc = temper_apkindex_verify(f->st, idx, keys->v[i].pem);
+            int rc = temper_apkindex_verify(NULL, idx, keys->v[i].pem); /* logs why */
             return rc == TEMPER_OK ? rc
-                                   : temper_fail(f->st, rc, "%s: bad signature by %s", url,
-                                                 sig->key_name);
+                                   : temper_fail(f->st, rc, "%s: the signature by %s does not "
+                                                 "verify with %s", url, sig->key_name,
+                                                 keys->v[i].path);
         }
     }
     for (size_t i = 0; i < keys->n; i++) {

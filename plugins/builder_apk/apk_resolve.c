@@ -351,17 +351,35 @@ static int take(struct rs *r, const struct rs_cand *c, const struct rs_dep *q,
     return push_deps(r, k->depends, p->n - 1);
 }
 
-/* Try the sorted candidates in order; the first that is not blocked wins. */
+/* Does candidate c satisfy every dependency still waiting in the queue
+ * that names its package?  ("lib>1 lib<3" then gets one lib both accept.) */
+static bool agrees(const struct rs *r, const struct rs_cand *c)
+{
+    for (size_t i = r->qhead; i < r->qn; i++) {
+        const struct temper_dep *d = r->q[i].d;
+        if (!d->conflict && strcmp(d->name, c->pkg->name) == 0 &&
+            !temper_dep_version_ok(TEMPER_VSCHEME_APK, d, c->pkg->version)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Try the sorted candidates in order, those that agree with the waiting
+ * dependencies first; the first that is not blocked wins. */
 static int choose(struct rs *r, const struct rs_dep *q)
 {
     char why[1024] = "";
-    for (size_t i = 0; i < r->n_cand; i++) {
-        const struct temper_apkpkg *pk = r->cand[i].pkg;
+    for (size_t k = 0; k < 2 * r->n_cand; k++) {
+        const struct rs_cand *c = &r->cand[k % r->n_cand];
+        if (agrees(r, c) != (k < r->n_cand)) {
+            continue;
+        }
         struct temper_deps *prov = NULL, *deps = NULL;
-        int rc = parse_list(r->st, "provides", pk->provides, &prov);
-        rc = rc == TEMPER_OK ? parse_list(r->st, "depends", pk->depends, &deps) : rc;
-        if (rc == TEMPER_OK && !blocked(r, &r->cand[i], prov, deps, why, sizeof why)) {
-            rc = take(r, &r->cand[i], q, &prov, &deps);
+        int rc = parse_list(r->st, "provides", c->pkg->provides, &prov);
+        rc = rc == TEMPER_OK ? parse_list(r->st, "depends", c->pkg->depends, &deps) : rc;
+        if (rc == TEMPER_OK && !blocked(r, c, prov, deps, why, sizeof why)) {
+            rc = take(r, c, q, &prov, &deps);
             temper_deps_free(prov);
             temper_deps_free(deps);
             return rc;
