@@ -136,11 +136,44 @@ static int verify_index(struct apk_fetch *f, const char *url, const struct tempe
                        sig->key_name);
 }
 
+/* The cached copy may be revalidated only when it is the very file the
+ * stored validators describe: its SHA-256 is kept in the stage state next
+ * to them (another cache dir, a wiped cache or a hand-edited file then
+ * simply cause a full download). */
+static char *state_key(const char *url)
+{
+    return temper_strdupf("apkindex:%s", url);
+}
+
+static bool cache_matches(struct temper_stage *st, const char *url, const char *path)
+{
+    char *key = state_key(url), *want = NULL;
+    char hex[TEMPER_SHA256_HEX_LEN + 1];
+    bool ok = key && temper_stage_state_get(st, key, &want) == TEMPER_OK &&
+              temper_sha256_file(path, hex, NULL) == TEMPER_OK && temper_hex_equal(hex, want);
+    free(key);
+    free(want);
+    return ok;
+}
+
+static void remember_cache(struct temper_stage *st, const char *url, const char *path)
+{
+    char *key = state_key(url);
+    char hex[TEMPER_SHA256_HEX_LEN + 1];
+    if (key && temper_sha256_file(path, hex, NULL) == TEMPER_OK &&
+        temper_stage_state_put(st, key, hex) != TEMPER_OK) {
+        TEMPER_LOG_DEBUG(st, "%s: no durable state: the next build downloads it again", url);
+    }
+    free(key);
+}
+
+/* GET the index into the cache (conditional when the cached copy is the
+ * one last verified; a 304 keeps it).  resp is kept for
+ * temper_http_commit_validators(). */
 static int get_index(struct apk_fetch *f, const char *url, const char *path,
                      struct temper_http_resp *resp)
 {
-    struct stat sb;
-    bool cached = lstat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+    bool cached = cache_matches(f->st, url, path);
     struct temper_http_req req = {
         .size = sizeof req, .url = url, .out_path = path,
         .flags = cached ? TEMPER_HTTP_CONDITIONAL : 0,
@@ -188,6 +221,7 @@ static int one_index(struct apk_fetch *f, const char *arch, struct apk_repo *r)
     }
     if (rc == TEMPER_OK) {
         rc = temper_http_commit_validators(f->http, &resp);
+        remember_cache(f->st, url, path);
         TEMPER_LOG_INFO(f->st, "%s: %zu packages, signed by %s", url,
                         temper_apkindex_count(r->idx),
                         temper_apkindex_signature(r->idx)->key_name);

@@ -19,10 +19,12 @@
 #include "apk_int.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DATA_SLACK (16ull * 1024 * 1024)
 
@@ -159,21 +161,61 @@ static int plat_arch(struct plat *p, const char *requested)
                        requested);
 }
 
-static int plat_dirs(struct plat *p, size_t index)
+/* A fresh private directory per platform build: the root and the copied
+ * data members live there, and it is removed when the platform is done. */
+static int plat_dirs(struct plat *p)
 {
     const char *work = temper_stage_workdir(p->st);
     if (!work) {
         return temper_fail(p->st, TEMPER_EINVAL, "builder_apk needs a work directory");
     }
-    p->dir = temper_strdupf("%s/apk-%zu-%s", work, index, p->arch);
-    p->root = p->dir ? temper_strdupf("%s/rootfs", p->dir) : NULL;
-    if (!p->root) {
+    p->dir = temper_strdupf("%s/apk-%s-123456", work, p->arch);
+    if (p->dir) {
+        memset(p->dir + strlen(p->dir) - 6, 'X', 6); /* the mkdtemp() template */
+    }
+    if (!p->dir) {
         return temper_fail(p->st, TEMPER_ENOMEM, "builder_apk: out of memory");
     }
-    if ((mkdir(p->dir, 0700) != 0 && errno != EEXIST) || mkdir(p->root, 0755) != 0) {
-        return temper_fail(p->st, TEMPER_EIO, "cannot create %s: %s", p->root, strerror(errno));
+    if (!mkdtemp(p->dir)) {
+        int e = errno;
+        TEMPER_FREE(p->dir); /* nothing to remove */
+        return temper_fail(p->st, TEMPER_EIO, "cannot create a directory in %s: %s", work,
+                           strerror(e));
+    }
+    p->root = temper_strdupf("%s/rootfs", p->dir);
+    if (!p->root || mkdir(p->root, 0755) != 0) {
+        return temper_fail(p->st, p->root ? TEMPER_EIO : TEMPER_ENOMEM, "cannot create %s/rootfs",
+                           p->dir);
     }
     return TEMPER_OK;
+}
+
+static int unlock_dir(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)ftw;
+    if (flag == FTW_D && !(sb->st_mode & S_IWUSR)) {
+        (void)chmod(path, 0700); /* var/empty is 0555 */
+    }
+    return 0;
+}
+
+static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void remove_tree(struct temper_stage *st, const char *dir)
+{
+    struct stat sb;
+    if (!dir || lstat(dir, &sb) != 0) {
+        return;
+    }
+    if (nftw(dir, unlock_dir, 32, FTW_PHYS) != 0 ||
+        nftw(dir, remove_one, 32, FTW_DEPTH | FTW_PHYS) != 0) {
+        TEMPER_LOG_WARN(st, "cannot remove %s entirely: %s", dir, strerror(errno));
+    }
 }
 
 static int plat_resolve(struct plat *p, struct apk_fetch *f)
@@ -283,6 +325,7 @@ static int add_packages(struct plat *p, struct temper_artifact *art)
 
 static void plat_cleanup(struct plat *p)
 {
+    remove_tree(p->st, p->dir);
     for (size_t i = 0; p->units && i < p->plan.n; i++) {
         apk_unit_cleanup(&p->units[i]);
     }
@@ -298,13 +341,13 @@ static void plat_cleanup(struct plat *p)
 }
 
 static int build_platform(struct plat *p, struct temper_http *http, struct temper_oci_layout *l,
-                          size_t index, const char *ref, struct temper_oci_descriptor *out,
+                          const char *ref, struct temper_oci_descriptor *out,
                           struct temper_artifact *art)
 {
     const char *cache = temper_stage_cachedir(p->st);
     struct apk_fetch f = { .st = p->st, .conf = p->s->conf, .keys = &p->s->keys,
                            .http = http };
-    int rc = plat_dirs(p, index);
+    int rc = plat_dirs(p);
     f.cache = cache ? cache : p->dir;
     f.work = p->dir;
     if (rc == TEMPER_OK) {
@@ -398,7 +441,7 @@ static int build_all(struct apk_state *s, struct temper_stage *st,
         struct plat p = { .s = s, .st = st, .req = req };
         rc = plat_arch(&p, req->platforms[i]);
         if (rc == TEMPER_OK) {
-            rc = build_platform(&p, http, l, i, n > 1 ? NULL : ref, &m[i], art);
+            rc = build_platform(&p, http, l, n > 1 ? NULL : ref, &m[i], art);
         }
         if (rc == TEMPER_OK) {
             rc = temper_buf_printf(&plats, "%s%s", i ? "," : "", p.platform);

@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """Alpine repositories for builder_apk's tests (loopback only).
 
-    apk_repo.py scenario OUT --real-apk FILE --canary DIR
-        Lay out OUT/repo/<name>/aarch64/ repositories and OUT/keys/ (a test
-        RSA key made with openssl): "main" holds the REAL alpine-baselayout
-        .apk next to small packages made here that satisfy its dependencies
-        (alpine-baselayout-data, musl for so:libc.musl-aarch64.so.1,
-        busybox-binsh for /bin/sh) and hostile packages whose payloads aim
-        at DIR; its APKINDEX is signed with the test key.  Other
-        repositories hold an unsigned index, an index whose signature does
-        not match its content, and one signed by a key nobody configured.
-        Prints facts as "KEY VALUE" lines (the real package's C:, ...).
+    apk_repo.py scenario OUT --samples DIR --canary DIR
+        Lay out OUT/repo/<name>/<arch>/ repositories and OUT/keys/ (test RSA
+        keys made with openssl).  "main"/aarch64 holds the REAL
+        alpine-baselayout .apk (from the samples DIR) next to small packages
+        made here that satisfy its dependencies (alpine-baselayout-data,
+        musl for so:libc.musl-aarch64.so.1, busybox-binsh for /bin/sh) and
+        hostile packages whose payloads aim at the canary DIR; "main"/x86_64
+        the small packages built for x86_64; both indexes are signed with
+        the test key.  "real" is the REAL RSA-SHA256 signed sample index
+        with the real .apk it lists, "v317" the REAL Alpine v3.17 index;
+        "unsigned", "badsig" (signature of another content) and "otherkey"
+        (signed by a key nobody configures) are refused.  Prints facts as
+        "KEY VALUE" lines (the real package's C:, the key files).
     apk_repo.py checksum FILE
         Print the C: of an .apk ("Q1" + base64 SHA-1 of its second gzip
         member) and the offsets of its members.
@@ -88,12 +91,12 @@ def q1(data):
 # ---- packages ----------------------------------------------------------------
 
 def make_apk(name, version, entries, depends=(), provides=(), datahash=True,
-             extra_info=""):
+             extra_info="", arch=ARCH):
     data = gz(b"".join(entries))
     info = ["pkgname = %s" % name, "pkgver = %s" % version,
             "pkgdesc = %s made by temper's tests" % name,
             "url = https://example.invalid/%s" % name,
-            "builddate = %d" % BUILDDATE, "size = 4096", "arch = %s" % ARCH,
+            "builddate = %d" % BUILDDATE, "size = 4096", "arch = %s" % arch,
             "origin = %s" % name, "maintainer = Temper Tests <tests@example.invalid>",
             "license = MIT"]
     info += ["depend = %s" % d for d in depends]
@@ -106,11 +109,11 @@ def make_apk(name, version, entries, depends=(), provides=(), datahash=True,
 
 
 def pkg_record(blob, name, version, depends=(), provides=(), license="MIT",
-               maint="Temper Tests <tests@example.invalid>", size=None):
+               maint="Temper Tests <tests@example.invalid>", size=None, arch=ARCH):
     ms = members(blob)
     ctl = ms[-2]
     rec = ["C:" + q1(blob[ctl[0]:ctl[1]]), "P:" + name, "V:" + version,
-           "A:" + ARCH, "S:%d" % (len(blob) if size is None else size),
+           "A:" + arch, "S:%d" % (len(blob) if size is None else size),
            "I:4096", "T:%s" % name, "U:https://example.invalid/%s" % name,
            "L:" + license, "o:" + name, "m:" + maint, "t:%d" % BUILDDATE]
     if depends:
@@ -152,40 +155,54 @@ def write(path, blob):
 
 # ---- the scenario --------------------------------------------------------------
 
-def good_packages(real_apk):
+def good_packages(real_apk, arch):
     pk = {}
-    with open(real_apk, "rb") as f:
-        pk["alpine-baselayout"] = ("3.2.0-r23", f.read(), [
-            "alpine-baselayout-data=3.2.0-r23", "/bin/sh",
-            "so:libc.musl-aarch64.so.1"], ["cmd:mkmntdirs=3.2.0-r23"])
+    if real_apk:
+        with open(real_apk, "rb") as f:
+            pk["alpine-baselayout"] = ("3.2.0-r23", f.read(), [
+                "alpine-baselayout-data=3.2.0-r23", "/bin/sh",
+                "so:libc.musl-aarch64.so.1"], ["cmd:mkmntdirs=3.2.0-r23"])
     files = [entry("etc", "dir", mode=0o755),
              entry("etc/passwd", data=b"root:x:0:0:root:/root:/bin/sh\n"),
              entry("etc/group", data=b"root:x:0:root\nshadow:x:42:\n"),
              entry("etc/shadow", data=b"root:*::0:::::\n", mode=0o640, gid=42),
              entry("etc/hostname", data=b"localhost\n")]
     pk["alpine-baselayout-data"] = ("3.2.0-r23", make_apk(
-        "alpine-baselayout-data", "3.2.0-r23", files), [], [])
+        "alpine-baselayout-data", "3.2.0-r23", files, arch=arch), [], [])
+    so = "so:libc.musl-%s.so.1" % arch
     files = [entry("lib", "dir", mode=0o755),
-             entry("lib/ld-musl-aarch64.so.1", data=b"\x7fELF musl stand-in\n",
+             entry("lib/ld-musl-%s.so.1" % arch, data=b"\x7fELF musl stand-in\n",
                    mode=0o755),
-             entry("lib/libc.musl-aarch64.so.1", "symlink",
-                   link="ld-musl-aarch64.so.1", mode=0o777)]
-    prov = ["so:libc.musl-aarch64.so.1=1"]
-    pk["musl"] = ("1.2.3-r0", make_apk("musl", "1.2.3-r0", files, provides=prov),
-                  [], prov)
+             entry("lib/libc.musl-%s.so.1" % arch, "symlink",
+                   link="ld-musl-%s.so.1" % arch, mode=0o777)]
+    prov = [so + "=1"]
+    pk["musl"] = ("1.2.3-r0", make_apk("musl", "1.2.3-r0", files, provides=prov,
+                                       arch=arch), [], prov)
     files = [entry("bin", "dir", mode=0o755),
              entry("bin/busybox", data=b"\x7fELF busybox stand-in\n", mode=0o755),
              entry("bin/bbsuid", data=b"\x7fELF setuid stand-in\n", mode=0o4755),
              entry("bin/busybox.static", "hardlink", link="bin/busybox")]
-    deps = ["so:libc.musl-aarch64.so.1"]
     pk["busybox"] = ("1.35.0-r17", make_apk("busybox", "1.35.0-r17", files,
-                                            depends=deps), deps, [])
+                                            depends=[so], arch=arch), [so], [])
     files = [entry("bin", "dir", mode=0o755),
              entry("bin/sh", "symlink", link="/bin/busybox", mode=0o777)]
     deps, prov = ["busybox=1.35.0-r17"], ["/bin/sh", "cmd:sh=1.35.0-r17"]
     pk["busybox-binsh"] = ("1.35.0-r17", make_apk(
-        "busybox-binsh", "1.35.0-r17", files, depends=deps, provides=prov), deps, prov)
+        "busybox-binsh", "1.35.0-r17", files, depends=deps, provides=prov, arch=arch),
+        deps, prov)
     return pk
+
+
+def lay_good(base, real_apk, arch):
+    records, facts = [], {}
+    for name, (ver, blob, deps, prov) in sorted(good_packages(real_apk, arch).items()):
+        write(os.path.join(base, "%s-%s.apk" % (name, ver)), blob)
+        lic, maint = "MIT", "Temper Tests <tests@example.invalid>"
+        if name == "alpine-baselayout":
+            lic, maint = "GPL-2.0-only", "Natanael Copa <ncopa@alpinelinux.org>"
+            facts["real_c"] = pkg_record(blob, name, ver).split("\n")[0][2:]
+        records.append(pkg_record(blob, name, ver, deps, prov, lic, maint, arch=arch))
+    return records, facts
 
 
 def hostile_packages(canary):
@@ -213,14 +230,7 @@ def hostile_packages(canary):
 
 def lay_main(out, real_apk, canary, priv):
     base = os.path.join(out, "repo", "main", ARCH)
-    records, facts = [], {}
-    for name, (ver, blob, deps, prov) in sorted(good_packages(real_apk).items()):
-        write(os.path.join(base, "%s-%s.apk" % (name, ver)), blob)
-        lic, maint = "MIT", "Temper Tests <tests@example.invalid>"
-        if name == "alpine-baselayout":
-            lic, maint = "GPL-2.0-only", "Natanael Copa <ncopa@alpinelinux.org>"
-            facts["real_c"] = pkg_record(blob, name, ver).split("\n")[0][2:]
-        records.append(pkg_record(blob, name, ver, deps, prov, lic, maint))
+    records, facts = lay_good(base, real_apk, ARCH)
     for name, entries in sorted(hostile_packages(canary).items()):
         blob = make_apk(name, "1.0-r0", entries)
         write(os.path.join(base, name + "-1.0-r0.apk"), blob)
@@ -245,12 +255,22 @@ def lay_main(out, real_apk, canary, priv):
     return text, facts
 
 
-def scenario(out, real_apk, canary):
+def copy(src, dst):
+    with open(src, "rb") as f:
+        write(dst, f.read())
+
+
+def scenario(out, samples, canary):
     keys = os.path.join(out, "keys")
     os.makedirs(keys, exist_ok=True)
     priv = make_key(keys, KEYNAME)
     other = make_key(keys, "other@temper-00000000.rsa.pub")
+    real_apk = os.path.join(samples, "apko_alpine-316_alpine-baselayout-3.2.0-r23.apk")
     text, facts = lay_main(out, real_apk, canary, priv)
+    x86 = os.path.join(out, "repo", "main", "x86_64")
+    records, _ = lay_good(x86, None, "x86_64")
+    write(os.path.join(x86, "APKINDEX.tar.gz"),
+          signed(index_member("\n".join(records) + "\n"), priv, KEYNAME))
     body = index_member(text)
     write(os.path.join(out, "repo", "unsigned", ARCH, "APKINDEX.tar.gz"), body)
     forged = index_member(text.replace("L:MIT", "L:Forged"))
@@ -260,8 +280,17 @@ def scenario(out, real_apk, canary):
           good[sig_member[0]:sig_member[1]] + forged)
     write(os.path.join(out, "repo", "otherkey", ARCH, "APKINDEX.tar.gz"),
           signed(body, other, "other@temper-00000000.rsa.pub"))
+    real = os.path.join(out, "repo", "real", ARCH)
+    copy(os.path.join(samples, "apko_rsa256-signed_APKINDEX.tar.gz"),
+         os.path.join(real, "APKINDEX.tar.gz"))
+    copy(real_apk, os.path.join(real, "alpine-baselayout-3.2.0-r23.apk"))
+    copy(os.path.join(samples, "apko_alpine-317_APKINDEX.tar.gz"),
+         os.path.join(out, "repo", "v317", ARCH, "APKINDEX.tar.gz"))
+    copy(os.path.join(samples, "apko_rsa256-signed_test-rsa256.rsa.pub"),
+         os.path.join(keys, "test-rsa256.rsa.pub"))
     facts["key"] = os.path.join(keys, KEYNAME)
     facts["otherkey"] = os.path.join(keys, "other@temper-00000000.rsa.pub")
+    facts["realkey"] = os.path.join(keys, "test-rsa256.rsa.pub")
     for k, v in sorted(facts.items()):
         print(k, v)
 
@@ -295,7 +324,7 @@ def main(argv):
         print("members", " ".join("%d-%d" % (a, b) for a, b, _ in ms))
     elif len(argv) >= 2 and argv[1] == "scenario":
         args = dict(zip(argv[3::2], argv[4::2]))
-        scenario(argv[2], args["--real-apk"], args["--canary"])
+        scenario(argv[2], args["--samples"], args["--canary"])
     else:
         sys.stderr.write(__doc__)
         return 2
