@@ -21,4 +21,5 @@
 #include <temper/http.h>
 #include <temper/dsse.h>
 #include <temper/oci.h>
+#include <temper/pkgindex.h>
 #endif
