@@ -173,10 +173,17 @@ static void remember_cache(struct temper_stage *st, const char *url, const char 
 static int get_index(struct apk_fetch *f, const char *url, const char *path,
                      struct temper_http_resp *resp)
 {
-    bool cached = cache_matches(f->st, url, path);
+    if (!cache_matches(f->st, url, path)) {
+        /* forget validators that describe another file (http.h: "http:" + URL) */
+        char *key = temper_strdupf("http:%s", url);
+        if (!key || temper_stage_state_put(f->st, key, NULL) == TEMPER_ENOMEM) {
+            free(key);
+            return temper_fail(f->st, TEMPER_ENOMEM, "apk: out of memory");
+        }
+        free(key);
+    }
     struct temper_http_req req = {
-        .size = sizeof req, .url = url, .out_path = path,
-        .flags = cached ? TEMPER_HTTP_CONDITIONAL : 0,
+        .size = sizeof req, .url = url, .out_path = path, .flags = TEMPER_HTTP_CONDITIONAL,
         .max_body = f->conf->max_index_size,
     };
     int rc = temper_http_do(f->http, &req, resp);

@@ -297,10 +297,13 @@ def scenario(out, samples, canary):
 
 # ---- serving -------------------------------------------------------------------
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
 def serve(directory):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler,
-                                directory=directory)
-    handler.log_message = lambda *a, **k: None
+    handler = functools.partial(QuietHandler, directory=directory)
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     parent = os.getppid()
 
