@@ -103,15 +103,12 @@ static int refuse(struct scan *s, const char *why)
 static struct apk_entry *new_entry(struct scan *s)
 {
     struct apk_unit *u = s->u;
-    if (u->n == u->cap) {
-        size_t nc = u->cap ? u->cap * 2 : 64;
-        struct apk_entry *nv = realloc(u->e, nc * sizeof *nv);
-        if (!nv) {
-            return NULL;
-        }
-        u->e = nv;
-        u->cap = nc;
+    int rc;
+    struct apk_entry *nv = apk_grow(u->e, &u->cap, u->n, sizeof *nv, SCAN_MAX_ENTRIES, &rc);
+    if (!nv) {
+        return NULL;
     }
+    u->e = nv;
     struct apk_entry *e = &u->e[u->n++];
     memset(e, 0, sizeof *e);
     return e;

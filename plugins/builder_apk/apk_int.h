@@ -103,6 +103,10 @@ void apk_plan_chain(const struct apk_plan *p, size_t i, char *buf, size_t size);
 /* A package name or version fit for a URL and a file name:
  * [A-Za-z0-9._+-], not starting with '.' or '-', at most 255 bytes. */
 bool apk_token_ok(const char *s);
+/* Room for element n of array v (elem bytes each, at most max elements):
+ * returns v or its reallocation (*cap updated), or NULL with *rc set to
+ * TEMPER_ENOMEM or TEMPER_ELIMIT (v is then unchanged and still owned). */
+void *apk_grow(void *v, size_t *cap, size_t n, size_t elem, size_t max, int *rc);
 
 /* ---- packages being installed --------------------------------------------------- */
 

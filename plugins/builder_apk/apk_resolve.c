@@ -52,6 +52,27 @@ bool apk_token_ok(const char *s)
            strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-") == n;
 }
 
+void *apk_grow(void *v, size_t *cap, size_t n, size_t elem, size_t max, int *rc)
+{
+    *rc = TEMPER_OK;
+    if (n < *cap) {
+        return v;
+    }
+    size_t nc = *cap ? *cap * 2 : 32;
+    nc = nc < max ? nc : max;
+    if (n >= nc || nc > SIZE_MAX / elem) {
+        *rc = TEMPER_ELIMIT;
+        return NULL;
+    }
+    void *nv = realloc(v, nc * elem);
+    if (!nv) {
+        *rc = TEMPER_ENOMEM;
+        return NULL;
+    }
+    *cap = nc;
+    return nv;
+}
+
 static const char *op_text(enum temper_dep_op op)
 {
     static const char *const ops[] = { "", "<", "<=", "=", ">=", ">", "~", "><" };
@@ -103,16 +124,12 @@ static bool satisfies(const struct temper_apkpkg *pk, const struct temper_deps *
 
 static int push_dep(struct rs *r, const struct temper_dep *d, size_t from)
 {
-    if (r->qn == r->qcap) {
-        size_t nc = r->qcap ? r->qcap * 2 : 64;
-        struct rs_dep *nv = nc <= RS_MAX_QUEUE ? realloc(r->q, nc * sizeof *nv) : NULL;
-        if (!nv) {
-            return temper_fail(r->st, nc > RS_MAX_QUEUE ? TEMPER_ELIMIT : TEMPER_ENOMEM,
-                               "apk resolver: too many dependencies");
-        }
-        r->q = nv;
-        r->qcap = nc;
+    int rc;
+    struct rs_dep *nv = apk_grow(r->q, &r->qcap, r->qn, sizeof *r->q, RS_MAX_QUEUE, &rc);
+    if (!nv) {
+        return temper_fail(r->st, rc, "apk resolver: too many dependencies");
     }
+    r->q = nv;
     r->q[r->qn++] = (struct rs_dep){ d, from };
     return TEMPER_OK;
 }
@@ -182,15 +199,12 @@ static int add_conflict(struct rs *r, const struct rs_dep *c)
         return temper_fail(r->st, TEMPER_ENOTFOUND, "conflict: %s -> %s, but %s is chosen",
                            chain, dt, other);
     }
-    if (r->cn == r->ccap) {
-        size_t nc = r->ccap ? r->ccap * 2 : 16;
-        struct rs_dep *nv = realloc(r->conflicts, nc * sizeof *nv);
-        if (!nv) {
-            return temper_fail(r->st, TEMPER_ENOMEM, "apk resolver: out of memory");
-        }
-        r->conflicts = nv;
-        r->ccap = nc;
+    int rc;
+    struct rs_dep *nv = apk_grow(r->conflicts, &r->ccap, r->cn, sizeof *nv, RS_MAX_QUEUE, &rc);
+    if (!nv) {
+        return temper_fail(r->st, rc, "apk resolver: too many conflicts");
     }
+    r->conflicts = nv;
     r->conflicts[r->cn++] = *c;
     return TEMPER_OK;
 }
@@ -325,19 +339,14 @@ static int take(struct rs *r, const struct rs_cand *c, const struct rs_dep *q,
                 struct temper_deps **prov, struct temper_deps **deps)
 {
     struct apk_plan *p = r->plan;
-    if (p->n == APK_MAX_PACKAGES) {
-        return temper_fail(r->st, TEMPER_ELIMIT, "apk resolver: more than %d packages",
-                           APK_MAX_PACKAGES);
+    int rc;
+    struct apk_pick *nv = apk_grow(p->v, &p->cap, p->n, sizeof *nv, APK_MAX_PACKAGES, &rc);
+    if (!nv) {
+        return rc == TEMPER_ELIMIT ? temper_fail(r->st, rc, "apk resolver: more than %d "
+                                                 "packages", APK_MAX_PACKAGES)
+                                   : temper_fail(r->st, rc, "apk resolver: out of memory");
     }
-    if (p->n == p->cap) {
-        size_t nc = p->cap ? p->cap * 2 : 32;
-        struct apk_pick *nv = realloc(p->v, nc * sizeof *nv);
-        if (!nv) {
-            return temper_fail(r->st, TEMPER_ENOMEM, "apk resolver: out of memory");
-        }
-        p->v = nv;
-        p->cap = nc;
-    }
+    p->v = nv;
     char dt[512];
     dep_text(q->d, dt, sizeof dt);
     struct apk_pick *k = &p->v[p->n];
