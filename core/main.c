@@ -27,7 +27,7 @@ static const struct command commands[] = {
     { "validate", cmd_validate, "validate -c FILE", "check a pipeline and its images", 2 },
     { "track", cmd_track, "track -c FILE [--json]", "one polling round of every tracker", 3 },
     { "build", cmd_build, "build -c FILE IMAGE -o DIR", "build one image into an OCI layout", 4 },
-    { "test", NULL, "test -c FILE IMAGE --layout DIR", "run the image's suites", 5 },
+    { "test", cmd_test, "test -c FILE IMAGE --layout DIR", "run the image's suites", 5 },
     { "verify", NULL, "verify --key PUB REF", "check signatures and attestations", 6 },
     { "scan", NULL, "scan -c FILE PATCH...", "run the guard stage on patch files", 8 },
     { "review", NULL, "review list|show ID|approve ID|reject ID", "the review queue", 8 },

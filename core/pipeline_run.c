@@ -355,9 +355,12 @@ static int setup_run(struct prun *r, long long started)
                            strerror(errno));
     }
     rc = make_run_artifact(r, started);
-    if (rc == TEMPER_OK && r->in->change) {
-        struct temper_artifact *ch = temper_artifact_dup(r->in->change);
-        rc = ch ? temper_artlist_add(r->arts, ch) : TEMPER_ENOMEM;
+    const struct temper_artifact *given[2] = { r->in->change, r->in->image };
+    for (size_t i = 0; rc == TEMPER_OK && i < 2; i++) {
+        if (given[i]) {
+            struct temper_artifact *a = temper_artifact_dup(given[i]);
+            rc = a ? temper_artlist_add(r->arts, a) : TEMPER_ENOMEM;
+        }
     }
     return rc;
 }
