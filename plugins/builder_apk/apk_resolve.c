@@ -88,11 +88,11 @@ static void dep_text(const struct temper_dep *d, char *buf, size_t size)
 void apk_plan_chain(const struct apk_plan *p, size_t i, char *buf, size_t size)
 {
     size_t path[APK_MAX_CHAIN];
-    size_t n = 0;
-    for (size_t k = i; k != APK_WORLD && n < APK_MAX_CHAIN; k = p->v[k].parent) {
+    size_t n = 0, k = i;
+    for (; k != APK_WORLD && n < APK_MAX_CHAIN; k = p->v[k].parent) {
         path[n++] = k;
     }
-    int w = snprintf(buf, size, "world");
+    int w = snprintf(buf, size, "world%s", k != APK_WORLD ? " -> ..." : "");
     size_t used = w > 0 && (size_t)w < size ? (size_t)w : 0;
     while (n-- > 0 && used < size) {
         const struct temper_apkpkg *pk = p->v[path[n]].pkg;

@@ -275,6 +275,29 @@ static void test_unsatisfiable(void)
     fixture_free(&f);
 }
 
+static void test_long_chain(void)
+{
+    static char text[80][64];
+    const char *pkgs[81];
+    for (int i = 0; i < 80; i++) {
+        snprintf(text[i], sizeof text[i], "p%d 1-r0|D=%s%d", i, i == 79 ? "missing" : "p",
+                 i + 1);
+        pkgs[i] = text[i];
+    }
+    pkgs[80] = NULL;
+    struct fixture f = { 0 };
+    TEST("a chain longer than the error can show")
+    {
+        CHECK_INT_EQ(add_repo(&f, pkgs), TEMPER_OK);
+        CHECK_INT_EQ(resolve(&f, "x86_64", "p0"), TEMPER_ENOTFOUND);
+        CHECK_STR_CONTAINS(f.err, "unsatisfiable dependency: world -> ... -> p16-1-r0 -> ");
+        CHECK_STR_CONTAINS(f.err, "p79-1-r0 -> missing80: no package is or provides missing80");
+        CHECK_INT_EQ(resolve(&f, "x86_64", "p40"), TEMPER_ENOTFOUND);
+        CHECK_STR_CONTAINS(f.err, "world -> p40-1-r0 -> p41-1-r0");
+    }
+    fixture_free(&f);
+}
+
 static void test_repositories(void)
 {
     static const char *const one[] = { "x 1-r0", "y 1-r0", NULL };
@@ -353,6 +376,7 @@ int main(void)
     test_choice();
     test_conflicts_and_cycles();
     test_unsatisfiable();
+    test_long_chain();
     test_repositories();
     test_real_index();
     temper_stage_free(st);
