@@ -69,6 +69,22 @@ static pid_t spawn(const char *const *argv, int *fd)
     return pid;
 }
 
+/* Does argv run and exit 0 (output discarded)? */
+static bool runs(const char *const *argv)
+{
+    int fd = -1, status = -1;
+    char sink[256];
+    pid_t pid = spawn(argv, &fd);
+    if (pid < 0) {
+        return false;
+    }
+    while (read(fd, sink, sizeof sink) > 0) {
+    }
+    close(fd);
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 static size_t read_some(int fd, char *buf, size_t size, bool line)
 {
     size_t n = 0;
@@ -483,8 +499,13 @@ int main(void)
     unsetenv("all_proxy");
     setenv("no_proxy", "127.0.0.1,localhost", 1);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (ph_log_capture() != TEMPER_OK || scenario() != 0) {
-        printf("1..0 # SKIP cannot lay out the test repository (python3, openssl)\n");
+    const char *const py_v[] = { python(), "--version", NULL };
+    const char *const ssl_v[] = { "openssl", "version", NULL };
+    if (!runs(py_v) || !runs(ssl_v)) {
+        printf("1..0 # SKIP python3 or openssl missing (apt-get install -y python3 openssl)\n");
+    } else if (ph_log_capture() != TEMPER_OK || scenario() != 0) {
+        printf("Bail out! cannot lay out or serve the test repository (apk_repo.py)\n");
+        tap_failed = 1;
     } else {
         test_options();
         test_build();
@@ -501,5 +522,5 @@ int main(void)
     ph_log_release();
     curl_global_cleanup();
     nftw(E.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    return tap_count ? tap_done() : 0;
+    return tap_count ? tap_done() : tap_failed;
 }
