@@ -260,6 +260,7 @@ static int scan_entry(struct scan *s, struct archive_entry *ae)
     e->uid = (unsigned long)archive_entry_uid(ae);
     e->gid = (unsigned long)archive_entry_gid(ae);
     e->mode = (unsigned)archive_entry_perm(ae) & 07777;
+    e->mtime = archive_entry_mtime_is_set(ae) ? (long long)archive_entry_mtime(ae) : 0;
     la_int64_t size = archive_entry_size(ae);
     e->size = size > 0 ? (unsigned long long)size : 0;
     if (!e->path) {

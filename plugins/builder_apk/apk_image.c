@@ -3,8 +3,9 @@
  * The layer is written by temper_oci_layer_add_tree (sorted, nothing
  * followed, every mtime clamped to the build's SOURCE_DATE_EPOCH, gzip
  * without name or time), with owners and modes taken from the packages'
- * tar headers rather than from the disk, so the build needs no chown and
- * its result does not depend on who ran it.  Owners are numeric only (no
+ * tar headers rather than from the disk (and the same for mtimes), so the
+ * build needs no chown and its result depends neither on who ran it, nor
+ * when, nor under which umask.  Owners are numeric only (no
  * user or group names in the tar headers). */
 #include "config.h"
 #include "apk_int.h"
@@ -57,11 +58,19 @@ static int tree_fn(void *ctx, struct temper_oci_entry *e, const char *src)
         const struct apk_entry *pe = &in->units[o->unit].e[o->entry];
         e->uid = pe->uid;
         e->gid = pe->gid;
+        e->mtime = pe->mtime < 0 ? 0 : pe->mtime; /* not the disk's: dirs change */
         bool same = (pe->type == APK_E_DIR) == (e->type == TEMPER_OCI_ENTRY_DIR) &&
                     (pe->type == APK_E_FILE) == (e->type == TEMPER_OCI_ENTRY_FILE);
         if (same) {
             e->mode = pe->mode;
         }
+    } else {
+        /* made by the build (apk's database, implied parents): fixed metadata,
+         * whatever the umask and the clock said */
+        if (e->type == TEMPER_OCI_ENTRY_DIR) {
+            e->mode = 0755;
+        }
+        e->mtime = in->sde;
     }
     harden_entry(e);
     return TEMPER_OCI_TREE_KEEP;

@@ -117,6 +117,7 @@ struct apk_entry {
     char *link;                     /* symlink text or hardlink path, else NULL */
     unsigned long uid, gid;
     unsigned long long size;
+    long long mtime;                /* from the tar header */
     unsigned mode;                  /* permission bits (07777) */
     enum apk_etype type;
     char csum[32];                  /* "Q1" + base64 SHA-1 (not for directories) */

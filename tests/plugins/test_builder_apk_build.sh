@@ -126,6 +126,12 @@ d4=$(SOURCE_DATE_EPOCH=1700000000 build two base "$tmp/out4" --platform linux/ar
 [ -n "$d3" ] && [ "$d3" = "$d4" ] && [ "$d3" != "$d1" ]; ok $? "SOURCE_DATE_EPOCH: equal to each other, not to the default"
 skopeo inspect "oci:$tmp/out3:latest" 2>/dev/null | grep -q '"Created": "2023-11-14T22:13:20Z"'
 ok $? "created = SOURCE_DATE_EPOCH"
+f1=$(SOURCE_DATE_EPOCH=4102444800 build one base "$tmp/fut1" --platform linux/arm64 2>/dev/null)
+sleep 1
+f2=$(SOURCE_DATE_EPOCH=4102444800 build two base "$tmp/fut2" --platform linux/arm64 2>/dev/null)
+[ -n "$f1" ] && [ "$f1" = "$f2" ]; ok $? "a SOURCE_DATE_EPOCH in the future clamps nothing, still the same digest"
+du=$( (umask 077; build two base "$tmp/umask" --platform linux/arm64 2>/dev/null) )
+[ "$du" = "$d1" ]; ok $? "umask 077 changes nothing"
 
 build one base "$tmp/out5" --platform linux/arm64 --variant dev >/dev/null 2>&1
 ok $? "dev variant builds"
