@@ -36,8 +36,9 @@ static const struct temper_option apk_options[] = {
         "repository URLs such as https://dl-cdn.alpinelinux.org/alpine/v3.19/main; the index "
         "is <url>/<arch>/APKINDEX.tar.gz"),
     OPT(TEMPER_OPT_LIST, "keys", NULL, TEMPER_OPT_REQUIRED, keys, 0, 0,
-        "RSA public key files (PEM, as in /etc/apk/keys) that sign the indexes; an index that "
-        "none of them verifies is refused"),
+        "RSA public key files (PEM, as in /etc/apk/keys, absolute paths) that sign the "
+        "indexes; the one named like the signature decides, and an unsigned index or one "
+        "that none of them verifies is refused"),
     OPT(TEMPER_OPT_STR, "arch", NULL, 0, arch, 0, 0,
         "apk architecture (x86_64, aarch64, ...); default: the one of the build's platform"),
     OPT(TEMPER_OPT_SIZE, "max_package_size", "1G", 0, max_package_size, 1024, 1LL << 40,
