@@ -18,9 +18,8 @@
 #define TEST_MAX_STAGES 32
 
 struct test_args {
-    const char *file, *image, *layout, *ref, *variant;
-    const char *dirs[32];
-    size_t n_dirs;
+    struct temper_cmd_base base;
+    const char *image, *layout, *ref, *variant;
 };
 
 static int parse_args(int argc, char **argv, struct test_args *a)
@@ -34,25 +33,24 @@ static int parse_args(int argc, char **argv, struct test_args *a)
         { NULL, 0, NULL, 0 },
     };
     int c;
-    for (size_t i = 0; i < temper_g.n_plugin_dirs && a->n_dirs < 16; i++) {
-        a->dirs[a->n_dirs++] = temper_g.plugin_dirs[i];
-    }
+    temper_cmd_base_init(&a->base);
     while ((c = getopt_long(argc, argv, "c:l:r:V:P:", opts, NULL)) != -1) {
-        if (c == 'c') {
-            a->file = optarg;
+        int b = temper_cmd_base_opt(&a->base, c, optarg);
+        if (b < 0) {
+            return -1;
+        } else if (b == 1) {
+            continue;
         } else if (c == 'l') {
             a->layout = optarg;
         } else if (c == 'r') {
             a->ref = optarg;
-        } else if (c == 'V' && (strcmp(optarg, "runtime") == 0 || strcmp(optarg, "dev") == 0)) {
+        } else if (c == 'V' && temper_variant_ok(optarg)) {
             a->variant = optarg;
-        } else if (c == 'P' && a->n_dirs < 32) {
-            a->dirs[a->n_dirs++] = optarg;
         } else {
             return -1;
         }
     }
-    if (!a->file || !a->layout || optind != argc - 1) {
+    if (!a->base.file || !a->layout || optind != argc - 1) {
         return -1;
     }
     a->image = argv[optind];
@@ -160,9 +158,9 @@ static int run_tests(struct temper_runtime *rt, const struct test_args *a)
     }
     int code = TEMPER_EXIT_USAGE;
     if (!img) {
-        fprintf(stderr, "temper: %s: no image named '%s'\n", a->file, a->image);
+        fprintf(stderr, "temper: %s: no image named '%s'\n", a->base.file, a->image);
     } else if (plan_suites(rt->cfg, img, tp) != 0) {
-        fprintf(stderr, "temper: %s: the pipeline has no enabled suite stage\n", a->file);
+        fprintf(stderr, "temper: %s: the pipeline has no enabled suite stage\n", a->base.file);
     } else {
         code = TEMPER_EXIT_FAIL;
         struct temper_artifact *art = image_artifact(rt->store.st, a->layout, a);
@@ -211,7 +209,7 @@ int cmd_test(int argc, char **argv)
         return TEMPER_EXIT_USAGE;
     }
     struct temper_runtime rt;
-    int rc = temper_runtime_open(&rt, a.file, a.dirs, a.n_dirs, stderr);
+    int rc = temper_runtime_open(&rt, a.base.file, a.base.dirs, a.base.n_dirs, stderr);
     int code = rc == TEMPER_OK ? run_tests(&rt, &a)
                : rc == TEMPER_EINVAL ? TEMPER_EXIT_USAGE : TEMPER_EXIT_FAIL;
     temper_runtime_close(&rt);

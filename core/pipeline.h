@@ -57,6 +57,8 @@ struct temper_job_input {
     size_t n_tags;
     const struct temper_artifact *change; /* the triggering change, or NULL */
     const struct temper_artifact *image;  /* a prebuilt image (temper test), or NULL */
+    const struct temper_artifact *diff;   /* an upstream diff (temper scan), or NULL */
+    bool no_review;                     /* a guard's block opens no review item */
     const char *definition_digest;      /* sha256:<hex> of the image file */
     const char *pipeline_digest;        /* sha256:<hex> of the pipeline file */
     const char *builder_id;

@@ -297,7 +297,7 @@ static int run_chain(struct prun *r, struct temper_run_result *res)
                                e ? e : temper_rc_str(rc));
         }
         if (v == TEMPER_VERDICT_BLOCK) {
-            if (ps->spec->kind == TEMPER_KIND_GUARD) {
+            if (ps->spec->kind == TEMPER_KIND_GUARD && !r->in->no_review) {
                 src = open_review(r, ps);
             }
             int orc = set_outcome(res, TEMPER_RUN_OUTCOME_BLOCKED, ps->label,
@@ -355,8 +355,8 @@ static int setup_run(struct prun *r, long long started)
                            strerror(errno));
     }
     rc = make_run_artifact(r, started);
-    const struct temper_artifact *given[2] = { r->in->change, r->in->image };
-    for (size_t i = 0; rc == TEMPER_OK && i < 2; i++) {
+    const struct temper_artifact *given[3] = { r->in->change, r->in->image, r->in->diff };
+    for (size_t i = 0; rc == TEMPER_OK && i < 3; i++) {
         if (given[i]) {
             struct temper_artifact *a = temper_artifact_dup(given[i]);
             rc = a ? temper_artlist_add(r->arts, a) : TEMPER_ENOMEM;
