@@ -30,7 +30,7 @@ static const struct command commands[] = {
     { "test", cmd_test, "test -c FILE IMAGE --layout DIR", "run the image's suites", 5 },
     { "verify", NULL, "verify --key PUB REF", "check signatures and attestations", 6 },
     { "scan", cmd_scan, "scan -c FILE PATCH...", "run the guard stage on patch files", 8 },
-    { "review", NULL, "review list|show ID|approve ID|reject ID", "the review queue", 8 },
+    { "review", cmd_review, "review -c FILE list|show ID|approve ID|reject ID", "the review queue", 8 },
     { "run", NULL, "run -c FILE [IMAGE...]", "run jobs through the whole chain", 9 },
     { "daemon", NULL, "daemon -c FILE", "poll trackers on a schedule", 9 },
     { "worker", NULL, "worker -c FILE", "take jobs from the queue", 9 },
