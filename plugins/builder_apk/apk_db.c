@@ -155,20 +155,30 @@ static int files(struct temper_buf *b, const struct apk_unit *u, size_t self,
     return rc;
 }
 
+/* Each missing level of dir is made 0755 exactly (whatever the umask; an
+ * existing directory or symlink is left as it is), then dir/name (0644);
+ * everything is resolved inside the root: a package's symlink cannot lead
+ * out of it. */
 static int write_in(struct temper_stage *st, const char *root, const char *dir,
                     const char *name, const char *text, size_t len)
 {
-    char real[DIR_BUF];
-    int rc = apk_mkdirs(st, root, dir, real, sizeof real);
-    char *path = rc == TEMPER_OK ? temper_strdupf("%s/%s/%s", root, real, name) : NULL;
-    if (rc == TEMPER_OK && !path) {
-        rc = temper_fail(st, TEMPER_ENOMEM, "apk: out of memory");
+    char path[DIR_BUF];
+    int n = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        return temper_fail(st, TEMPER_ELIMIT, "apk: name too long: %s", name);
     }
-    if (rc == TEMPER_OK) {
-        rc = apk_write_file(st, path, text, len, 0644);
+    int rc = TEMPER_OK;
+    for (size_t i = 0; rc == TEMPER_OK && dir[i]; i++) {
+        if (dir[i + 1] != '/' && dir[i + 1] != '\0') {
+            continue;
+        }
+        char prefix[DIR_BUF];
+        snprintf(prefix, sizeof prefix, "%.*s", (int)(i + 1), dir);
+        if (temper_rootfs_type(root, prefix) == 0) {
+            rc = temper_rootfs_mkdir(st, root, prefix, 0755);
+        }
     }
-    free(path);
-    return rc;
+    return rc == TEMPER_OK ? temper_rootfs_write(st, root, path, text, len, 0644) : rc;
 }
 
 static int installed(struct temper_stage *st, const char *root, const struct apk_unit *units,

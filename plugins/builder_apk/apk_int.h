@@ -20,6 +20,7 @@
 
 #include <temper/temper.h>
 #include <temper/pkgindex.h>
+#include <temper/harden.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,9 +36,10 @@ struct apk_conf {
     unsigned long long max_index_size;
 };
 
-/* [build] section keys of an image definition built by builder_apk. */
+/* [build] section keys of an image definition built by builder_apk: the
+ * shared hardening switches (keep_package_manager also keeps /etc/apk). */
 struct apk_image_conf {
-    bool package_manager;           /* keep /etc/apk in the runtime variant */
+    struct temper_harden_conf harden;
 };
 
 /* ---- signing keys -------------------------------------------------------------- */
@@ -205,6 +207,8 @@ int apk_db_write(struct temper_stage *st, const char *root, const struct apk_uni
 
 struct apk_image_in {
     const struct temper_build_request *req;
+    struct temper_harden *h;
+    const struct temper_harden_info *info;
     const char *root;               /* the extracted tree */
     const char *platform;           /* "linux/arm64/v8" */
     const struct apk_unit *units;
@@ -213,7 +217,8 @@ struct apk_image_in {
     long long sde;                  /* clamp */
 };
 
-/* Harden the tree, write the layer, config and manifest into layout l
+/* Harden the root, write the layer (through the hardening tree callback),
+ * the config and the manifest into layout l
  * (tagged `ref` when not NULL); *out gets the manifest descriptor (with
  * platform). */
 int apk_image_write(struct temper_stage *st, struct temper_oci_layout *l,
@@ -224,13 +229,5 @@ int apk_image_write(struct temper_stage *st, struct temper_oci_layout *l,
 
 /* "Q1" + base64(SHA-1) of data, into out (32 bytes). */
 int apk_q1(const unsigned char sha1[20], char out[32]);
-/* Write a whole file (created or replaced, mode). */
-int apk_write_file(struct temper_stage *st, const char *path, const void *data, size_t len,
-                   unsigned mode);
-/* mkdir -p relative to root ("lib/apk/db"), symlinks met on the way
- * followed inside the root (targets with ".." refused); out gets the
- * resolved root-relative directory. */
-int apk_mkdirs(struct temper_stage *st, const char *root, const char *rel, char *out,
-               size_t size);
 
 #endif

@@ -49,10 +49,7 @@ static const struct temper_option apk_options[] = {
 };
 
 static const struct temper_option apk_image_options[] = {
-    { TEMPER_OPT_BOOL, "package_manager", "false", 0,
-      offsetof(struct apk_image_conf, package_manager), 0, 0, NULL,
-      "keep apk's configuration (/etc/apk: world, repositories, keys) in the runtime variant "
-      "too; the dev variant always has it" },
+    TEMPER_HARDEN_OPTIONS(struct apk_image_conf, harden),
     TEMPER_OPTION_END,
 };
 
@@ -260,11 +257,50 @@ static int plat_install(struct plat *p)
     return rc;
 }
 
+/* apk's configuration (/etc/apk) goes with the package manager: the dev
+ * variant, or keep_package_manager. */
 static bool keeps_manager(const struct temper_build_request *req)
 {
     const struct apk_image_conf *ic = req->image_conf;
     return (req->variant && strcmp(req->variant, "runtime") != 0) ||
-           (ic && ic->package_manager);
+           (ic && ic->harden.keep_package_manager);
+}
+
+struct info_store {
+    char version[128], os_version[32];
+};
+
+/* What the hardening says about the image: its upstream version is the
+ * definition's, else the version (without -rN) of the first package named. */
+static void plat_info(const struct plat *p, long long sde, struct temper_harden_info *in,
+                      struct info_store *s)
+{
+    const struct temper_image_def *d = p->req->def;
+    memset(in, 0, sizeof *in);
+    in->size = sizeof *in;
+    in->name = d->name;
+    in->variant = p->req->variant;
+    in->distribution = d->distribution;
+    in->created = sde;
+    in->version = d->version;
+    const char *first = d->packages && d->packages->n ? d->packages->v[0] : "";
+    size_t fl = strcspn(first, "<>=~");
+    for (size_t i = 0; !in->version && i < p->plan.n; i++) {
+        const struct temper_apkpkg *pk = p->plan.v[i].pkg;
+        if (strlen(pk->name) == fl && strncmp(pk->name, first, fl) == 0) {
+            const char *r = strstr(pk->version, "-r");
+            int n = r ? (int)(r - pk->version) : (int)strlen(pk->version);
+            snprintf(s->version, sizeof s->version, "%.*s", n, pk->version);
+            in->version = s->version;
+        }
+    }
+    in->os_id = "alpine";
+    in->os_name = "Alpine Linux";
+    const char *colon = d->distribution ? strchr(d->distribution, ':') : NULL;
+    if (colon && colon[1]) {
+        snprintf(s->os_version, sizeof s->os_version, "%s", colon[1] == 'v' ? colon + 2 : colon + 1);
+        in->os_version_id = s->os_version;
+    }
 }
 
 static long long plat_sde(const struct plat *p)
@@ -341,6 +377,26 @@ static void plat_cleanup(struct plat *p)
     free(p->dir);
 }
 
+static int plat_image(struct plat *p, struct temper_oci_layout *l, const char *ref,
+                      struct temper_oci_descriptor *out)
+{
+    const struct apk_image_conf *ic = p->req->image_conf;
+    struct temper_harden_info info;
+    struct info_store is;
+    long long sde = plat_sde(p);
+    plat_info(p, sde, &info, &is);
+    struct temper_harden *h = NULL;
+    int rc = temper_harden_new(p->st, ic ? &ic->harden : NULL, p->req->variant, &h);
+    if (rc == TEMPER_OK) {
+        struct apk_image_in in = { .req = p->req, .h = h, .info = &info, .root = p->root,
+                                   .platform = p->platform, .units = p->units,
+                                   .n_units = p->plan.n, .fs = &p->fs, .sde = sde };
+        rc = apk_image_write(p->st, l, &in, ref, out);
+    }
+    temper_harden_free(h);
+    return rc;
+}
+
 static int build_platform(struct plat *p, struct temper_http *http, struct temper_oci_layout *l,
                           const char *ref, struct temper_oci_descriptor *out,
                           struct temper_artifact *art)
@@ -365,10 +421,7 @@ static int build_platform(struct plat *p, struct temper_http *http, struct tempe
                           p->s->conf, &p->s->keys, keeps_manager(p->req));
     }
     if (rc == TEMPER_OK) {
-        struct apk_image_in in = { .req = p->req, .root = p->root, .platform = p->platform,
-                                   .units = p->units, .n_units = p->plan.n, .fs = &p->fs,
-                                   .sde = plat_sde(p) };
-        rc = apk_image_write(p->st, l, &in, ref, out);
+        rc = plat_image(p, l, ref, out);
     }
     if (rc == TEMPER_OK) {
         rc = add_packages(p, art);
