@@ -125,6 +125,7 @@ static int build(struct temper_runtime *rt, struct build_args *a)
         .variant = a->variant ? a->variant : "runtime",
         .platforms = (const char *const *)a->platforms, .n_platforms = a->n_platforms,
         .layout_dir = out, .definition_digest = def_digest, .pipeline_digest = pipe_digest,
+        .pipeline_uri = rt->cfg->path,
         .builder_id = rt->cfg->core.builder_id, .source_date_epoch = source_date_epoch(),
     };
     struct temper_pipeline *p = NULL;

@@ -61,6 +61,7 @@ struct temper_job_input {
     bool no_review;                     /* a guard's block opens no review item */
     const char *definition_digest;      /* sha256:<hex> of the image file */
     const char *pipeline_digest;        /* sha256:<hex> of the pipeline file */
+    const char *pipeline_uri;           /* the pipeline file */
     const char *builder_id;
     long long source_date_epoch;
 };

@@ -55,6 +55,12 @@ static int make_run_artifact(struct prun *r, long long started)
     if (rc == TEMPER_OK && in->pipeline_digest) {
         rc = temper_artifact_set(a, TEMPER_RUN_PIPELINE_DIGEST, in->pipeline_digest);
     }
+    if (rc == TEMPER_OK && in->pipeline_uri) {
+        rc = temper_artifact_set(a, TEMPER_RUN_PIPELINE_URI, in->pipeline_uri);
+    }
+    if (rc == TEMPER_OK && in->def && in->def->base) {
+        rc = temper_artifact_set(a, TEMPER_RUN_BASE_REF, in->def->base);
+    }
     if (rc == TEMPER_OK && in->def && in->def->path) {
         rc = temper_artifact_set(a, TEMPER_RUN_DEFINITION_URI, in->def->path);
     }

@@ -156,41 +156,22 @@ static int distribution(struct deb_build *b)
     return b->suite ? TEMPER_OK : TEMPER_ENOMEM;
 }
 
-/* pkg:deb/<distro>/<name>@<version>?arch=<arch>, the version percent-encoded
- * where purl needs it (the epoch's ':'). */
-static char *purl(const char *dist, const struct deb_pkg *p)
-{
-    struct temper_buf b;
-    temper_buf_init(&b, 4096);
-    int rc = temper_buf_printf(&b, "pkg:deb/%s/%s@", dist, p->name);
-    for (const char *c = p->version; rc == TEMPER_OK && *c; c++) {
-        bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                     (*c >= '0' && *c <= '9') || strchr(".+~-_", *c);
-        rc = plain ? temper_buf_append(&b, c, 1)
-                   : temper_buf_printf(&b, "%%%02X", (unsigned char)*c);
-    }
-    rc = rc == TEMPER_OK ? temper_buf_printf(&b, "?arch=%s", p->arch) : rc;
-    char *s = rc == TEMPER_OK ? temper_buf_take(&b, NULL) : NULL;
-    temper_buf_cleanup(&b);
-    return s;
-}
-
 static int add_packages(struct deb_build *b, const struct deb_repo *r, struct temper_artifact *a,
                         const struct deb_set *set)
 {
     int rc = TEMPER_OK;
     for (size_t i = 0; rc == TEMPER_OK && i < set->n; i++) {
         const struct deb_pkg *p = &set->v[i];
-        char *pu = purl(b->dist_id, p);
         char *url = temper_strdupf("%s/%s", r->base, p->filename);
         struct temper_package k = {
             .size = sizeof k, .name = p->name, .version = p->version, .arch = p->arch,
             .source = p->source, .source_version = p->source_version,
-            .distribution = b->req->def->distribution, .purl = pu, .sha256 = p->sha256,
+            /* no purl: the attest plugins derive the spec's form (encoding, distro
+             * and upstream qualifiers) from these fields, one place for all */
+            .distribution = b->req->def->distribution, .sha256 = p->sha256,
             .license = p->license, .supplier = p->maintainer, .url = url,
         };
-        rc = pu && url ? temper_artifact_add_package(a, &k) : TEMPER_ENOMEM;
-        free(pu);
+        rc = url ? temper_artifact_add_package(a, &k) : TEMPER_ENOMEM;
         free(url);
     }
     return rc;
