@@ -30,7 +30,8 @@ static void *tar_mem(const struct ent *v, size_t n, bool xz, size_t *len)
         struct archive_entry *e = archive_entry_new();
         archive_entry_set_pathname(e, v[i].path);
         archive_entry_set_filetype(e, v[i].data ? AE_IFREG : AE_IFDIR);
-        archive_entry_set_perm(e, 0644);
+        /* directories searchable: the test also runs unprivileged (distcheck) */
+        archive_entry_set_perm(e, v[i].data ? 0644 : 0755);
         archive_entry_set_size(e, v[i].data ? (la_int64_t)strlen(v[i].data) : 0);
         archive_write_header(a, e);
         if (v[i].data) {
