@@ -405,6 +405,15 @@ int sc_patterns(const struct temper_strlist *expected, const struct temper_strli
     return rc;
 }
 
+int sc_why(struct temper_buf *why, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int frc = temper_buf_vprintf(why, fmt, ap);
+    va_end(ap);
+    return frc == TEMPER_ENOMEM ? frc : rc;
+}
+
 int sc_glob_any(const struct temper_strlist *patterns, const char *path)
 {
     for (size_t i = 0; patterns && i < patterns->n; i++) {

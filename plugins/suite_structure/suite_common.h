@@ -35,6 +35,7 @@
 #define sc_paths_cleanup SUITE_CAT(SUITE_NS, sc_paths_cleanup)
 #define sc_paths_join SUITE_CAT(SUITE_NS, sc_paths_join)
 #define sc_glob_any SUITE_CAT(SUITE_NS, sc_glob_any)
+#define sc_why SUITE_CAT(SUITE_NS, sc_why)
 
 /* ---- the image ---------------------------------------------------------- */
 
@@ -81,6 +82,9 @@ int sc_group_find(const char *text, size_t len, const char *name, unsigned long 
  * pattern does not compile; TEMPER_OK otherwise, whatever matched. */
 int sc_patterns(const struct temper_strlist *expected, const struct temper_strlist *excluded,
                 const char *what, const char *text, size_t len, struct temper_buf *why);
+/* Append a formatted reason to `why` and return rc (TEMPER_ENOMEM instead
+ * when memory ran out; a reason cut at the buffer's cap is fine). */
+int sc_why(struct temper_buf *why, int rc, const char *fmt, ...) TEMPER_PRINTF(3, 4);
 /* 1 when `path` matches one of the fnmatch(3) patterns (flags 0: `*` also
  * matches '/'). */
 int sc_glob_any(const struct temper_strlist *patterns, const char *path);
