@@ -10,6 +10,9 @@
 #include <temper/plugin.h>
 #include "suite_common.h"
 
+struct archive;
+struct archive_entry;
+
 #define SV_NONE ((size_t)-1)
 #define SV_MAX_DEPTH 256     /* components of a path */
 #define SV_PATH_MAX 4096     /* bytes of a path */
@@ -120,6 +123,16 @@ int sv_load(struct sv_view *v, const struct sc_image *im);
 size_t sv_lookup(struct sv_view *v, const char *path, bool follow, int *err);
 /* Ask pass 2 for (at least) `bytes` of node i's content; keep = store it. */
 void sv_want(struct sv_view *v, size_t i, size_t bytes, bool keep);
+/* One layer's tar stream (structure_read.c); `name` names it in errors. */
+struct sv_reader {
+    struct archive *a;
+    int fd;
+};
+int sv_reader_open(struct sv_view *v, size_t layer, struct sv_reader *r);
+void sv_reader_close(struct sv_reader *r);
+/* Next header: 1 entry, 0 end, negative error. */
+int sv_reader_next(struct sv_view *v, struct sv_reader *r, const char *name,
+                   struct archive_entry **ae);
 /* Pass 2: read the wanted contents; fn (may be NULL) sees each. */
 int sv_read(struct sv_view *v, sv_content_fn fn, void *ctx);
 /* "/" + canonical path, into buf. */

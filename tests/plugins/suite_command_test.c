@@ -283,6 +283,31 @@ static int listener(int *port)
     return fd;
 }
 
+/* Hostile commands (the ones that need values of the run are made in the
+ * test). */
+static const char *const h_bomb[] = {
+    "name=fork-bomb", "command=busybox sh -c 'bomb(){ bomb|bomb& }; bomb; busybox sleep 100'",
+    "timeout=3s", NULL };
+static const char *const h_flood[] = { "name=flood", "command=busybox yes", NULL };
+static const char *const h_sleeper[] = { "name=sleeper", "command=busybox sleep 100000",
+                                         "timeout=1s", NULL };
+static const char *const h_links[] = { "name=no-interfaces", "command=busybox ip link",
+                                       "expected_output=^1: lo: <LOOPBACK> mtu",
+                                       "excluded_output=^2: ", NULL };
+static const char *const h_escape[] = { "name=escape", "command=busybox ls / /proc/1/root/",
+                                        "exit_code=-1", "expected_output=^etc$",
+                                        "excluded_output=^(work|usr|var|boot)$", NULL };
+static const char *const h_bg[] = {
+    "name=background", "command=busybox sh -c 'busybox sleep 100000 & echo started'",
+    "expected_output=^started$", NULL };
+/* 200 background sleepers: RLIMIT_NPROC (64) stops the forks and the shell */
+static const char *const h_nproc[] = {
+    "name=process-limit",
+    "command=busybox sh -c 'n=0; while [ $n -lt 200 ]; do busybox sleep 30 & n=$((n+1)); "
+    "done; echo all started'",
+    "exit_code=2", "expected_error=can't fork: Resource temporarily unavailable",
+    "excluded_output=all started", NULL };
+
 static void test_hostile(struct ph *h, const struct temper_artifact *a, unsigned long host_uid)
 {
     TEST("hostile commands are contained and bounded; nothing is left running")
@@ -293,33 +318,12 @@ static void test_hostile(struct ph *h, const struct temper_artifact *a, unsigned
         char *nc = temper_strdupf("command=busybox nc -w 2 127.0.0.1 %d", port);
         char *wr = temper_strdupf("command=busybox sh -c 'echo pwned > %s && busybox cat %s'",
                                   marker, marker);
-        const char *const bomb[] = { "name=fork-bomb", "command=busybox sh -c "
-                                     "'bomb(){ bomb|bomb& }; bomb; busybox sleep 100'",
-                                     "timeout=3s", NULL };
-        const char *const flood[] = { "name=flood", "command=busybox yes", NULL };
-        const char *const sleeper[] = { "name=sleeper", "command=busybox sleep 100000",
-                                        "timeout=1s", NULL };
         const char *const net[] = { "name=network", nc, "exit_code=1",
                                     "expected_error=Network is unreachable", NULL };
-        const char *const links[] = { "name=no-interfaces", "command=busybox ip link",
-                                      "expected_output=^1: lo: <LOOPBACK> mtu",
-                                      "excluded_output=^2: ", NULL };
         const char *const writer[] = { "name=write-root", wr, "user=0", "workdir=/",
                                        "expected_output=^pwned$", NULL };
-        const char *const escape[] = { "name=escape", "command=busybox ls / /proc/1/root/",
-                                       "exit_code=-1", "expected_output=^etc$",
-                                       "excluded_output=^(work|usr|var|boot)$", NULL };
-        const char *const bg[] = { "name=background", "command=busybox sh -c "
-                                   "'busybox sleep 100000 & echo started'",
-                                   "expected_output=^started$", NULL };
-        /* 200 background sleepers: RLIMIT_NPROC (64) stops the forks and the shell */
-        const char *const nproc[] = { "name=process-limit", "command=busybox sh -c "
-                                      "'n=0; while [ $n -lt 200 ]; do busybox sleep 30 & "
-                                      "n=$((n+1)); done; echo all started'", "exit_code=2",
-                                      "expected_error=can't fork: Resource temporarily "
-                                      "unavailable", "excluded_output=all started", NULL };
-        const char *const *const cases[] = { bomb, flood, sleeper, net, links, writer, escape,
-                                             bg, nproc };
+        const char *const *const cases[] = { h_bomb, h_flood, h_sleeper, net, h_links, writer,
+                                             h_escape, h_bg, h_nproc };
         enum temper_verdict v = TEMPER_VERDICT_NONE;
         long long t0 = temper_stage_now_ms(h->st);
         CHECK(run_cases(h, a, cases, sizeof cases / sizeof cases[0], &v) != NULL);
@@ -431,7 +435,7 @@ static void as_nobody(void)
         }
         int counts[2] = { tap_count, tap_failed };
         ssize_t w = write(fds[1], counts, sizeof counts);
-        _exit(w == (ssize_t)sizeof counts ? 0 : 1);
+        exit(w == (ssize_t)sizeof counts ? 0 : 1); /* exit: LeakSanitizer checks the child */
     }
     close(fds[1]);
     int counts[2] = { 0, 0 }, status = 0;
