@@ -27,6 +27,7 @@ struct structure_conf {
     bool no_shell_in_runtime;
     bool no_world_writable;
     bool no_secrets;
+    bool secret_scan_binaries;
     struct temper_strlist runtime_variants;
     struct temper_strlist runtime_forbidden;
     struct temper_strlist setuid_allow;

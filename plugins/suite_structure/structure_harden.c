@@ -23,7 +23,9 @@
  *                        (secret_allow: fnmatch patterns of exceptions).
  *
  * The secret scan reads the first secret_max_file_size bytes of every
- * regular file; when the files or bytes to scan exceed secret_max_files or
+ * regular file; executables and libraries (ELF objects, ar archives) are
+ * searched for PEM and PuTTY keys only with secret_scan_binaries, because
+ * libraries such as GnuTLS embed self-test keys; when the files or bytes to scan exceed secret_max_files or
  * secret_max_bytes the scan stops and the case fails, saying so (raise the
  * caps or exempt paths with secret_allow).  Messages name paths and the kind
  * of secret, never any content. */
@@ -255,12 +257,20 @@ static const char *by_name(const struct harden *h, const char *path, const char 
     return NULL;
 }
 
+/* An ELF object or an ar archive (static library, .deb). */
+static bool binary_object(const char *d, size_t n)
+{
+    return (n >= 4 && memcmp(d, "\177ELF", 4) == 0) ||
+           (n >= 8 && memcmp(d, "!<arch>\n", 8) == 0);
+}
+
 int harden_scan(void *ctx, struct sv_view *v, const struct sv_content *c)
 {
     struct harden *h = ctx;
     char label[PEM_LABEL_MAX + 1];
-    bool pem = find_pem(c->data, c->len, label, sizeof label);
-    bool putty = !pem && putty_key(c->data, c->len);
+    bool look = h->conf->secret_scan_binaries || !binary_object(c->data, c->len);
+    bool pem = look && find_pem(c->data, c->len, label, sizeof label);
+    bool putty = look && !pem && putty_key(c->data, c->len);
     int rc = TEMPER_OK;
     char abs[SV_PATH_MAX + 2];
     for (size_t k = 0; rc == TEMPER_OK && k < c->n_nodes; k++) {

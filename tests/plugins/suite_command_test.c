@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -30,7 +31,6 @@
 #define IMAGE_UID 65532
 #define NOBODY 65534
 
-static char scratch[512];
 static const char *busybox;
 static char marker[128];
 
@@ -412,6 +412,48 @@ static void test_options(void)
     }
 }
 
+/* In a user namespace of our own, where we may set user.max_user_namespaces
+ * to 0: the kernel then refuses the sandbox's namespaces to an
+ * unprivileged caller, and every case is an error that says so. */
+static void test_userns_refused(void)
+{
+    int fd = -1;
+    if (unshare(CLONE_NEWUSER) != 0 ||
+        (fd = open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC)) < 0 ||
+        write(fd, "0\n", 2) != 2) {
+        printf("# cannot set up a user namespace without user namespaces: %s\n",
+               strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return;
+    }
+    close(fd);
+    TEST("user namespaces refused by the kernel: each case is an error saying so")
+    {
+        char tmp[512], dir[600];
+        struct stl_image im;
+        struct temper_artifact *a = NULL;
+        struct ph h;
+        enum temper_verdict v = TEMPER_VERDICT_NONE;
+        CHECK_INT_EQ(stl_mkdtemp(tmp, sizeof tmp, "command-refused"), 0);
+        snprintf(dir, sizeof dir, "%s/layout", tmp);
+        CHECK_INT_EQ(build_image(dir, &im, &a), TEMPER_OK);
+        CHECK_INT_EQ(open_suite(&h, NULL), TEMPER_OK);
+        static const char *const *const cases[] = { c_math, c_id };
+        CHECK(a && run_cases(&h, a, cases, 2, &v) != NULL);
+        CHECK_INT_EQ(v, TEMPER_VERDICT_BLOCK);
+        CHECK_INT_EQ(status_of(&h, "math"), TEMPER_CASE_ERROR);
+        CHECK_INT_EQ(status_of(&h, "id"), TEMPER_CASE_ERROR);
+        CHECK_STR_CONTAINS(message_of(&h, "math"), "user namespaces are disabled "
+                                                   "(user.max_user_namespaces = 0)");
+        ph_close(&h);
+        temper_artifact_free(a);
+        stl_cleanup(&im);
+        stl_rmtree(tmp);
+    }
+}
+
 /* The whole run again as nobody, in a child; its TAP lines continue ours. */
 static void as_nobody(void)
 {
@@ -432,6 +474,7 @@ static void as_nobody(void)
         }
         if (ok) {
             run_all(NOBODY);
+            test_userns_refused();
         }
         int counts[2] = { tap_count, tap_failed };
         ssize_t w = write(fds[1], counts, sizeof counts);
@@ -452,6 +495,22 @@ static void as_nobody(void)
     }
 }
 
+/* Can this process make the namespaces a sandbox needs at all (containers
+ * without CAP_SYS_ADMIN, kernels without user namespaces cannot)? */
+static int namespaces_work(void)
+{
+    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+                (geteuid() == 0 ? 0 : CLONE_NEWUSER);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        _exit(unshare(flags) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+           WEXITSTATUS(status) == 0;
+}
+
 int main(void)
 {
     busybox = getenv("TEMPER_TEST_BUSYBOX");
@@ -461,14 +520,14 @@ int main(void)
                "(Debian: busybox-static)\n", busybox);
         return 0;
     }
-    if (stl_mkdtemp(scratch, sizeof scratch, "command-main") != 0) {
-        printf("Bail out! cannot make a scratch directory\n");
-        return 1;
+    if (!namespaces_work()) {
+        printf("1..0 # SKIP this process cannot create namespaces (a container without "
+               "CAP_SYS_ADMIN, or user namespaces disabled)\n");
+        return 0;
     }
     snprintf(marker, sizeof marker, "/temper-suite-command-%ld", (long)getpid());
     test_options();
     run_all(geteuid() == 0 ? IMAGE_UID : geteuid());
     as_nobody();
-    stl_rmtree(scratch);
     return tap_done();
 }

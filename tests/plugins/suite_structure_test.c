@@ -189,7 +189,7 @@ static void test_declared_failures(void)
         static const char *const c3[] = { "name=missing", "path=/opt/nothing", NULL };
         static const char *const c4[] = { "name=present", "path=/usr/bin/app", "exists=false",
                                           NULL };
-        static const char *const c5[] = { "name=meta", "user=root", "entrypoint=/bin/sh",
+        static const char *const c5[] = { "name=meta", "user=root", "entrypoint=/bin/sh", "cmd=",
                                           "env=LANG=en_US", "env=HOME", "workdir=/",
                                           "exposed_ports=443/tcp", "labels=vendor", NULL };
         static const char *const c6[] = { "name=regex", "path=/etc/os-release",
@@ -214,6 +214,7 @@ static void test_declared_failures(void)
         CHECK_STR_CONTAINS(message_of(&h, "meta"), "user is '65532', expected 'root'");
         CHECK_STR_CONTAINS(message_of(&h, "meta"), "entrypoint is [/usr/bin/app], expected "
                                                    "[/bin/sh]");
+        CHECK_STR_CONTAINS(message_of(&h, "meta"), "cmd is [--serve], expected []");
         CHECK_STR_CONTAINS(message_of(&h, "meta"), "env LANG is 'C.UTF-8', expected 'en_US'");
         CHECK_STR_CONTAINS(message_of(&h, "meta"), "env HOME is not set");
         CHECK_STR_CONTAINS(message_of(&h, "meta"), "workdir is '/home/nonroot'");
@@ -441,6 +442,8 @@ static void test_writable(void)
 static int fill_pem(struct stl_image *im)
 {
     int rc = stl_file(im, "opt/app/server.pem", 0600, 0, "cert first\n" FAKE_PEM);
+    /* a library with an embedded self-test key, as libgnutls has */
+    rc = rc ? rc : stl_file(im, "usr/lib/libselftest.so", 0644, 0, "\177ELF..." FAKE_PEM);
     return rc ? rc : stl_hardlink(im, "opt/app/copy.pem", "opt/app/server.pem");
 }
 
@@ -486,6 +489,11 @@ static void test_secrets(void)
         CHECK_STR_CONTAINS(msg, "/opt/app/server.pem (PEM RSA PRIVATE KEY)");
         CHECK_STR_CONTAINS(msg, "/opt/app/copy.pem (PEM RSA PRIVATE KEY)");
         CHECK(strstr(msg, "MIIE") == NULL); /* never any content */
+        CHECK(strstr(msg, "libselftest") == NULL);
+        static const char *const binaries[] = { "secret_scan_binaries=true", NULL };
+        CHECK_INT_EQ(rule(fill_pem, NULL, NULL, binaries, "no-secrets", msg, sizeof msg),
+                     TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(msg, "/usr/lib/libselftest.so (PEM RSA PRIVATE KEY)");
         static const char *const allow[] = { "secret_allow=/opt/app/*", NULL };
         CHECK_INT_EQ(rule(fill_pem, NULL, NULL, allow, "no-secrets", msg, sizeof msg),
                      TEMPER_CASE_PASSED);
