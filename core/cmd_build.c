@@ -19,11 +19,10 @@
 #define BUILD_MAX_PLATFORMS 8
 
 struct build_args {
-    const char *file, *image, *out, *variant;
+    struct temper_cmd_base base;
+    const char *image, *out, *variant;
     char *platforms[BUILD_MAX_PLATFORMS];
     size_t n_platforms;
-    const char *dirs[32];
-    size_t n_dirs;
 };
 
 static int add_platforms(struct build_args *a, const char *list)
@@ -55,25 +54,24 @@ static int parse_args(int argc, char **argv, struct build_args *a)
         { NULL, 0, NULL, 0 },
     };
     int c;
-    for (size_t i = 0; i < temper_g.n_plugin_dirs && a->n_dirs < 16; i++) {
-        a->dirs[a->n_dirs++] = temper_g.plugin_dirs[i];
-    }
+    temper_cmd_base_init(&a->base);
     while ((c = getopt_long(argc, argv, "c:o:p:V:P:", opts, NULL)) != -1) {
-        if (c == 'c') {
-            a->file = optarg;
+        int b = temper_cmd_base_opt(&a->base, c, optarg);
+        if (b < 0) {
+            return -1;
+        } else if (b == 1) {
+            continue;
         } else if (c == 'o') {
             a->out = optarg;
         } else if (c == 'p' && add_platforms(a, optarg) == 0) {
             continue;
-        } else if (c == 'V' && (strcmp(optarg, "runtime") == 0 || strcmp(optarg, "dev") == 0)) {
+        } else if (c == 'V' && temper_variant_ok(optarg)) {
             a->variant = optarg;
-        } else if (c == 'P' && a->n_dirs < 32) {
-            a->dirs[a->n_dirs++] = optarg;
         } else {
             return -1;
         }
     }
-    if (!a->file || !a->out || optind != argc - 1) {
+    if (!a->base.file || !a->out || optind != argc - 1) {
         return -1;
     }
     a->image = argv[optind];
@@ -105,13 +103,13 @@ static int build(struct temper_runtime *rt, struct build_args *a)
 {
     const struct temper_conf_image *img = temper_config_image(rt->cfg, a->image);
     if (!img) {
-        fprintf(stderr, "temper: %s: no image named '%s'\n", a->file, a->image);
+        fprintf(stderr, "temper: %s: no image named '%s'\n", a->base.file, a->image);
         return TEMPER_EXIT_USAGE;
     }
     if (!img->builder || !img->builder->module) {
         fprintf(stderr, "temper: %s: image '%s' has no builder (add a builder stage to "
                         "[pipeline] stages or `builder =` to its [build] section)\n",
-                a->file, a->image);
+                a->base.file, a->image);
         return TEMPER_EXIT_USAGE;
     }
     char *out = realpath(a->out, NULL);
@@ -127,6 +125,7 @@ static int build(struct temper_runtime *rt, struct build_args *a)
         .variant = a->variant ? a->variant : "runtime",
         .platforms = (const char *const *)a->platforms, .n_platforms = a->n_platforms,
         .layout_dir = out, .definition_digest = def_digest, .pipeline_digest = pipe_digest,
+        .pipeline_uri = rt->cfg->path,
         .builder_id = rt->cfg->core.builder_id, .source_date_epoch = source_date_epoch(),
     };
     struct temper_pipeline *p = NULL;
@@ -165,7 +164,7 @@ int cmd_build(int argc, char **argv)
         fputs(BUILD_USAGE, stderr);
     } else {
         struct temper_runtime rt;
-        int rc = temper_runtime_open(&rt, a.file, a.dirs, a.n_dirs, stderr);
+        int rc = temper_runtime_open(&rt, a.base.file, a.base.dirs, a.base.n_dirs, stderr);
         code = rc == TEMPER_OK ? build(&rt, &a)
                : rc == TEMPER_EINVAL ? TEMPER_EXIT_USAGE : TEMPER_EXIT_FAIL;
         temper_runtime_close(&rt);

@@ -19,30 +19,24 @@ int cmd_track(int argc, char **argv)
         { "plugin-dir", required_argument, NULL, 'P' },
         { NULL, 0, NULL, 0 },
     };
-    const char *file = NULL, *dirs[32];
-    size_t n_dirs = 0;
+    struct temper_cmd_base b;
     int json = 0, c;
-    for (size_t i = 0; i < temper_g.n_plugin_dirs && n_dirs < 16; i++) {
-        dirs[n_dirs++] = temper_g.plugin_dirs[i];
-    }
+    temper_cmd_base_init(&b);
     while ((c = getopt_long(argc, argv, "c:jP:", opts, NULL)) != -1) {
-        if (c == 'c') {
-            file = optarg;
-        } else if (c == 'j') {
+        int r = temper_cmd_base_opt(&b, c, optarg);
+        if (r == 0 && c == 'j') {
             json = 1;
-        } else if (c == 'P' && n_dirs < 32) {
-            dirs[n_dirs++] = optarg;
-        } else {
+        } else if (r != 1) {
             fputs(TRACK_USAGE, stderr);
             return TEMPER_EXIT_USAGE;
         }
     }
-    if (!file || optind != argc) {
+    if (!b.file || optind != argc) {
         fputs(TRACK_USAGE, stderr);
         return TEMPER_EXIT_USAGE;
     }
     struct temper_runtime rt;
-    int rc = temper_runtime_open(&rt, file, dirs, n_dirs, stderr);
+    int rc = temper_runtime_open(&rt, b.file, b.dirs, b.n_dirs, stderr);
     if (rc != TEMPER_OK) {
         temper_runtime_close(&rt);
         return rc == TEMPER_EINVAL ? TEMPER_EXIT_USAGE : TEMPER_EXIT_FAIL;

@@ -21,6 +21,20 @@ struct temper_global {
 
 extern struct temper_global temper_g;
 
+/* What every command that reads a pipeline takes: -c FILE, --plugin-dir DIR
+ * (after the global --plugin-dir ones). */
+struct temper_cmd_base {
+    const char *file;
+    const char *dirs[32];
+    size_t n_dirs;
+};
+void temper_cmd_base_init(struct temper_cmd_base *b);
+/* Handle option `opt` ('c' or 'P'); 1 when it was one of them, 0 if not,
+ * -1 when it was but is not acceptable. */
+int temper_cmd_base_opt(struct temper_cmd_base *b, int opt, const char *arg);
+/* "runtime" or "dev". */
+int temper_variant_ok(const char *v);
+
 /* One command: argv[0] is the command name. */
 typedef int (*temper_cmd_fn)(int argc, char **argv);
 
@@ -29,6 +43,9 @@ int cmd_describe(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_track(int argc, char **argv);
 int cmd_build(int argc, char **argv);
+int cmd_test(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_review(int argc, char **argv);
 
 struct temper_loader;
 /* Open the loader with --plugin-dir dirs followed by `extra`; prints the

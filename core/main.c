@@ -27,15 +27,44 @@ static const struct command commands[] = {
     { "validate", cmd_validate, "validate -c FILE", "check a pipeline and its images", 2 },
     { "track", cmd_track, "track -c FILE [--json]", "one polling round of every tracker", 3 },
     { "build", cmd_build, "build -c FILE IMAGE -o DIR", "build one image into an OCI layout", 4 },
-    { "test", NULL, "test -c FILE IMAGE --layout DIR", "run the image's suites", 5 },
+    { "test", cmd_test, "test -c FILE IMAGE --layout DIR", "run the image's suites", 5 },
     { "verify", NULL, "verify --key PUB REF", "check signatures and attestations", 6 },
-    { "scan", NULL, "scan -c FILE PATCH...", "run the guard stage on patch files", 8 },
-    { "review", NULL, "review list|show ID|approve ID|reject ID", "the review queue", 8 },
+    { "scan", cmd_scan, "scan -c FILE PATCH...", "run the guard stage on patch files", 8 },
+    { "review", cmd_review, "review -c FILE list|show ID|approve ID|reject ID", "the review queue", 8 },
     { "run", NULL, "run -c FILE [IMAGE...]", "run jobs through the whole chain", 9 },
     { "daemon", NULL, "daemon -c FILE", "poll trackers on a schedule", 9 },
     { "worker", NULL, "worker -c FILE", "take jobs from the queue", 9 },
     { "graph", NULL, "graph -c FILE [--format dot|json]", "the image dependency graph", 9 },
 };
+
+void temper_cmd_base_init(struct temper_cmd_base *b)
+{
+    memset(b, 0, sizeof *b);
+    for (size_t i = 0; i < temper_g.n_plugin_dirs && b->n_dirs < 16; i++) {
+        b->dirs[b->n_dirs++] = temper_g.plugin_dirs[i];
+    }
+}
+
+int temper_cmd_base_opt(struct temper_cmd_base *b, int opt, const char *arg)
+{
+    if (opt == 'c') {
+        b->file = arg;
+        return 1;
+    }
+    if (opt == 'P') {
+        if (b->n_dirs == sizeof b->dirs / sizeof b->dirs[0]) {
+            return -1;
+        }
+        b->dirs[b->n_dirs++] = arg;
+        return 1;
+    }
+    return 0;
+}
+
+int temper_variant_ok(const char *v)
+{
+    return strcmp(v, "runtime") == 0 || strcmp(v, "dev") == 0;
+}
 
 static void usage(FILE *f)
 {

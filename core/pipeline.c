@@ -58,6 +58,11 @@ void temper_pipeline_free(struct temper_pipeline *p)
     free(p);
 }
 
+const struct temper_stage *temper_pipeline_stage(const struct temper_pipeline *p, size_t i)
+{
+    return p && i < p->n ? p->stages[i].st : NULL;
+}
+
 void temper_pipeline_keep_workdirs(struct temper_pipeline *p, int keep)
 {
     p->keep = keep;

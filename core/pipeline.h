@@ -34,9 +34,9 @@ struct temper_stage_spec {
     const void *conf;                   /* validated conf block */
 };
 
-/* The validated [test "..."] blocks of one image for one suite plugin. */
+/* The validated [test "..."] blocks of one image for one suite stage. */
 struct temper_case_set {
-    const char *suite;                  /* suite plugin name, "structure" */
+    const char *suite;                  /* suite stage instance, `[suite "NAME"]` */
     const void *const *cases;
     size_t n;
 };
@@ -56,8 +56,12 @@ struct temper_job_input {
     const char *const *tags;
     size_t n_tags;
     const struct temper_artifact *change; /* the triggering change, or NULL */
+    const struct temper_artifact *image;  /* a prebuilt image (temper test), or NULL */
+    const struct temper_artifact *diff;   /* an upstream diff (temper scan), or NULL */
+    bool no_review;                     /* a guard's block opens no review item */
     const char *definition_digest;      /* sha256:<hex> of the image file */
     const char *pipeline_digest;        /* sha256:<hex> of the pipeline file */
+    const char *pipeline_uri;           /* the pipeline file */
     const char *builder_id;
     long long source_date_epoch;
 };
@@ -90,6 +94,8 @@ int temper_pipeline_new(const struct temper_stage_spec *specs, size_t n,
  * recorded. */
 int temper_pipeline_run(struct temper_pipeline *p, const struct temper_job_input *in,
                         struct temper_run_result *res);
+/* The i-th stage as the last run left it (its cases and findings), or NULL. */
+const struct temper_stage *temper_pipeline_stage(const struct temper_pipeline *p, size_t i);
 /* Keep the run directories after the run (debugging). */
 void temper_pipeline_keep_workdirs(struct temper_pipeline *p, int keep);
 /* Ask a running pipeline to stop (signal-safe). */

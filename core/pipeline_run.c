@@ -55,6 +55,12 @@ static int make_run_artifact(struct prun *r, long long started)
     if (rc == TEMPER_OK && in->pipeline_digest) {
         rc = temper_artifact_set(a, TEMPER_RUN_PIPELINE_DIGEST, in->pipeline_digest);
     }
+    if (rc == TEMPER_OK && in->pipeline_uri) {
+        rc = temper_artifact_set(a, TEMPER_RUN_PIPELINE_URI, in->pipeline_uri);
+    }
+    if (rc == TEMPER_OK && in->def && in->def->base) {
+        rc = temper_artifact_set(a, TEMPER_RUN_BASE_REF, in->def->base);
+    }
     if (rc == TEMPER_OK && in->def && in->def->path) {
         rc = temper_artifact_set(a, TEMPER_RUN_DEFINITION_URI, in->def->path);
     }
@@ -297,7 +303,7 @@ static int run_chain(struct prun *r, struct temper_run_result *res)
                                e ? e : temper_rc_str(rc));
         }
         if (v == TEMPER_VERDICT_BLOCK) {
-            if (ps->spec->kind == TEMPER_KIND_GUARD) {
+            if (ps->spec->kind == TEMPER_KIND_GUARD && !r->in->no_review) {
                 src = open_review(r, ps);
             }
             int orc = set_outcome(res, TEMPER_RUN_OUTCOME_BLOCKED, ps->label,
@@ -355,9 +361,12 @@ static int setup_run(struct prun *r, long long started)
                            strerror(errno));
     }
     rc = make_run_artifact(r, started);
-    if (rc == TEMPER_OK && r->in->change) {
-        struct temper_artifact *ch = temper_artifact_dup(r->in->change);
-        rc = ch ? temper_artlist_add(r->arts, ch) : TEMPER_ENOMEM;
+    const struct temper_artifact *given[3] = { r->in->change, r->in->image, r->in->diff };
+    for (size_t i = 0; rc == TEMPER_OK && i < 3; i++) {
+        if (given[i]) {
+            struct temper_artifact *a = temper_artifact_dup(given[i]);
+            rc = a ? temper_artlist_add(r->arts, a) : TEMPER_ENOMEM;
+        }
     }
     return rc;
 }

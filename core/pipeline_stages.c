@@ -87,7 +87,7 @@ static int run_suite(struct prun *r, struct pstage *ps, enum temper_verdict *v)
     size_t n = 0;
     for (size_t i = 0; i < r->in->n_case_sets; i++) {
         const struct temper_case_set *cs = &r->in->case_sets[i];
-        if (cs->suite && strcmp(cs->suite, ps->spec->mod->desc->name) == 0) {
+        if (cs->suite && strcmp(cs->suite, ps->spec->instance) == 0) {
             cases = cs->cases;
             n = cs->n;
         }

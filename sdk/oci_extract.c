@@ -340,6 +340,47 @@ static int whiteout(struct ex *x, bool *done)
     return e == 0 ? TEMPER_OK : sys_fail(x, "whiteout", e);
 }
 
+/* The entry as the caller's filter sees it. */
+static void filter_entry(const struct ex *x, const char *hl, struct temper_oci_entry *e)
+{
+    memset(e, 0, sizeof *e);
+    e->path = x->path;
+    mode_t type = archive_entry_filetype(x->ae);
+    e->type = hl ? TEMPER_OCI_ENTRY_HARDLINK
+              : type == AE_IFDIR ? TEMPER_OCI_ENTRY_DIR
+              : type == AE_IFLNK ? TEMPER_OCI_ENTRY_SYMLINK
+              : type == AE_IFCHR ? TEMPER_OCI_ENTRY_CHAR
+              : type == AE_IFBLK ? TEMPER_OCI_ENTRY_BLOCK
+              : type == AE_IFIFO ? TEMPER_OCI_ENTRY_FIFO
+                                 : TEMPER_OCI_ENTRY_FILE;
+    e->mode = (unsigned)(archive_entry_perm(x->ae) & 07777);
+    e->uid = (unsigned long)archive_entry_uid(x->ae);
+    e->gid = (unsigned long)archive_entry_gid(x->ae);
+    e->uname = archive_entry_uname_utf8(x->ae);
+    e->gname = archive_entry_gname_utf8(x->ae);
+    e->mtime = (long long)archive_entry_mtime(x->ae);
+    e->link_target = hl ? hl : archive_entry_symlink_utf8(x->ae);
+    e->dev_major = (unsigned)archive_entry_rdevmajor(x->ae);
+    e->dev_minor = (unsigned)archive_entry_rdevminor(x->ae);
+}
+
+/* The caller's filter: KEEP, SKIP or a negative rc (recorded by it). */
+static int filter(struct ex *x)
+{
+    if (!x->o.fn) {
+        return TEMPER_OCI_TREE_KEEP;
+    }
+    const char *hl = archive_entry_hardlink_utf8(x->ae);
+    hl = hl ? hl : archive_entry_hardlink(x->ae);
+    struct temper_oci_entry e;
+    filter_entry(x, hl, &e);
+    int r = x->o.fn(x->o.ctx, &e);
+    if (r < 0 && !temper_stage_error(x->st)) {
+        return refuse(x, r, "refused by the caller");
+    }
+    return r;
+}
+
 static int one_entry(struct ex *x)
 {
     const char *raw = archive_entry_pathname_utf8(x->ae);
@@ -369,6 +410,10 @@ static int one_entry(struct ex *x)
         if (rc != TEMPER_OK || done) {
             return rc;
         }
+    }
+    int f = filter(x);
+    if (f != TEMPER_OCI_TREE_KEEP) {
+        return f < 0 ? f : TEMPER_OK;
     }
     int rc = place(x);
     if (rc == TEMPER_OK && x->seen && oci_pathset_add(x->seen, x->path) != TEMPER_OK) {
@@ -430,16 +475,22 @@ static int open_archive(struct ex *x, const char *blob)
     return TEMPER_OK;
 }
 
-static int run(struct ex *x, const char *blob)
+/* Every entry of the open archive a, then the directory fixups. */
+static int run(struct ex *x, struct archive *a)
 {
-    int rc = open_archive(x, blob);
+    int rc = TEMPER_OK;
+    x->a = a;
     while (rc == TEMPER_OK) {
-        int r = archive_read_next_header(x->a, &x->ae);
+        if (temper_stage_cancelled(x->st)) {
+            rc = temper_fail(x->st, TEMPER_ECANCEL, "layer %s: cancelled", x->name);
+            break;
+        }
+        int r = archive_read_next_header(a, &x->ae);
         if (r == ARCHIVE_EOF) {
             break;
         }
         if (r < ARCHIVE_WARN) {
-            const char *why = archive_error_string(x->a);
+            const char *why = archive_error_string(a);
             rc = temper_fail(x->st, TEMPER_EFORMAT, "layer %s: not a valid tar stream: %s",
                              x->name, why ? why : "read error");
             break;
@@ -449,42 +500,14 @@ static int run(struct ex *x, const char *blob)
     if (rc == TEMPER_OK) {
         rc = apply_fixups(x);
     }
+    x->a = NULL;
     return rc;
 }
 
-int temper_oci_layer_extract(struct temper_stage *st, const char *blob, const char *root,
-                             const struct temper_oci_extract_opts *opts)
+static void ex_free(struct ex *x)
 {
-    struct ex *x = calloc(1, sizeof *x);
     if (!x) {
-        return temper_fail(st, TEMPER_ENOMEM, "layer %s: out of memory", blob);
-    }
-    x->st = st;
-    x->fd = -1;
-    if (opts) {
-        memcpy(&x->o, opts, opts->size < sizeof x->o ? opts->size : sizeof x->o);
-    }
-    x->o.max_bytes = x->o.max_bytes ? x->o.max_bytes : (64ULL << 30);
-    x->o.max_entries = x->o.max_entries ? x->o.max_entries : 1000000;
-    x->name = x->o.name ? x->o.name : blob;
-    int rc = TEMPER_OK;
-    if (mkdir(root, 0755) != 0 && errno != EEXIST) {
-        rc = temper_fail(st, TEMPER_EIO, "layer %s: cannot create %s: %s", x->name, root,
-                         strerror(errno));
-    }
-    x->rootfd = rc == TEMPER_OK ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-    if (rc == TEMPER_OK && x->rootfd < 0) {
-        rc = temper_fail(st, TEMPER_EIO, "layer %s: cannot open %s: %s", x->name, root,
-                         strerror(errno));
-    }
-    if (rc == TEMPER_OK && x->o.whiteouts && oci_pathset_new(&x->seen) != TEMPER_OK) {
-        rc = temper_fail(st, TEMPER_ENOMEM, "layer %s: out of memory", x->name);
-    }
-    if (rc == TEMPER_OK) {
-        /* names are read as UTF-8 whatever the process locale (oci_int.h) */
-        locale_t old = oci_locale_enter();
-        rc = run(x, blob);
-        oci_locale_leave(old);
+        return;
     }
     if (x->a) {
         archive_read_free(x->a);
@@ -501,5 +524,76 @@ int temper_oci_layer_extract(struct temper_stage *st, const char *blob, const ch
     free(x->fix);
     oci_pathset_free(x->seen);
     free(x);
+}
+
+static int ex_new(struct temper_stage *st, const char *root,
+                  const struct temper_oci_extract_opts *opts, const char *name,
+                  struct ex **out)
+{
+    *out = NULL;
+    struct ex *x = calloc(1, sizeof *x);
+    if (!x) {
+        return temper_fail(st, TEMPER_ENOMEM, "layer %s: out of memory", name);
+    }
+    x->st = st;
+    x->fd = -1;
+    x->rootfd = -1;
+    if (opts) {
+        memcpy(&x->o, opts, opts->size < sizeof x->o ? opts->size : sizeof x->o);
+    }
+    x->o.max_bytes = x->o.max_bytes ? x->o.max_bytes : (64ULL << 30);
+    x->o.max_entries = x->o.max_entries ? x->o.max_entries : 1000000;
+    x->name = x->o.name ? x->o.name : name;
+    int rc = TEMPER_OK;
+    if (mkdir(root, 0755) != 0 && errno != EEXIST) {
+        rc = temper_fail(st, TEMPER_EIO, "layer %s: cannot create %s: %s", x->name, root,
+                         strerror(errno));
+    }
+    x->rootfd = rc == TEMPER_OK ? open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (rc == TEMPER_OK && x->rootfd < 0) {
+        rc = temper_fail(st, TEMPER_EIO, "layer %s: cannot open %s: %s", x->name, root,
+                         strerror(errno));
+    }
+    if (rc == TEMPER_OK && x->o.whiteouts && oci_pathset_new(&x->seen) != TEMPER_OK) {
+        rc = temper_fail(st, TEMPER_ENOMEM, "layer %s: out of memory", x->name);
+    }
+    if (rc != TEMPER_OK) {
+        ex_free(x);
+        return rc;
+    }
+    *out = x;
+    return TEMPER_OK;
+}
+
+int oci_extract_archive(struct temper_stage *st, struct archive *a, const char *name,
+                        const char *root, const struct temper_oci_extract_opts *opts)
+{
+    struct ex *x = NULL;
+    int rc = ex_new(st, root, opts, name, &x);
+    if (rc == TEMPER_OK) {
+        /* names are read as UTF-8 whatever the process locale (oci_int.h) */
+        locale_t old = oci_locale_enter();
+        rc = run(x, a);
+        oci_locale_leave(old);
+    }
+    ex_free(x);
+    return rc;
+}
+
+int temper_oci_layer_extract(struct temper_stage *st, const char *blob, const char *root,
+                             const struct temper_oci_extract_opts *opts)
+{
+    struct ex *x = NULL;
+    int rc = ex_new(st, root, opts, blob, &x);
+    if (rc == TEMPER_OK) {
+        locale_t old = oci_locale_enter();
+        rc = open_archive(x, blob);
+        struct archive *a = x->a;
+        x->a = NULL;
+        rc = rc == TEMPER_OK ? run(x, a) : rc;
+        x->a = a;
+        oci_locale_leave(old);
+    }
+    ex_free(x);
     return rc;
 }

@@ -83,6 +83,15 @@ struct temper_stage *oci_layer_stage(const struct temper_oci_layer *ly);
 int oci_layer_add_fd(struct temper_oci_layer *ly, const struct temper_oci_entry *e, int fd,
                      long long size, const char *src);
 
+/* ---- extraction (oci_extract.c) ---- */
+struct archive;
+/* Extract every entry of an archive already opened for reading (tar format
+ * and filters chosen by the caller) into root, with the rules of
+ * temper_oci_layer_extract; `name` names the stream in messages.  The
+ * archive stays the caller's. */
+int oci_extract_archive(struct temper_stage *st, struct archive *a, const char *name,
+                        const char *root, const struct temper_oci_extract_opts *opts);
+
 /* ---- extraction helpers (oci_resolve.c) ---- */
 #define OCI_MAX_LINKS 40
 /* Resolve the parent directory of the clean relative `path` inside the root

@@ -24,6 +24,11 @@ extern "C" {
 #define TEMPER_RUN_PIPELINE_DIGEST "pipeline_digest"
 #define TEMPER_RUN_DEFINITION_URI "definition_uri"
 #define TEMPER_RUN_PIPELINE_URI "pipeline_uri"
+/* The base image the build started from, when there is one: its reference
+ * as written in the image definition and the manifest digest it resolved
+ * to (sha256:<hex>).  Set by the core. */
+#define TEMPER_RUN_BASE_REF "base_ref"
+#define TEMPER_RUN_BASE_DIGEST "base_digest"
 
 struct temper_attest_ops {
     int (*attest)(void *state, struct temper_stage *st,

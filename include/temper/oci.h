@@ -535,6 +535,18 @@ struct temper_oci_extract_opts {
                                    the .wh. files */
     unsigned long long max_bytes;   /* uncompressed content; 0 = 64 GiB */
     unsigned long long max_entries; /* 0 = 1000000 */
+    /* Appended (package builders): called for every entry once its name
+     * passed the checks above and before it is created, with the clean
+     * path, type, mode, owner (uid/gid and names as the tar has them),
+     * mtime and link target (the symlink text, or a hardlink's target path
+     * as written in the tar).
+     * Returns TEMPER_OCI_TREE_KEEP, TEMPER_OCI_TREE_SKIP (the entry is not
+     * created) or a negative rc that stops the extraction (record the
+     * reason with temper_fail()).  Strings are borrowed for the call.  The
+     * rules above still apply to kept entries: the callback can only drop
+     * entries, never allow one.  NULL: keep everything. */
+    int (*fn)(void *ctx, const struct temper_oci_entry *e);
+    void *ctx;
 };
 
 TEMPER_EXPORT int temper_oci_layer_extract(struct temper_stage *st, const char *blob,

@@ -22,4 +22,5 @@
 #include <temper/dsse.h>
 #include <temper/oci.h>
 #include <temper/pkgindex.h>
+#include <temper/patch.h>
 #endif

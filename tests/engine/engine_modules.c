@@ -130,7 +130,7 @@ static int et_run(void *state, struct temper_stage *st, const struct temper_arti
                                            ? TEMPER_CASE_PASSED
                                            : TEMPER_CASE_FAILED };
     rc = temper_stage_case(st, &c);
-    if (rc == TEMPER_OK && s->conf->fail_case) {
+    if (rc == TEMPER_OK && s->conf->fail_case && *s->conf->fail_case) {
         struct temper_case f = { .size = sizeof f, .suite = "enginetest",
                                  .name = s->conf->fail_case, .status = TEMPER_CASE_FAILED,
                                  .message = "made to fail" };

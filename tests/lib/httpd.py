@@ -15,6 +15,8 @@ A route matches the request path without its query.  A SPEC is an object:
                  value becomes the server's own port)
     body         text of the body
     body_size    generate this many bytes (pattern "0123456789abcdef...")
+    body_file    serve the bytes of this file, read at each request (binary
+                 bodies; a test may rewrite the file between requests)
     etag         send ETag; a request whose If-None-Match equals it gets 304
     last_modified  send Last-Modified; an equal If-Modified-Since gets 304
     junk_headers add this many "X-Junk-<i>: xxx..." headers
@@ -79,6 +81,9 @@ class State:
 
 
 def make_body(spec):
+    if "body_file" in spec:
+        with open(spec["body_file"], "rb") as f:
+            return f.read()
     if "body_size" in spec:
         n = int(spec["body_size"])
         return (PATTERN * (n // len(PATTERN) + 1))[:n]
