@@ -23,8 +23,10 @@
  * other descriptor, default signal handling, rlimits (processes, file size,
  * address space, open files, no core), an empty capability bounding set,
  * the image's user (setgroups/setresgid/setresuid as root; for uid 0 also
- * no capabilities and locked SECBIT_NOROOT), no_new_privs, the working
- * directory, and is exec'ed from the candidate paths.  The network
+ * no capabilities and locked SECBIT_NOROOT), a session keyring of its own,
+ * no_new_privs, the working directory, and is exec'ed from the candidate
+ * paths.  In a user namespace, the init first sets that namespace's
+ * user.max_user_namespaces to 0: the command cannot nest another one.  The network
  * namespace has only a loopback interface that is down: no network.
  *
  * The parent reads stdout and stderr (each capped at max_output: beyond it
@@ -43,6 +45,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <linux/securebits.h>
 #include <poll.h>
 #include <sched.h>
@@ -147,6 +150,10 @@ static void map_user(const struct prep *p)
     }
     if (write_text("/proc/self/gid_map", p->gid_map) != 0) {
         die(p->msg_w, MSG_SETUP, "write /proc/self/gid_map");
+    }
+    /* no nested user namespaces for the command (this one's own limit) */
+    if (write_text("/proc/sys/user/max_user_namespaces", "0") != 0) {
+        die(p->msg_w, MSG_SETUP, "write /proc/sys/user/max_user_namespaces");
     }
 }
 
@@ -294,6 +301,10 @@ static void become_user(const struct sbx_spec *s, const struct prep *p, int fd)
         die(fd, MSG_SETUP, "clear the capabilities");
     }
     (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    /* a session keyring of its own, not the plugin process's */
+    if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS) {
+        die(fd, MSG_SETUP, "join a new session keyring");
+    }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
         die(fd, MSG_SETUP, "set no_new_privs");
     }

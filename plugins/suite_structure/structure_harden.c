@@ -25,9 +25,10 @@
  * The secret scan reads the first secret_max_file_size bytes of every
  * regular file; executables and libraries (ELF objects, ar archives) are
  * searched for PEM and PuTTY keys only with secret_scan_binaries, because
- * libraries such as GnuTLS embed self-test keys; when the files or bytes to scan exceed secret_max_files or
- * secret_max_bytes the scan stops and the case fails, saying so (raise the
- * caps or exempt paths with secret_allow).  Messages name paths and the kind
+ * libraries such as GnuTLS embed self-test keys.  When the files or bytes
+ * to scan exceed secret_max_files or secret_max_bytes the scan stops and
+ * the case fails, saying so (raise the caps or exempt paths with
+ * secret_allow).  Messages name paths and the kind
  * of secret, never any content. */
 #include "config.h"
 #include "structure.h"

@@ -286,7 +286,8 @@ static int listener(int *port)
 /* Hostile commands (the ones that need values of the run are made in the
  * test). */
 static const char *const h_bomb[] = {
-    "name=fork-bomb", "command=busybox sh -c 'bomb(){ bomb|bomb& }; bomb; busybox sleep 100'",
+    "name=fork-bomb",
+    "command=busybox sh -c 'bomb(){ bomb|bomb& }; bomb 2>/dev/null; busybox sleep 100'",
     "timeout=3s", NULL };
 static const char *const h_flood[] = { "name=flood", "command=busybox yes", NULL };
 static const char *const h_sleeper[] = { "name=sleeper", "command=busybox sleep 100000",
@@ -357,6 +358,21 @@ static void test_hostile(struct ph *h, const struct temper_artifact *a, unsigned
     }
 }
 
+/* In a user namespace, the command cannot make another one. */
+static void test_no_nesting(struct ph *h, const struct temper_artifact *a)
+{
+    TEST("unprivileged: no nested user namespace for the command")
+    {
+        static const char *const nest[] = { "name=nested-userns",
+                                             "command=busybox unshare -U busybox true",
+                                             "exit_code=1", "expected_error=unshare", NULL };
+        static const char *const *const cases[] = { nest };
+        enum temper_verdict v = TEMPER_VERDICT_NONE;
+        CHECK(run_cases(h, a, cases, 1, &v) != NULL);
+        CHECK_INT_EQ(status_of(h, "nested-userns"), TEMPER_CASE_PASSED);
+    }
+}
+
 /* Build the image and run everything in a fresh scratch directory. */
 static void run_all(unsigned long host_uid)
 {
@@ -375,6 +391,9 @@ static void run_all(unsigned long host_uid)
         test_real_commands(&h, a);
         test_failures(&h, a);
         test_hostile(&h, a, host_uid);
+        if (geteuid() != 0) {
+            test_no_nesting(&h, a);
+        }
         char *left = temper_strdupf("%s/work/command-root", h.dir);
         CHECK(left && access(left, F_OK) != 0); /* the unpacked root is removed */
         free(left);
