@@ -295,11 +295,8 @@ static int command_run(void *state, struct temper_stage *st,
     for (size_t i = 0; rc == TEMPER_OK && i < n_cases; i++) {
         rc = run_case(st, conf, &r, &im, cases[i], can_run ? NULL : refused.data);
     }
-    for (size_t i = first; rc == TEMPER_OK && i < temper_stage_case_count(st); i++) {
-        enum temper_case_status s = temper_stage_case_at(st, i)->status;
-        if (s == TEMPER_CASE_FAILED || s == TEMPER_CASE_ERROR) {
-            *verdict = TEMPER_VERDICT_BLOCK;
-        }
+    if (rc == TEMPER_OK) {
+        *verdict = sc_verdict(st, first);
     }
     if (rc == TEMPER_ENOMEM && !temper_stage_error(st)) {
         rc = temper_fail(st, rc, "out of memory");

@@ -445,6 +445,17 @@ int sc_case(struct temper_stage *st, const char *suite, const char *name,
     return rc == TEMPER_OK ? rc : temper_fail(st, rc, "cannot record case %s", name);
 }
 
+enum temper_verdict sc_verdict(const struct temper_stage *st, size_t first)
+{
+    for (size_t i = first; i < temper_stage_case_count(st); i++) {
+        enum temper_case_status s = temper_stage_case_at(st, i)->status;
+        if (s == TEMPER_CASE_FAILED || s == TEMPER_CASE_ERROR) {
+            return TEMPER_VERDICT_BLOCK;
+        }
+    }
+    return TEMPER_VERDICT_PASS;
+}
+
 int sc_paths_add(struct sc_paths *p, const char *fmt, ...)
 {
     p->n++;

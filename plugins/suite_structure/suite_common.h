@@ -31,6 +31,7 @@
 #define sc_patterns SUITE_CAT(SUITE_NS, sc_patterns)
 #define sc_case SUITE_CAT(SUITE_NS, sc_case)
 #define sc_now_ms SUITE_CAT(SUITE_NS, sc_now_ms)
+#define sc_verdict SUITE_CAT(SUITE_NS, sc_verdict)
 #define sc_paths_add SUITE_CAT(SUITE_NS, sc_paths_add)
 #define sc_paths_cleanup SUITE_CAT(SUITE_NS, sc_paths_cleanup)
 #define sc_paths_join SUITE_CAT(SUITE_NS, sc_paths_join)
@@ -95,6 +96,9 @@ int sc_glob_any(const struct temper_strlist *patterns, const char *path);
 int sc_case(struct temper_stage *st, const char *suite, const char *name,
             enum temper_case_status status, long long t0, const char *message,
             const char *output);
+/* BLOCK when a case recorded on st from index `first` on failed or could
+ * not be checked, else PASS. */
+enum temper_verdict sc_verdict(const struct temper_stage *st, size_t first);
 /* Monotonic milliseconds. */
 long long sc_now_ms(void);
 

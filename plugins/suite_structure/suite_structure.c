@@ -190,11 +190,8 @@ static int structure_run(void *state, struct temper_stage *st,
     rc = rc == TEMPER_OK ? inspect(st, conf, &im, cs, n_cases, &v, h) : rc;
     rc = rc == TEMPER_OK ? structure_checks_run(st, &v, &im, cs, n_cases) : rc;
     rc = rc == TEMPER_OK ? harden_run(h, &v, &im, image) : rc;
-    for (size_t i = first; rc == TEMPER_OK && i < temper_stage_case_count(st); i++) {
-        enum temper_case_status s = temper_stage_case_at(st, i)->status;
-        if (s == TEMPER_CASE_FAILED || s == TEMPER_CASE_ERROR) {
-            *verdict = TEMPER_VERDICT_BLOCK;
-        }
+    if (rc == TEMPER_OK) {
+        *verdict = sc_verdict(st, first);
     }
     if (rc == TEMPER_ENOMEM && !temper_stage_error(st)) {
         rc = temper_fail(st, rc, "out of memory");

@@ -56,13 +56,7 @@ static int is_static_elf(const char *path)
 
 static int open_suite(struct ph *h, const char *const *kv)
 {
-    char *err = NULL;
-    int rc = ph_load(h, TEMPER_KIND_SUITE, "command", kv, &err);
-    if (rc != TEMPER_OK) {
-        printf("# load: %s\n", err ? err : "?");
-    }
-    free(err);
-    return rc == TEMPER_OK ? ph_open(h) : rc;
+    return stl_open(h, "command", kv);
 }
 
 /* The test image: base, busybox as /bin/busybox, env, workdir. */
@@ -84,33 +78,8 @@ static const struct temper_case *run_cases(struct ph *h, const struct temper_art
                                            const char *const *const *cases, size_t n,
                                            enum temper_verdict *v)
 {
-    char *err = NULL;
-    int rc = stl_run(h, a, cases, n, v, &err);
-    if (err || rc != TEMPER_OK) {
-        printf("# run: rc %d %s %s\n", rc, err ? err : "", temper_stage_error(h->st) ?
-               temper_stage_error(h->st) : "");
-    }
-    free(err);
-    stl_dump_cases(h);
+    int rc = stl_run_logged(h, a, cases, n, v);
     return rc == TEMPER_OK ? temper_stage_case_at(h->st, 0) : NULL;
-}
-
-static enum temper_case_status status_of(const struct ph *h, const char *name)
-{
-    const struct temper_case *c = stl_case(h, name);
-    return c ? c->status : (enum temper_case_status)-1;
-}
-
-static const char *message_of(const struct ph *h, const char *name)
-{
-    const struct temper_case *c = stl_case(h, name);
-    return c && c->message ? c->message : "";
-}
-
-static const char *output_of(const struct ph *h, const char *name)
-{
-    const struct temper_case *c = stl_case(h, name);
-    return c && c->output ? c->output : "";
 }
 
 static const char *const c_math[] = { "name=math", "command=busybox sh -c 'echo $((6*7))'",
@@ -163,10 +132,10 @@ static void test_real_commands(struct ph *h, const struct temper_artifact *a)
         CHECK_INT_EQ(temper_stage_case_count(h->st), n);
         for (size_t i = 0; i < n; i++) {
             const char *name = cases[i][0] + 5;
-            CHECK_INT_EQ(status_of(h, name), TEMPER_CASE_PASSED);
+            CHECK_INT_EQ(stl_status(h, name), TEMPER_CASE_PASSED);
         }
         CHECK_INT_EQ(v, TEMPER_VERDICT_PASS);
-        CHECK_STR_CONTAINS(output_of(h, "math"), "stdout:\n42\n");
+        CHECK_STR_CONTAINS(stl_output(h, "math"), "stdout:\n42\n");
     }
 }
 
@@ -197,24 +166,24 @@ static void test_failures(struct ph *h, const struct temper_artifact *a)
                                                     f_signal, f_workdir, f_regex, f_fsize };
         CHECK(run_cases(h, a, cases, sizeof cases / sizeof cases[0], &v) != NULL);
         CHECK_INT_EQ(v, TEMPER_VERDICT_BLOCK);
-        CHECK_INT_EQ(status_of(h, "wrong-exit"), TEMPER_CASE_FAILED);
-        CHECK_STR_CONTAINS(message_of(h, "wrong-exit"), "exit code 3, expected 0");
-        CHECK_INT_EQ(status_of(h, "wrong-output"), TEMPER_CASE_FAILED);
-        CHECK_STR_CONTAINS(message_of(h, "wrong-output"), "stdout lacks /^42$/");
-        CHECK_INT_EQ(status_of(h, "not-found"), TEMPER_CASE_FAILED);
-        CHECK_STR_CONTAINS(message_of(h, "not-found"), "No such file or directory");
-        CHECK_INT_EQ(status_of(h, "bad-quote"), TEMPER_CASE_ERROR);
-        CHECK_STR_CONTAINS(message_of(h, "bad-quote"), "unterminated ' quote");
-        CHECK_INT_EQ(status_of(h, "bad-user"), TEMPER_CASE_ERROR);
-        CHECK_STR_CONTAINS(message_of(h, "bad-user"), "user 'ghost' is not in the image's");
-        CHECK_INT_EQ(status_of(h, "signal"), TEMPER_CASE_FAILED);
-        CHECK_STR_CONTAINS(message_of(h, "signal"), "killed by signal 9");
-        CHECK_INT_EQ(status_of(h, "bad-workdir"), TEMPER_CASE_FAILED);
-        CHECK_STR_CONTAINS(message_of(h, "bad-workdir"), "working directory");
-        CHECK_INT_EQ(status_of(h, "bad-regex"), TEMPER_CASE_ERROR);
+        CHECK_INT_EQ(stl_status(h, "wrong-exit"), TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(stl_message(h, "wrong-exit"), "exit code 3, expected 0");
+        CHECK_INT_EQ(stl_status(h, "wrong-output"), TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(stl_message(h, "wrong-output"), "stdout lacks /^42$/");
+        CHECK_INT_EQ(stl_status(h, "not-found"), TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(stl_message(h, "not-found"), "No such file or directory");
+        CHECK_INT_EQ(stl_status(h, "bad-quote"), TEMPER_CASE_ERROR);
+        CHECK_STR_CONTAINS(stl_message(h, "bad-quote"), "unterminated ' quote");
+        CHECK_INT_EQ(stl_status(h, "bad-user"), TEMPER_CASE_ERROR);
+        CHECK_STR_CONTAINS(stl_message(h, "bad-user"), "user 'ghost' is not in the image's");
+        CHECK_INT_EQ(stl_status(h, "signal"), TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(stl_message(h, "signal"), "killed by signal 9");
+        CHECK_INT_EQ(stl_status(h, "bad-workdir"), TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(stl_message(h, "bad-workdir"), "working directory");
+        CHECK_INT_EQ(stl_status(h, "bad-regex"), TEMPER_CASE_ERROR);
         /* RLIMIT_FSIZE (1M here): dd is stopped by SIGXFSZ */
-        CHECK_INT_EQ(status_of(h, "file-size"), TEMPER_CASE_FAILED);
-        CHECK_STR_CONTAINS(message_of(h, "file-size"), "killed by signal 25");
+        CHECK_INT_EQ(stl_status(h, "file-size"), TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(stl_message(h, "file-size"), "killed by signal 25");
     }
 }
 
@@ -331,21 +300,21 @@ static void test_hostile(struct ph *h, const struct temper_artifact *a, unsigned
         long long took = temper_stage_now_ms(h->st) - t0;
         printf("# hostile cases took %lld ms\n", took);
         CHECK(took < 30000);
-        CHECK_INT_EQ(status_of(h, "fork-bomb"), TEMPER_CASE_FAILED);
-        CHECK_STR_CONTAINS(message_of(h, "fork-bomb"), "timed out after 3000 ms");
-        CHECK_INT_EQ(status_of(h, "flood"), TEMPER_CASE_FAILED);
-        CHECK_STR_CONTAINS(message_of(h, "flood"), "stdout exceeded max_output (65536 bytes)");
-        CHECK_INT_EQ(status_of(h, "sleeper"), TEMPER_CASE_FAILED);
-        CHECK_STR_CONTAINS(message_of(h, "sleeper"), "timed out after 1000 ms");
-        CHECK_INT_EQ(status_of(h, "network"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(h, "fork-bomb"), TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(stl_message(h, "fork-bomb"), "timed out after 3000 ms");
+        CHECK_INT_EQ(stl_status(h, "flood"), TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(stl_message(h, "flood"), "stdout exceeded max_output (65536 bytes)");
+        CHECK_INT_EQ(stl_status(h, "sleeper"), TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(stl_message(h, "sleeper"), "timed out after 1000 ms");
+        CHECK_INT_EQ(stl_status(h, "network"), TEMPER_CASE_PASSED);
         int conn = lfd >= 0 ? accept(lfd, NULL, NULL) : -1;
         CHECK(conn < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)); /* nobody came */
-        CHECK_INT_EQ(status_of(h, "no-interfaces"), TEMPER_CASE_PASSED);
-        CHECK_INT_EQ(status_of(h, "write-root"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(h, "no-interfaces"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(h, "write-root"), TEMPER_CASE_PASSED);
         CHECK(access(marker, F_OK) != 0); /* the host's / is untouched */
-        CHECK_INT_EQ(status_of(h, "escape"), TEMPER_CASE_PASSED);
-        CHECK_INT_EQ(status_of(h, "background"), TEMPER_CASE_PASSED);
-        CHECK_INT_EQ(status_of(h, "process-limit"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(h, "escape"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(h, "background"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(h, "process-limit"), TEMPER_CASE_PASSED);
         CHECK_INT_EQ(processes_of(host_uid), 0); /* nothing left running */
         if (conn >= 0) {
             close(conn);
@@ -369,7 +338,7 @@ static void test_no_nesting(struct ph *h, const struct temper_artifact *a)
         static const char *const *const cases[] = { nest };
         enum temper_verdict v = TEMPER_VERDICT_NONE;
         CHECK(run_cases(h, a, cases, 1, &v) != NULL);
-        CHECK_INT_EQ(status_of(h, "nested-userns"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(h, "nested-userns"), TEMPER_CASE_PASSED);
     }
 }
 
@@ -398,9 +367,7 @@ static void run_all(unsigned long host_uid)
         CHECK(left && access(left, F_OK) != 0); /* the unpacked root is removed */
         free(left);
     }
-    ph_close(&h);
-    temper_artifact_free(a);
-    stl_cleanup(&im);
+    stl_done(&h, a, &im);
     stl_rmtree(tmp);
 }
 
@@ -462,13 +429,11 @@ static void test_userns_refused(void)
         static const char *const *const cases[] = { c_math, c_id };
         CHECK(a && run_cases(&h, a, cases, 2, &v) != NULL);
         CHECK_INT_EQ(v, TEMPER_VERDICT_BLOCK);
-        CHECK_INT_EQ(status_of(&h, "math"), TEMPER_CASE_ERROR);
-        CHECK_INT_EQ(status_of(&h, "id"), TEMPER_CASE_ERROR);
-        CHECK_STR_CONTAINS(message_of(&h, "math"), "user namespaces are disabled "
+        CHECK_INT_EQ(stl_status(&h, "math"), TEMPER_CASE_ERROR);
+        CHECK_INT_EQ(stl_status(&h, "id"), TEMPER_CASE_ERROR);
+        CHECK_STR_CONTAINS(stl_message(&h, "math"), "user namespaces are disabled "
                                                    "(user.max_user_namespaces = 0)");
-        ph_close(&h);
-        temper_artifact_free(a);
-        stl_cleanup(&im);
+        stl_done(&h, a, &im);
         stl_rmtree(tmp);
     }
 }

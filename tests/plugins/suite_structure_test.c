@@ -27,45 +27,15 @@ static char *layout_dir(void)
     return temper_strdupf("%s/layout%d", scratch, ++layouts);
 }
 
-/* Load and open the plugin with instance settings. */
 static int open_suite(struct ph *h, const char *const *kv)
 {
-    char *err = NULL;
-    int rc = ph_load(h, TEMPER_KIND_SUITE, "structure", kv, &err);
-    if (rc != TEMPER_OK) {
-        printf("# load: %s\n", err ? err : "?");
-    }
-    free(err);
-    return rc == TEMPER_OK ? ph_open(h) : rc;
+    return stl_open(h, "structure", kv);
 }
 
-/* Run with one block per case; verdict and rc checked by the caller. */
 static int run(struct ph *h, const struct temper_artifact *art,
                const char *const *const *cases, size_t n, enum temper_verdict *v)
 {
-    char *err = NULL;
-    int rc = stl_run(h, art, cases, n, v, &err);
-    if (err) {
-        printf("# case block refused: %s\n", err);
-    }
-    if (rc != TEMPER_OK) {
-        printf("# run error: %s\n", temper_stage_error(h->st));
-    }
-    free(err);
-    stl_dump_cases(h);
-    return rc;
-}
-
-static enum temper_case_status status_of(const struct ph *h, const char *name)
-{
-    const struct temper_case *c = stl_case(h, name);
-    return c ? c->status : (enum temper_case_status)-1;
-}
-
-static const char *message_of(const struct ph *h, const char *name)
-{
-    const struct temper_case *c = stl_case(h, name);
-    return c && c->message ? c->message : "";
+    return stl_run_logged(h, art, cases, n, v);
 }
 
 /* A clean image with an application, a config to check and a variant. */
@@ -94,6 +64,13 @@ static int clean_image(struct stl_image *im, const char *variant, struct temper_
     rc = rc ? rc : stl_finish(im, "clean", variant, a);
     free(dir);
     return rc;
+}
+
+/* The clean image and the plugin with default settings. */
+static void open_clean(struct stl_image *im, struct temper_artifact **a, struct ph *h)
+{
+    CHECK_INT_EQ(clean_image(im, "runtime", a), TEMPER_OK);
+    CHECK_INT_EQ(open_suite(h, NULL), TEMPER_OK);
 }
 
 static void test_options(void)
@@ -132,8 +109,7 @@ static void test_clean(void)
         struct temper_artifact *a = NULL;
         struct ph h;
         enum temper_verdict v = TEMPER_VERDICT_NONE;
-        CHECK_INT_EQ(clean_image(&im, "runtime", &a), TEMPER_OK);
-        CHECK_INT_EQ(open_suite(&h, NULL), TEMPER_OK);
+        open_clean(&im, &a, &h);
         static const char *const c1[] = { "name=os-release", "path=/etc/os-release",
                                           "type=file", "mode=0644", "uid=0", "gid=0",
                                           "executable=no", "contains=^ID=temper$",
@@ -153,22 +129,20 @@ static void test_clean(void)
         CHECK_INT_EQ(run(&h, a, cases, 5, &v), TEMPER_OK);
         CHECK_INT_EQ(v, TEMPER_VERDICT_PASS);
         CHECK_INT_EQ(temper_stage_case_count(h.st), 10);
-        CHECK_INT_EQ(status_of(&h, "os-release"), TEMPER_CASE_PASSED);
-        CHECK_INT_EQ(status_of(&h, "file /bin/app"), TEMPER_CASE_PASSED);
-        CHECK_INT_EQ(status_of(&h, "no-shell"), TEMPER_CASE_PASSED);
-        CHECK_INT_EQ(status_of(&h, "meta"), TEMPER_CASE_PASSED);
-        CHECK_INT_EQ(status_of(&h, "bin-link"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(&h, "os-release"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(&h, "file /bin/app"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(&h, "no-shell"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(&h, "meta"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(&h, "bin-link"), TEMPER_CASE_PASSED);
         static const char *const rules[] = { "no-setuid-files", "non-root-user",
                                              "no-shell-in-runtime", "no-world-writable",
                                              "no-secrets" };
         for (size_t i = 0; i < 5; i++) {
-            CHECK_INT_EQ(status_of(&h, rules[i]), TEMPER_CASE_PASSED);
+            CHECK_INT_EQ(stl_status(&h, rules[i]), TEMPER_CASE_PASSED);
             CHECK_STR_EQ(stl_case(&h, rules[i]) ? stl_case(&h, rules[i])->suite : NULL,
                          "hardening");
         }
-        ph_close(&h);
-        temper_artifact_free(a);
-        stl_cleanup(&im);
+        stl_done(&h, a, &im);
     }
 }
 
@@ -180,8 +154,7 @@ static void test_declared_failures(void)
         struct temper_artifact *a = NULL;
         struct ph h;
         enum temper_verdict v = TEMPER_VERDICT_NONE;
-        CHECK_INT_EQ(clean_image(&im, "runtime", &a), TEMPER_OK);
-        CHECK_INT_EQ(open_suite(&h, NULL), TEMPER_OK);
+        open_clean(&im, &a, &h);
         static const char *const c1[] = { "name=mode", "path=/etc/os-release", "mode=0600",
                                           "uid=5", "type=dir", NULL };
         static const char *const c2[] = { "name=content", "path=/etc/os-release",
@@ -200,35 +173,33 @@ static void test_declared_failures(void)
         static const char *const *const cases[] = { c1, c2, c3, c4, c5, c6, c7, c8, c9 };
         CHECK_INT_EQ(run(&h, a, cases, 9, &v), TEMPER_OK);
         CHECK_INT_EQ(v, TEMPER_VERDICT_BLOCK);
-        CHECK_INT_EQ(status_of(&h, "mode"), TEMPER_CASE_FAILED);
-        CHECK_STR_CONTAINS(message_of(&h, "mode"), "/etc/os-release has mode 0644, expected 0600");
-        CHECK_STR_CONTAINS(message_of(&h, "mode"), "owned by uid 0, expected 5");
-        CHECK_STR_CONTAINS(message_of(&h, "mode"), "is a file, expected a directory");
-        CHECK_INT_EQ(status_of(&h, "content"), TEMPER_CASE_FAILED);
-        CHECK_STR_CONTAINS(message_of(&h, "content"), "/etc/os-release lacks /^ID=debian$/");
-        CHECK_STR_CONTAINS(message_of(&h, "content"), "matches excluded /^ID=temper/");
-        CHECK_INT_EQ(status_of(&h, "missing"), TEMPER_CASE_FAILED);
-        CHECK_STR_CONTAINS(message_of(&h, "missing"), "/opt/nothing does not exist");
-        CHECK_STR_CONTAINS(message_of(&h, "present"), "/usr/bin/app exists");
-        CHECK_INT_EQ(status_of(&h, "meta"), TEMPER_CASE_FAILED);
-        CHECK_STR_CONTAINS(message_of(&h, "meta"), "user is '65532', expected 'root'");
-        CHECK_STR_CONTAINS(message_of(&h, "meta"), "entrypoint is [/usr/bin/app], expected "
+        CHECK_INT_EQ(stl_status(&h, "mode"), TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(stl_message(&h, "mode"), "/etc/os-release has mode 0644, expected 0600");
+        CHECK_STR_CONTAINS(stl_message(&h, "mode"), "owned by uid 0, expected 5");
+        CHECK_STR_CONTAINS(stl_message(&h, "mode"), "is a file, expected a directory");
+        CHECK_INT_EQ(stl_status(&h, "content"), TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(stl_message(&h, "content"), "/etc/os-release lacks /^ID=debian$/");
+        CHECK_STR_CONTAINS(stl_message(&h, "content"), "matches excluded /^ID=temper/");
+        CHECK_INT_EQ(stl_status(&h, "missing"), TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(stl_message(&h, "missing"), "/opt/nothing does not exist");
+        CHECK_STR_CONTAINS(stl_message(&h, "present"), "/usr/bin/app exists");
+        CHECK_INT_EQ(stl_status(&h, "meta"), TEMPER_CASE_FAILED);
+        CHECK_STR_CONTAINS(stl_message(&h, "meta"), "user is '65532', expected 'root'");
+        CHECK_STR_CONTAINS(stl_message(&h, "meta"), "entrypoint is [/usr/bin/app], expected "
                                                    "[/bin/sh]");
-        CHECK_STR_CONTAINS(message_of(&h, "meta"), "cmd is [--serve], expected []");
-        CHECK_STR_CONTAINS(message_of(&h, "meta"), "env LANG is 'C.UTF-8', expected 'en_US'");
-        CHECK_STR_CONTAINS(message_of(&h, "meta"), "env HOME is not set");
-        CHECK_STR_CONTAINS(message_of(&h, "meta"), "workdir is '/home/nonroot'");
-        CHECK_STR_CONTAINS(message_of(&h, "meta"), "port 443/tcp is not exposed");
-        CHECK_STR_CONTAINS(message_of(&h, "meta"), "label vendor is not set");
-        CHECK_INT_EQ(status_of(&h, "regex"), TEMPER_CASE_ERROR);
-        CHECK_STR_CONTAINS(message_of(&h, "regex"), "bad regular expression /(unclosed/");
-        CHECK_INT_EQ(status_of(&h, "empty"), TEMPER_CASE_ERROR);
-        CHECK_STR_CONTAINS(message_of(&h, "empty"), "nothing to check");
-        CHECK_INT_EQ(status_of(&h, "not-a-file"), TEMPER_CASE_ERROR);
-        CHECK_INT_EQ(status_of(&h, "badmode"), TEMPER_CASE_ERROR);
-        ph_close(&h);
-        temper_artifact_free(a);
-        stl_cleanup(&im);
+        CHECK_STR_CONTAINS(stl_message(&h, "meta"), "cmd is [--serve], expected []");
+        CHECK_STR_CONTAINS(stl_message(&h, "meta"), "env LANG is 'C.UTF-8', expected 'en_US'");
+        CHECK_STR_CONTAINS(stl_message(&h, "meta"), "env HOME is not set");
+        CHECK_STR_CONTAINS(stl_message(&h, "meta"), "workdir is '/home/nonroot'");
+        CHECK_STR_CONTAINS(stl_message(&h, "meta"), "port 443/tcp is not exposed");
+        CHECK_STR_CONTAINS(stl_message(&h, "meta"), "label vendor is not set");
+        CHECK_INT_EQ(stl_status(&h, "regex"), TEMPER_CASE_ERROR);
+        CHECK_STR_CONTAINS(stl_message(&h, "regex"), "bad regular expression /(unclosed/");
+        CHECK_INT_EQ(stl_status(&h, "empty"), TEMPER_CASE_ERROR);
+        CHECK_STR_CONTAINS(stl_message(&h, "empty"), "nothing to check");
+        CHECK_INT_EQ(stl_status(&h, "not-a-file"), TEMPER_CASE_ERROR);
+        CHECK_INT_EQ(stl_status(&h, "badmode"), TEMPER_CASE_ERROR);
+        stl_done(&h, a, &im);
     }
 }
 
@@ -258,13 +229,11 @@ static enum temper_case_status rule(fill_fn fill, const char *user, const char *
     rc = rc ? rc : stl_finish(&im, "r", variant, &a);
     rc = rc ? rc : open_suite(&h, kv);
     if (rc == TEMPER_OK && run(&h, a, NULL, 0, &v) == TEMPER_OK) {
-        s = status_of(&h, name);
-        snprintf(msg, cap, "%s", message_of(&h, name));
+        s = stl_status(&h, name);
+        snprintf(msg, cap, "%s", stl_message(&h, name));
         CHECK_INT_EQ(v, s == TEMPER_CASE_FAILED ? TEMPER_VERDICT_BLOCK : TEMPER_VERDICT_PASS);
     }
-    ph_close(&h);
-    temper_artifact_free(a);
-    stl_cleanup(&im);
+    stl_done(&h, a, &im);
     free(dir);
     return s;
 }
@@ -558,10 +527,10 @@ static void test_layers(void)
         static const char *const *const cases[] = { c1, c2, c3, c4 };
         CHECK_INT_EQ(run(&h, a, cases, 4, &v), TEMPER_OK);
         CHECK_INT_EQ(v, TEMPER_VERDICT_PASS);
-        CHECK_INT_EQ(status_of(&h, "via-link"), TEMPER_CASE_PASSED);
-        CHECK_INT_EQ(status_of(&h, "motd"), TEMPER_CASE_PASSED);
-        CHECK_INT_EQ(status_of(&h, "opaque"), TEMPER_CASE_PASSED);
-        CHECK_INT_EQ(status_of(&h, "kept"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(&h, "via-link"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(&h, "motd"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(&h, "opaque"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(&h, "kept"), TEMPER_CASE_PASSED);
         /* found by ref alone too */
         rc = temper_artifact_set(a, TEMPER_ATTR_DIGEST, NULL);
         rc = rc ? rc : temper_artifact_set(a, TEMPER_ATTR_MEDIA_TYPE, NULL);
@@ -626,9 +595,7 @@ static void hostile(const char *const *entries, size_t n, int rc_want, const cha
     CHECK_INT_EQ(open_suite(&h, NULL), TEMPER_OK);
     CHECK_INT_EQ(run(&h, a, NULL, 0, &v), rc_want);
     CHECK_STR_CONTAINS(temper_stage_error(h.st), words);
-    ph_close(&h);
-    temper_artifact_free(a);
-    stl_cleanup(&im);
+    stl_done(&h, a, &im);
     free(dir);
 }
 
@@ -655,16 +622,14 @@ static void test_hostile(void)
         static const char *const c1[] = { "name=scoped", "path=/etc/evil", NULL };
         static const char *const *const cases[] = { c1 };
         CHECK_INT_EQ(run(&h, a, cases, 1, &v), TEMPER_OK);
-        CHECK_INT_EQ(status_of(&h, "scoped"), TEMPER_CASE_PASSED);
+        CHECK_INT_EQ(stl_status(&h, "scoped"), TEMPER_CASE_PASSED);
         CHECK_INT_EQ(temper_artifact_set(a, TEMPER_ATTR_DIGEST, "sha256:0000"), TEMPER_OK);
         CHECK_INT_EQ(run(&h, a, NULL, 0, &v), TEMPER_EINVAL);
         struct temper_artifact *bare = temper_artifact_new(TEMPER_ART_IMAGE, "bare");
         CHECK_INT_EQ(run(&h, bare, NULL, 0, &v), TEMPER_EINVAL);
         CHECK_STR_CONTAINS(temper_stage_error(h.st), "no layout directory");
         temper_artifact_free(bare);
-        ph_close(&h);
-        temper_artifact_free(a);
-        stl_cleanup(&im);
+        stl_done(&h, a, &im);
         free(dir);
     }
 }

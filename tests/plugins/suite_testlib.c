@@ -180,6 +180,13 @@ void stl_cleanup(struct stl_image *im)
     memset(im, 0, sizeof *im);
 }
 
+void stl_done(struct ph *h, struct temper_artifact *a, struct stl_image *im)
+{
+    ph_close(h);
+    temper_artifact_free(a);
+    stl_cleanup(im);
+}
+
 int stl_run(struct ph *h, const struct temper_artifact *art, const char *const *const *cases,
             size_t n, enum temper_verdict *verdict, char **err)
 {
@@ -211,6 +218,52 @@ const struct temper_case *stl_case(const struct ph *h, const char *name)
         }
     }
     return NULL;
+}
+
+enum temper_case_status stl_status(const struct ph *h, const char *name)
+{
+    const struct temper_case *c = stl_case(h, name);
+    return c ? c->status : (enum temper_case_status)-1;
+}
+
+const char *stl_message(const struct ph *h, const char *name)
+{
+    const struct temper_case *c = stl_case(h, name);
+    return c && c->message ? c->message : "";
+}
+
+const char *stl_output(const struct ph *h, const char *name)
+{
+    const struct temper_case *c = stl_case(h, name);
+    return c && c->output ? c->output : "";
+}
+
+int stl_open(struct ph *h, const char *name, const char *const *kv)
+{
+    char *err = NULL;
+    int rc = ph_load(h, TEMPER_KIND_SUITE, name, kv, &err);
+    if (rc != TEMPER_OK) {
+        printf("# load suite_%s: %s\n", name, err ? err : "?");
+    }
+    free(err);
+    return rc == TEMPER_OK ? ph_open(h) : rc;
+}
+
+int stl_run_logged(struct ph *h, const struct temper_artifact *art,
+                   const char *const *const *cases, size_t n, enum temper_verdict *verdict)
+{
+    char *err = NULL;
+    int rc = stl_run(h, art, cases, n, verdict, &err);
+    if (err) {
+        printf("# case block refused: %s\n", err);
+    }
+    if (rc != TEMPER_OK) {
+        printf("# run error %d: %s\n", rc,
+               temper_stage_error(h->st) ? temper_stage_error(h->st) : "?");
+    }
+    free(err);
+    stl_dump_cases(h);
+    return rc;
 }
 
 void stl_dump_cases(const struct ph *h)

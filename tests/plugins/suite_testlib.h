@@ -47,6 +47,8 @@ int stl_base(struct stl_image *im);
 int stl_finish(struct stl_image *im, const char *ref, const char *variant,
                struct temper_artifact **art);
 void stl_cleanup(struct stl_image *im);
+/* Close the plugin, free the artifact and clean the image up. */
+void stl_done(struct ph *h, struct temper_artifact *a, struct stl_image *im);
 
 /* Run the suite of `h` on `art` with the [test] blocks given as
  * NULL-terminated "key=value" lists (cases[i]); cases recorded so far are
@@ -54,8 +56,19 @@ void stl_cleanup(struct stl_image *im);
  * refused by the option code. */
 int stl_run(struct ph *h, const struct temper_artifact *art, const char *const *const *cases,
             size_t n, enum temper_verdict *verdict, char **err);
-/* The recorded case named `name`, or NULL. */
+/* The same, printing why a block was refused or the run failed, and the
+ * recorded cases, as TAP comments. */
+int stl_run_logged(struct ph *h, const struct temper_artifact *art,
+                   const char *const *const *cases, size_t n, enum temper_verdict *verdict);
+/* Load suite_<name> with instance settings "key=value" (NULL-terminated)
+ * and open it; a refusal is printed as a TAP comment. */
+int stl_open(struct ph *h, const char *name, const char *const *kv);
+/* The recorded case named `name`, or NULL; its status (-1 when absent),
+ * message and output ("" when absent). */
 const struct temper_case *stl_case(const struct ph *h, const char *name);
+enum temper_case_status stl_status(const struct ph *h, const char *name);
+const char *stl_message(const struct ph *h, const char *name);
+const char *stl_output(const struct ph *h, const char *name);
 /* Print the recorded cases as TAP comments. */
 void stl_dump_cases(const struct ph *h);
 
