@@ -510,8 +510,10 @@ int main(void)
         return 0;
     }
     snprintf(marker, sizeof marker, "/temper-suite-command-%ld", (long)getpid());
+    stl_log_begin();
     test_options();
     run_all(geteuid() == 0 ? IMAGE_UID : geteuid());
     as_nobody();
+    stl_log_end();
     return tap_done();
 }

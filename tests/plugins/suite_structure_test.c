@@ -640,6 +640,7 @@ int main(void)
         printf("Bail out! cannot make a scratch directory\n");
         return 1;
     }
+    stl_log_begin();
     test_options();
     test_clean();
     test_declared_failures();
@@ -651,5 +652,6 @@ int main(void)
     test_layers();
     test_hostile();
     stl_rmtree(scratch);
+    stl_log_end();
     return tap_done();
 }

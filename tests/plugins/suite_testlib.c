@@ -276,6 +276,28 @@ void stl_dump_cases(const struct ph *h)
     }
 }
 
+void stl_log_begin(void)
+{
+    if (ph_log_capture() != TEMPER_OK) {
+        printf("# cannot capture the log: it goes to stderr\n");
+    }
+}
+
+void stl_log_end(void)
+{
+    fflush(stdout);
+    char *text = ph_log_text();
+    for (char *line = text, *nl = NULL; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        printf("# log: %.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
+        if (!nl) {
+            break;
+        }
+    }
+    free(text);
+    ph_log_release();
+}
+
 int stl_mkdtemp(char *out, size_t cap, const char *tag)
 {
     const char *t = getenv("TMPDIR");

@@ -72,6 +72,11 @@ const char *stl_output(const struct ph *h, const char *name);
 /* Print the recorded cases as TAP comments. */
 void stl_dump_cases(const struct ph *h);
 
+/* Send the log to a capture file (keeps it out of the TAP stream), and
+ * print what was logged as TAP comments at the end. */
+void stl_log_begin(void);
+void stl_log_end(void);
+
 /* A fresh directory under TMPDIR (or /tmp), mode 0755; path in out. */
 int stl_mkdtemp(char *out, size_t cap, const char *tag);
 /* rm -rf (no symlinks followed; directories made writable first). */
