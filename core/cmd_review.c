@@ -1,8 +1,9 @@
 /* temper — the human review queue:
  *   temper review -c FILE list [--all] [--json]
  *   temper review -c FILE show ID
- *   temper review -c FILE approve ID [--comment TEXT] [--actor NAME]
- *   temper review -c FILE reject ID [--comment TEXT] [--actor NAME]
+ *   temper review -c FILE approve ID [--reason TEXT] [--actor NAME]
+ *   temper review -c FILE reject ID [--reason TEXT] [--actor NAME]
+ * (--comment is the same as --reason)
  * Approving takes the version: it becomes the image's pinned upstream
  * version and a parked job continues past the review gate.  Rejecting leaves
  * the version untaken and its job parked for good.  Every decision is in the
@@ -23,7 +24,7 @@
 
 #define REVIEW_USAGE "usage: temper review -c FILE list [--all] [--json]\n" \
                      "       temper review -c FILE show ID\n" \
-                     "       temper review -c FILE approve|reject ID [--comment TEXT] " \
+                     "       temper review -c FILE approve|reject ID [--reason TEXT] " \
                      "[--actor NAME]\n"
 
 struct review_args {
@@ -224,6 +225,7 @@ static int parse_args(int argc, char **argv, struct review_args *a)
         { "all", no_argument, NULL, 'a' },
         { "json", no_argument, NULL, 'j' },
         { "comment", required_argument, NULL, 'm' },
+        { "reason", required_argument, NULL, 'm' },
         { "actor", required_argument, NULL, 'u' },
         { "plugin-dir", required_argument, NULL, 'P' },
         { NULL, 0, NULL, 0 },

@@ -326,6 +326,7 @@ static int apkfile_fill(struct temper_stage *st, const char *path, struct apkfil
     }
     if (rc == TEMPER_OK) {
         b->pub.data_ok = b->pub.datahash && strcmp(b->pub.datahash, b->pub.data_sha256) == 0;
+        b->pub.data_offset = data;
         rc = pk_apkindex_add(st, path, b->idx, pk);
         b->pub.pkg = pk;
     }

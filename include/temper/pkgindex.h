@@ -390,6 +390,9 @@ struct temper_apkfile {
     const char *datahash;            /* .PKGINFO datahash (hex), or NULL */
     char data_sha256[65];            /* computed SHA-256 of the data member */
     bool data_ok;                    /* datahash present and equal */
+    /* Appended for builder_apk: byte offset of the data member (the gzip
+     * member after the control member) in the file; it runs to the end. */
+    unsigned long long data_offset;
 };
 
 /* Read a .apk's control part.  *out is new (temper_apkfile_free). */

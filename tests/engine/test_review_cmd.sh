@@ -41,12 +41,13 @@ echo "$out" | grep -q '^review 1 approved: py 3.12.1$'; ok $? "and says what was
 ok $? "the approved version is pinned on the image"
 rv approve 1 2>"$tmp/err"; [ $? -eq 2 ]; ok $? "deciding twice exits 2"
 grep -q 'already approved' "$tmp/err"; ok $? "and says it was decided"
-rv reject 2 --actor bob >/dev/null; ok $? "reject exits 0"
+rv reject 2 --actor bob --reason "not this release" >/dev/null; ok $? "reject exits 0"
 [ "$(sqlite3 "$tmp/state.db" "select pinned_version from images where name='py'")" = 3.12.1 ]
 ok $? "a rejected version is not taken"
 [ -z "$(rv list)" ]; ok $? "no open item left"
 [ "$(rv list --all | wc -l)" -eq 2 ]; ok $? "--all lists decided items"
 rv list --all --json | grep -q '"decided_by":"alice"'; ok $? "JSON lines carry who decided"
+rv list --all --json | grep -q '"comment":"not this release"'; ok $? "and why (--reason)"
 audit=$(sqlite3 "$tmp/state.db" "select actor || ' ' || action || ' ' || object from audit order by id")
 echo "$audit" | grep -q '^alice review.approve review:1$' && echo "$audit" | grep -q '^bob review.reject review:2$'
 ok $? "the audit log has both decisions ($(echo $audit))"
