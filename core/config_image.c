@@ -256,8 +256,23 @@ static int load_test(const struct temper_config *c, struct temper_conf_image *im
     const struct temper_ini_entry *e = temper_ini_last(sec, "suite");
     t->suite = select_plugin(c, TEMPER_KIND_SUITE, label, e, d);
     free(label);
-    return fill_with_plugin(sec, test_options, &t->suite_name, t->suite, &t->opts, &t->conf,
-                            d);
+    int rc = fill_with_plugin(sec, test_options, &t->suite_name, t->suite, &t->opts, &t->conf,
+                              d);
+    /* a suite that names its cases gets the section's name unless the
+     * section sets `name` itself */
+    const struct temper_option *o = t->opts ? temper_option_find(t->opts, "name") : NULL;
+    if (rc == TEMPER_OK && t->conf && o && o->type == TEMPER_OPT_STR &&
+        !(o->flags & TEMPER_OPT_MULTI) && !temper_ini_last(sec, "name")) {
+        char *why = NULL;
+        rc = temper_option_set(o, t->conf, sec->sub, NULL, &why);
+        if (rc == TEMPER_EINVAL) {
+            temper_diag_error(d, sec->file, sec->line, "[test \"%s\"]: %s", sec->sub,
+                              why ? why : "bad name");
+            rc = TEMPER_OK;
+        }
+        free(why);
+    }
+    return rc;
 }
 
 /* ---- [image] keys ------------------------------------------------------ */

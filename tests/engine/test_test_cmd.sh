@@ -47,5 +47,25 @@ run nosuch --layout "$tmp/layout" 2>"$tmp/err"; rc=$?
 [ $rc -eq 2 ]; ok $? "an unknown image exits 2"
 run py --layout "$tmp/nolayout" 2>"$tmp/err"; rc=$?
 [ $rc -eq 1 ]; ok $? "a missing layout exits 1"
+# a real suite: [test "NAME"] names its case unless it sets `name`
+cat > "$tmp/s.ini" <<INI
+[core]
+store = sqlite:$tmp/state.db
+workdir = $tmp/work
+cache_dir = $tmp/cache
+images = simages/*.ini
+
+[pipeline]
+stages = suite.structure
+
+[suite "structure"]
+plugin = structure
+INI
+mkdir "$tmp/simages"
+printf '[image]\nname = s\n\n[test "hello-exists"]\nsuite = structure\npath = /hello.txt\n\n[test "x"]\nsuite = structure\nname = custom name\npath = /nothere\nexists = false\n' > "$tmp/simages/s.ini"
+out=$("$TEMPER_BIN" --plugin-dir "$TEMPER_PLUGINS" test -c "$tmp/s.ini" s --layout "$tmp/layout" 2>/dev/null)
+echo "$out" | grep -q '^FAIL  structure/hello-exists: /hello.txt does not exist$'
+ok $? "a case is named after its [test] section"
+echo "$out" | grep -q '^PASS  structure/custom name$'; ok $? "unless it sets name"
 echo "1..$n"
 exit $fail
