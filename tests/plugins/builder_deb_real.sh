@@ -34,12 +34,18 @@ cache_dir = \${DEB_CACHE:-$T/cache}
 images = images/*.ini
 
 [pipeline]
-stages = builder.deb
+stages = builder.deb, suite.command, suite.structure
 
 [builder "deb"]
 plugin = deb
 mirror = \${DEB_MIRROR:-$DEB_URL}
 keyring = $KEYRING
+
+[suite "command"]
+plugin = command
+
+[suite "structure"]
+plugin = structure
 INI
 cat > "$T/images/python.ini" <<INI
 [image]
@@ -50,6 +56,21 @@ entrypoint = /usr/bin/python3
 
 [build]
 source = https://www.python.org/
+
+[test "computes"]
+suite = command
+command = /usr/bin/python3 -c "print(6*7)"
+expected_output = ^42$
+
+[test "runs-as-nonroot"]
+suite = command
+command = /usr/bin/python3 -c "import os; print(os.getuid())"
+expected_output = ^65532$
+
+[test "interpreter"]
+suite = structure
+path = /usr/bin/python3
+executable = yes
 INI
 printf '[image]\nname = static\ndistribution = debian:%s\npackages = base-files tzdata ca-certificates netbase\n' \
     "$DEB_SUITE" > "$T/images/static.ini"
@@ -88,6 +109,17 @@ if [ "$(id -u)" = 0 ]; then
 else
     n=$((n+1)); echo "ok $n # SKIP chroot needs root"
 fi
+# the image's own tests through temper test: commands run inside the built
+# image (its user, no network) and the structure and hardening checks
+"$TEMPER_BIN" --plugin-dir "$TEMPER_PLUGINS" test -c "$T/p.ini" python --layout "$T/py1" \
+    >"$T/test.out" 2>"$T/test.err"; rc=$?
+[ $rc -eq 0 ]; ok $? "temper test passes on the built image (exit $rc)"
+grep -q '^PASS  command/computes$' "$T/test.out" &&
+    grep -q '^PASS  command/runs-as-nonroot$' "$T/test.out"
+ok $? "python3 computes 42 inside the image as 65532, through suite_command"
+grep -q '^PASS  hardening/no-shell-in-runtime$' "$T/test.out" &&
+    grep -q '^PASS  structure/interpreter$' "$T/test.out"
+ok $? "structure and hardening checks pass"
 [ ! -e "$R/bin/sh" ] && [ ! -e "$R/usr/bin/dpkg" ] && [ ! -e "$R/bin/dash" ]
 ok $? "runtime variant: no shell, no package manager"
 skopeo inspect --config "oci:$T/py1:latest" > "$T/cfg" 2>&1
