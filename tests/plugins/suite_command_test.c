@@ -497,6 +497,13 @@ static int namespaces_work(void)
 
 int main(void)
 {
+    const char *vg = getenv("TEMPER_UNDER_VALGRIND");
+    if (vg && strcmp(vg, "1") == 0) {
+        /* valgrind cannot follow clone() into new namespaces (it stops with an
+         * internal error); the normal and ASan runs cover this test */
+        printf("1..0 # SKIP valgrind cannot run namespace clones\n");
+        return 0;
+    }
     busybox = getenv("TEMPER_TEST_BUSYBOX");
     busybox = busybox && *busybox ? busybox : "/bin/busybox";
     if (!is_static_elf(busybox)) {
