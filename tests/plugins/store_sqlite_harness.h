@@ -1,5 +1,6 @@
-/* temper — test harness for store_sqlite: loads the built module through the
- * real loader (core/loader.c), fills conf blocks generically from the option
+/* temper — test harness for the store plugins (store_sqlite first, whence
+ * the name; store_postgres too): loads the built module through the real
+ * loader (core/loader.c), fills conf blocks generically from the option
  * table, opens stores in a scratch directory. */
 #ifndef TEMPER_TESTS_STORE_SQLITE_HARNESS_H
 #define TEMPER_TESTS_STORE_SQLITE_HARNESS_H
@@ -25,6 +26,8 @@ struct sqh_store {
  * make the scratch directory.  On failure a TAP comment says why.  Call
  * sqh_cleanup() in every case. */
 int sqh_init(struct sqh *h);
+/* The same for store_<plugin>. */
+int sqh_init_plugin(struct sqh *h, const char *plugin);
 void sqh_cleanup(struct sqh *h);
 
 /* "<scratch>/<name>", a new string. */
