@@ -8,7 +8,10 @@
  *  - claim is one transaction: exhausted expired leases become FAILED, then
  *    one UPDATE takes the best claimable row picked by a sub-select with
  *    FOR UPDATE SKIP LOCKED (workers never wait on each other's pick nor
- *    take the same row) and sets the lease in the same statement.
+ *    take the same row) and sets the lease in the same statement.  Re-run
+ *    after a COMMIT whose reply was lost, it first looks for the job that
+ *    commit leased (same worker, same lease_until) and returns that one, so
+ *    a lost reply never strands a job until its lease expires.
  *  - heartbeat, complete, fail and park change a row only for its holder
  *    (state RUNNING and the same worker), else TEMPER_ESTATE.  heartbeat and
  *    complete are idempotent, so they are retried even after a COMMIT whose
@@ -211,6 +214,11 @@ static const char sql_claim[] =
     "  ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
     " RETURNING " JOB_COLS;
 
+/* after a lost COMMIT: the job this very claim leased, if it did */
+static const char sql_claimed[] =
+    "SELECT " JOB_COLS " FROM jobs WHERE state = 2 AND worker = $1"
+    " AND lease_until = $2::bigint ORDER BY id LIMIT 1";
+
 struct claim_ctx {
     const char *worker;
     long long now, lease_until;
@@ -225,11 +233,24 @@ static int claim_body(struct pgs_state *s, void *ctx)
     PGresult *res = NULL;
     temper_job_cleanup(c->out);
     c->found = false;
-    pgs_p_ll(&p, c->now);
-    int rc = pgs_exec(s, sql_expire, &p, NULL);
-    pgs_p_text(&p, c->worker);
-    pgs_p_ll(&p, c->lease_until);
-    rc = rc == TEMPER_OK ? pgs_exec(s, sql_claim, &p, &res) : rc;
+    int rc = TEMPER_OK;
+    if (s->retrying) {
+        pgs_p_text(&p, c->worker);
+        pgs_p_ll(&p, c->lease_until);
+        rc = pgs_exec(s, sql_claimed, &p, &res);
+        if (rc != TEMPER_OK || PQntuples(res) == 0) {
+            PQclear(res);
+            res = NULL;
+            memset(&p, 0, sizeof p);
+        }
+    }
+    if (rc == TEMPER_OK && !res) {
+        pgs_p_ll(&p, c->now);
+        rc = pgs_exec(s, sql_expire, &p, NULL);
+        pgs_p_text(&p, c->worker);
+        pgs_p_ll(&p, c->lease_until);
+        rc = rc == TEMPER_OK ? pgs_exec(s, sql_claim, &p, &res) : rc;
+    }
     if (rc == TEMPER_OK && PQntuples(res) == 1) {
         struct temper_job view;
         job_from_row(res, 0, &view);
@@ -264,7 +285,7 @@ int pgs_job_claim(void *sv, const char *worker, long long now, long long lease_m
         return pgs_einval(s, what, "the lease must be positive");
     }
     struct claim_ctx c = { worker, now, now + lease_ms, out, false };
-    int rc = pgs_tx(s, what, 0, claim_body, &c);
+    int rc = pgs_tx(s, what, PGS_IDEMPOTENT, claim_body, &c);
     if (rc != TEMPER_OK) {
         temper_job_cleanup(out);
         return rc;

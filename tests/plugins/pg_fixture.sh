@@ -60,6 +60,7 @@ start)
     if ! as_owner "$bin/initdb" -D "$dir/data" -U temper --pwfile="$dir/pw" -A scram-sha-256 \
         --auth-local=trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1; then
         cat "$dir/initdb.log" >&2
+        rm -rf "$dir"
         exit 1
     fi
     rm -f "$dir/pw"
@@ -74,6 +75,7 @@ start)
         fi
     done
     tail -n 20 "$dir/server.log" >&2
+    rm -rf "$dir"
     exit 1
     ;;
 restart)
