@@ -294,8 +294,17 @@ static int build_params(struct pgs_state *s, const struct pg_conf *conf,
     return rc;
 }
 
+/* Server notices ("relation already exists, skipping") are not ours to
+ * print: plugins never write to stderr. */
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static int setup_session(struct pgs_state *s)
 {
+    PQsetNoticeProcessor(s->conn, quiet_notice, NULL);
     struct pgs_params p = { 0 };
     char ms[32];
     snprintf(ms, sizeof ms, "%lld", s->statement_timeout);
