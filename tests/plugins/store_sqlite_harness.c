@@ -176,6 +176,16 @@ void *sqh_conf_new(const struct temper_plugin *d, const char *location)
     return conf;
 }
 
+const struct temper_option *sqh_option(const struct temper_plugin *d, const char *key)
+{
+    for (const struct temper_option *o = d->options; o && o->type != TEMPER_OPT_END; o++) {
+        if (strcmp(o->key, key) == 0) {
+            return o;
+        }
+    }
+    return NULL;
+}
+
 void *sqh_conf_field(const struct temper_plugin *d, void *conf, const char *key)
 {
     for (const struct temper_option *o = d->options; o && o->type != TEMPER_OPT_END; o++) {

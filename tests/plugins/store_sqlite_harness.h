@@ -37,6 +37,8 @@ char *sqh_path(const struct sqh *h, const char *name);
  * core does) and `location` set when not NULL.  Free with sqh_conf_free(). */
 void *sqh_conf_new(const struct temper_plugin *d, const char *location);
 void sqh_conf_free(const struct temper_plugin *d, void *conf);
+/* The option `key` of the table, NULL if unknown. */
+const struct temper_option *sqh_option(const struct temper_plugin *d, const char *key);
 /* Pointer to the field of option `key` inside conf, NULL if unknown. */
 void *sqh_conf_field(const struct temper_plugin *d, void *conf, const char *key);
 

@@ -26,12 +26,7 @@ static struct sqh H;
 
 static const struct temper_option *opt(const char *key)
 {
-    for (const struct temper_option *o = H.desc->options; o && o->type; o++) {
-        if (strcmp(o->key, key) == 0) {
-            return o;
-        }
-    }
-    return NULL;
+    return sqh_option(H.desc, key);
 }
 
 static void test_options(void)
