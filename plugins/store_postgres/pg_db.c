@@ -68,15 +68,18 @@ static void keep_error(struct pgs_state *s, int rc, const char *msg)
     s->err_pending = true;
     s->err_rc = rc;
     snprintf(s->err, sizeof s->err, "%s", msg && msg[0] ? msg : "unknown error");
-    for (char *c = s->err; *c; c++) {
-        if (*c == '\n' || *c == '\r' || *c == '\t') {
-            *c = ' ';
+    /* one line: control characters become spaces, runs of spaces one */
+    size_t n = 0;
+    for (const char *c = s->err; *c; c++) {
+        char ch = (unsigned char)*c < 0x20 ? ' ' : *c;
+        if (ch != ' ' || (n > 0 && s->err[n - 1] != ' ')) {
+            s->err[n++] = ch;
         }
     }
-    size_t n = strlen(s->err);
     while (n > 0 && s->err[n - 1] == ' ') {
-        s->err[--n] = '\0';
+        n--;
     }
+    s->err[n] = '\0';
 }
 
 int pgs_result_error(struct pgs_state *s, const PGresult *res)
