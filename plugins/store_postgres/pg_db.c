@@ -224,7 +224,9 @@ int pgs_run(struct pgs_state *s, const char *what, unsigned flags, const char *s
             const struct pgs_params *p)
 {
     struct run_ctx c = { sql, p };
-    return pgs_tx(s, what, flags | PGS_NO_TX, run_body, &c);
+    /* a lone statement commits as it runs: only an idempotent one may skip
+     * BEGIN (whose failure proves that nothing was sent) */
+    return pgs_tx(s, what, flags & PGS_IDEMPOTENT ? flags | PGS_NO_TX : flags, run_body, &c);
 }
 
 /* ---- values ------------------------------------------------------------ */

@@ -64,7 +64,7 @@ int pgs_run_begin(void *sv, const struct temper_run_record *in, long long *run_i
     pgs_p_ll(&c.p, r.finished_at);
     pgs_p_ll(&c.p, r.status);
     pgs_p_text(&c.p, r.error);
-    rc = pgs_tx(s, what, PGS_NO_TX, one_body, &c);
+    rc = pgs_tx(s, what, 0, one_body, &c);
     if (rc == TEMPER_OK && run_id) {
         *run_id = c.id;
     }
@@ -283,7 +283,7 @@ int pgs_review_add(void *sv, const struct temper_review *in, long long *id)
     pgs_p_text(&c.p, r.summary);
     pgs_p_text(&c.p, findings);
     pgs_p_ll(&c.p, r.created_at);
-    rc = pgs_tx(s, what, PGS_NO_TX, one_body, &c);
+    rc = pgs_tx(s, what, 0, one_body, &c);
     if (rc == TEMPER_OK && id) {
         *id = c.id;
     }

@@ -108,13 +108,14 @@ int pgs_one_ll(struct pgs_state *s, const char *sql, const struct pgs_params *p,
 
 typedef int (*pgs_tx_fn)(struct pgs_state *s, void *ctx);
 #define PGS_IDEMPOTENT 1u /* safe to re-run even after a lost COMMIT */
-#define PGS_NO_TX 2u      /* one read statement: no BEGIN/COMMIT */
+#define PGS_NO_TX 2u      /* one idempotent statement: no BEGIN/COMMIT */
 
 /* Run fn inside BEGIN .. COMMIT (ROLLBACK when it fails), reconnecting
  * and re-running once as described above.  Records a kept server error as
  * "<name>: <what>: <message>"; errors fn recorded itself pass through. */
 int pgs_tx(struct pgs_state *s, const char *what, unsigned flags, pgs_tx_fn fn, void *ctx);
-/* One statement as its own transaction: pgs_tx around pgs_exec. */
+/* One statement as its own transaction: pgs_tx around pgs_exec (without
+ * BEGIN/COMMIT when flags has PGS_IDEMPOTENT). */
 int pgs_run(struct pgs_state *s, const char *what, unsigned flags, const char *sql,
             const struct pgs_params *p);
 
