@@ -2,8 +2,9 @@
  * semantics of plugins/store_sqlite/sqlite_images.c).
  *
  * build_record() keeps the package rows of the newest build of each
- * image/variant only; images_with_package() answers from the name and
- * source indexes.  A variant of NULL is a variant of its own (IS NOT
+ * image/variant only, each with its image and effective distribution;
+ * images_with_package() answers from the (name|source, image, dist)
+ * indexes.  A variant of NULL is a variant of its own (IS NOT
  * DISTINCT FROM).  Text keys page in byte order (COLLATE "C"). */
 #include "config.h"
 #include "pg_store.h"
@@ -100,8 +101,8 @@ static const char sql_build_prune[] =
 /* one row per statement, all in the build's transaction */
 static const char sql_pkg_insert[] =
     "INSERT INTO build_packages (build_id, name, version, arch, source, source_version,"
-    " distribution, purl, sha256, license, supplier, url)"
-    " VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    " distribution, purl, sha256, license, supplier, url, image, dist)"
+    " VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
 struct build_ctx {
     const struct temper_build_record *b;
@@ -110,6 +111,7 @@ struct build_ctx {
 };
 
 static int insert_package(struct pgs_state *s, long long build_id,
+                          const struct temper_build_record *b,
                           const struct temper_package *in, size_t i)
 {
     const char *what = "cannot record the packages of a build";
@@ -129,6 +131,8 @@ static int insert_package(struct pgs_state *s, long long build_id,
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
         pgs_p_text(&q, v[k]);
     }
+    pgs_p_text(&q, b->image);
+    pgs_p_text(&q, p.distribution ? p.distribution : b->distribution);
     return pgs_exec(s, sql_pkg_insert, &q, NULL);
 }
 
@@ -155,7 +159,7 @@ static int build_body(struct pgs_state *s, void *ctx)
     pgs_p_ll(&p, id);
     rc = pgs_exec(s, sql_build_prune, &p, NULL);
     for (size_t i = 0; i < c->n && rc == TEMPER_OK; i++) {
-        rc = insert_package(s, id, &c->pkgs[i], i);
+        rc = insert_package(s, id, b, &c->pkgs[i], i);
     }
     return rc;
 }
@@ -189,24 +193,20 @@ int pgs_build_record(void *sv, const struct temper_build_record *in,
 
 /* ---- package queries --------------------------------------------------- */
 
-#define LATEST                                                                  \
-    "  AND NOT EXISTS (SELECT 1 FROM builds n WHERE n.image = b.image"          \
-    "   AND n.variant IS NOT DISTINCT FROM b.variant AND n.id > b.id)"
-#define DIST_MATCH                                                              \
-    "  AND ($2::text IS NULL OR coalesce(p.distribution, b.distribution) = $2)"
+/* build_packages holds the rows of the latest build of each image/variant
+ * only (build_record prunes the older ones in its transaction) */
+#define HITS(col)                                                               \
+    "  SELECT p.image COLLATE \"C\" AS image FROM build_packages p"              \
+    "  LEFT JOIN images s ON s.name = p.image"                                  \
+    "  WHERE p." col " = $1 AND ($2::text IS NULL OR p.dist = $2)"              \
+    "   AND (s.support_until IS NULL OR s.support_until = 0"                    \
+    "    OR s.support_until >= $3::bigint) AND p.image COLLATE \"C\" > $4"
 static const char sql_images_with_package[] =
-    "WITH hit(image) AS ("
-    " SELECT b.image FROM build_packages p JOIN builds b ON b.id = p.build_id"
-    " WHERE p.name = $1" DIST_MATCH LATEST
-    " UNION"
-    " SELECT b.image FROM build_packages p JOIN builds b ON b.id = p.build_id"
-    " WHERE p.source = $1" DIST_MATCH LATEST ")"
-    " SELECT h.image, i.base, i.distribution, coalesce(i.support_until, 0),"
-    "  i.pinned_version, i.last_digest"
-    " FROM hit h LEFT JOIN images i ON i.name = h.image"
-    " WHERE (i.support_until IS NULL OR i.support_until = 0"
-    "  OR i.support_until >= $3::bigint) AND h.image COLLATE \"C\" > $4"
-    " ORDER BY h.image COLLATE \"C\" LIMIT $5::int";
+    "SELECT h.image, i.base, i.distribution, coalesce(i.support_until, 0),"
+    " i.pinned_version, i.last_digest FROM ("
+    HITS("name") " UNION " HITS("source")
+    "  ORDER BY 1 LIMIT $5::int) h"
+    " LEFT JOIN images i ON i.name = h.image ORDER BY h.image";
 
 int pgs_images_with_package(void *sv, const char *package, const char *distribution,
                             long long now, temper_image_fn fn, void *ctx)

@@ -105,9 +105,24 @@ static const char migration_1[] =
     "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
     " FOR EACH STATEMENT EXECUTE FUNCTION temper_audit_append_only();";
 
+/* Version 2 (as store_sqlite's): each package row carries its image and its
+ * effective distribution, so images_with_package is an index range scan on
+ * (name|source, image, dist) with no join to builds. */
+static const char migration_2[] =
+    "ALTER TABLE build_packages ADD COLUMN image text, ADD COLUMN dist text;"
+    "UPDATE build_packages p SET image = b.image,"
+    " dist = coalesce(p.distribution, b.distribution)"
+    " FROM builds b WHERE b.id = p.build_id;"
+    "DROP INDEX build_packages_name;"
+    "DROP INDEX build_packages_source;"
+    "CREATE INDEX build_packages_name ON build_packages (name, image COLLATE \"C\", dist);"
+    "CREATE INDEX build_packages_source ON build_packages"
+    " (source, image COLLATE \"C\", dist) WHERE source IS NOT NULL;";
+
 static const char *const migrations[PGS_SCHEMA_VERSION + 1] = {
     NULL,
     migration_1,
+    migration_2,
 };
 
 static const char sql_lock[] = "SELECT pg_advisory_xact_lock($1::bigint)";

@@ -31,7 +31,7 @@
 
 #pragma GCC visibility push(hidden)
 
-#define PGS_SCHEMA_VERSION 1            /* newest schema this plugin knows */
+#define PGS_SCHEMA_VERSION 2            /* newest schema this plugin knows */
 #define PGS_LOCK_KEY 0x74656d706572LL   /* 'temper': pg_advisory_xact_lock key */
 #define PGS_DEDUP_LOCK 0x746d7072       /* namespace of per-dedup_key locks */
 #define PGS_PAGE 128                    /* rows read per page by list ops */

@@ -195,8 +195,8 @@ static void test_migrations(void)
     TEST("migrations: applied once, reopening is a no-op") {
         CHECK_INT_EQ(rc1, TEMPER_OK);
         CHECK_INT_EQ(rc2, TEMPER_OK);
-        CHECK_INT_EQ(pgh_int(db, "SELECT count(*) FROM schema_version"), 1);
-        CHECK_INT_EQ(pgh_int(db, "SELECT max(version) FROM schema_version"), 1);
+        CHECK_INT_EQ(pgh_int(db, "SELECT count(*) FROM schema_version"), 2);
+        CHECK_INT_EQ(pgh_int(db, "SELECT max(version) FROM schema_version"), 2);
         CHECK_INT_EQ(pgh_int(db, "SELECT count(*) FROM pg_indexes WHERE indexname ="
                                  " 'build_packages_name'"),
                      1);
