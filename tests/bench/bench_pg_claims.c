@@ -7,6 +7,8 @@
  * the first fork to the last exit (a claim and a completion are two
  * transactions each).  Every completed id is reported to the parent, which
  * checks that no job ran twice and none was lost, and the store agrees.
+ * Both stores make every commit durable (PostgreSQL with fsync on, SQLite
+ * with synchronous = full), on the same disk.
  *
  *   make bench-pg-claims            (JOBS=2000 WORKERS=8 by default)
  * Not part of make check. */
@@ -90,6 +92,8 @@ int main(void)
         sqh_cleanup(&hs);
         return 1;
     }
+    /* durable commits on both sides: store_sqlite runs synchronous=full */
+    setenv("PG_FIXTURE_FSYNC", "on", 1);
     if (pgh_start(&pg, false) != 0) {
         fprintf(stderr, "cannot start PostgreSQL\n");
         goto out;

@@ -10,7 +10,8 @@
 #
 # As root (CI), initdb and postgres refuse to run: the cluster then belongs
 # to the user `nobody` (PG_FIXTURE_USER to change it), started through
-# runuser.  Exit status 77 when PostgreSQL is not installed (the caller skips;
+# runuser.  fsync is off (throw-away data) unless PG_FIXTURE_FSYNC=on.
+# Exit status 77 when PostgreSQL is not installed (the caller skips;
 # under CI=true it fails instead).  Logs: DIR/initdb.log, DIR/server.log.
 set -eu
 
@@ -67,7 +68,7 @@ start)
     for try in 1 2 3; do
         port=$(free_port)
         if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o \
-            "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=off -c max_connections=60 -c shared_buffers=16MB" \
+            "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=${PG_FIXTURE_FSYNC:-off} -c max_connections=60 -c shared_buffers=16MB" \
             start >/dev/null 2>&1; then
             echo "$dir"
             echo "host=127.0.0.1 port=$port user=temper password=$pw dbname=postgres"
