@@ -198,6 +198,22 @@ static struct json_object *kv_json(struct sla_ctx *c, const char *key, int *rc)
     return NULL;
 }
 
+char *temper_sla_run_digest(struct temper_runtime *rt, const char *invocation)
+{
+    struct sla_ctx c = { .rt = rt };
+    int rc = find_namespaces(&c);
+    char *key = temper_strdupf("sla.run:%s", invocation);
+    struct json_object *rec = rc == TEMPER_OK && key ? kv_json(&c, key, &rc) : NULL;
+    const char *d = jstr(rec, "digest");
+    char *out = d && strncmp(d, "sha256:", 7) == 0 ? strdup(d) : NULL;
+    json_object_put(rec);
+    free(key);
+    for (size_t i = 0; i < c.n_ns; i++) {
+        free(c.ns[i]);
+    }
+    return out;
+}
+
 /* ---- replaying one published run ------------------------------------------------ */
 
 static int new_item(struct sla_ctx *c, const struct run_ref *run, const char *variant,

@@ -66,6 +66,10 @@ int temper_sla_compute(struct temper_runtime *rt, const char *image, long long n
                        struct temper_sla_report *out) TEMPER_WARN_UNUSED;
 void temper_sla_report_cleanup(struct temper_sla_report *r);
 
+/* The image digest the SLA record of run `invocation` names, or NULL (new
+ * string, free()). */
+char *temper_sla_run_digest(struct temper_runtime *rt, const char *invocation);
+
 /* The SLA window of a severity word in the config (0 = none). */
 long long temper_sla_window(const struct temper_config *c, const char *severity);
 

@@ -15,7 +15,7 @@
 struct run_copy {
     long long id, started, finished;
     int status;
-    char *image, *variant, *version, *error;
+    char *image, *variant, *version, *error, *invocation;
 };
 
 struct img_info {
@@ -83,6 +83,7 @@ static void run_copy_free(struct run_copy *r)
     free(r->variant);
     free(r->version);
     free(r->error);
+    free(r->invocation);
     memset(r, 0, sizeof *r);
 }
 
@@ -97,8 +98,10 @@ static int run_copy_set(struct run_copy *dst, const struct temper_run_record *r)
     dst->variant = r->variant ? strdup(r->variant) : NULL;
     dst->version = r->version ? strdup(r->version) : NULL;
     dst->error = r->error ? strdup(r->error) : NULL;
+    dst->invocation = r->invocation_id ? strdup(r->invocation_id) : NULL;
     bool ok = (!r->image || dst->image) && (!r->variant || dst->variant) &&
-              (!r->version || dst->version) && (!r->error || dst->error);
+              (!r->version || dst->version) && (!r->error || dst->error) &&
+              (!r->invocation_id || dst->invocation);
     return ok ? TEMPER_OK : TEMPER_ENOMEM;
 }
 
@@ -205,6 +208,49 @@ static int run_artifacts(struct status *s, long long run_id, int type, const cha
     return run_id ? st->ops->run_stages(st->state, run_id, stage_refs, &r) : TEMPER_OK;
 }
 
+struct digest_ctx {
+    char *digest;
+};
+
+static int stage_digest(void *ctx, const struct temper_stage_record *sr)
+{
+    struct digest_ctx *d = ctx;
+    struct json_object *j = NULL;
+    size_t n = 0;
+    if (d->digest || !sr->detail ||
+        temper_json_parse(NULL, "stage detail", sr->detail, strlen(sr->detail), DETAIL_MAX, 16,
+                          &j) != TEMPER_OK) {
+        return 0;
+    }
+    struct json_object *arts = temper_json_get_array(j, "artifacts", &n);
+    for (size_t i = 0; !d->digest && i < n && i < 64; i++) {
+        struct json_object *a = json_object_array_get_idx(arts, i);
+        int64_t t = 0;
+        const char *v = temper_json_get_str(a, "digest");
+        if (temper_json_get_int64(a, "type", 0, 100, &t) == TEMPER_OK &&
+            t == TEMPER_ART_IMAGE && v) {
+            d->digest = strdup(v);
+        }
+    }
+    json_object_put(j);
+    return 0;
+}
+
+/* The image's digest: its store record, else the image a stage of its last
+ * published run recorded (the builder), else the SLA record of that run. */
+static char *image_digest(struct status *s, const struct img_info *im)
+{
+    struct temper_store *st = &s->rt->store;
+    struct digest_ctx d = { im->digest ? strdup(im->digest) : NULL };
+    if (!d.digest && im->last_ok.id) {
+        (void)st->ops->run_stages(st->state, im->last_ok.id, stage_digest, &d);
+    }
+    if (!d.digest && im->last_ok.invocation) {
+        d.digest = temper_sla_run_digest(s->rt, im->last_ok.invocation);
+    }
+    return d.digest;
+}
+
 static int images_section(struct status *s)
 {
     const struct temper_config *cfg = s->rt->cfg;
@@ -220,16 +266,12 @@ static int images_section(struct status *s)
         cell(s, "td", NULL, def->distribution);
         cell(s, "td", NULL, im->last_ok.version ? im->last_ok.version : im->pinned);
         time_cell(s, im->last_ok.finished);
+        char *digest = image_digest(s, im);
         raw(s, "<td>");
-        if (im->digest) {
-            cell(s, "code", NULL, im->digest);
-        } else {
-            rc = run_artifacts(s, im->last_ok.id, TEMPER_ART_IMAGE, "digest");
-        }
+        cell(s, "code", NULL, digest);
+        free(digest);
         raw(s, "</td><td>");
-        if (rc == TEMPER_OK) {
-            rc = run_artifacts(s, im->last_ok.id, TEMPER_ART_REFERENCE, "name");
-        }
+        rc = run_artifacts(s, im->last_ok.id, TEMPER_ART_REFERENCE, "name");
         raw(s, "</td>");
         cell(s, "td", im->last.id == 0 ? NULL : im->last.status == TEMPER_RUN_OK ? "ok" : "fail",
              im->last.id == 0 ? "never" : im->last.status == TEMPER_RUN_OK ? "ok"

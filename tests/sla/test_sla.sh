@@ -61,6 +61,11 @@ osv DSA-9999-1 openssl 3.0.13-1~deb12u1 \
     '"severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],' \
     '"aliases":["CVE-2024-2000"],'
 osv CVE-2024-3000 tar "" '"database_specific":{"severity":"LOW"},' ''
+# severities from CVSS v3 vectors: scope changed 10.0, and local 5.3
+osv CVE-2024-4000 curl 8.5.0-2 \
+    '"severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"}],' ''
+osv CVE-2024-5000 bash 5.2.15-2+b3 \
+    '"severity":[{"type":"CVSS_V3","score":"CVSS:3.0/AV:L/AC:L/PR:L/UI:N/S:U/C:L/I:L/A:L"}],' ''
 
 seed() { # day image packages...
     d=$1; shift
@@ -83,7 +88,7 @@ sys.exit(0 if ($2) else 1)" "$1" || { tap_diag "failed: $2"; sed 's/^/# /' "$1" 
 
 OLD="zlib=1:1.2.13.dfsg-1 openssl=3.0.11-1~deb12u2 tar=1.34+dfsg-1.2"
 seed 0 app $OLD; tap_check "day 0: app runs through attest and publish" test $? -eq 0
-seed 0 web $OLD; tap_check "day 0: web too" test $? -eq 0
+seed 0 web $OLD curl=8.5.0-1 bash=5.2.15-2+b2; tap_check "day 0: web too" test $? -eq 0
 [ -s "$tmp/published.txt" ]; tap_check "the publish stage ran" test $? -eq 0
 
 # the tar fix appears in the feed before the day-3 run, which fixes zlib only
@@ -125,7 +130,9 @@ tap_check "every item of app is closed" \
 temper 10 sla -c "$tmp/p.ini" --json > "$tmp/all.json"
 tap_check "all images: exit 3" test $? -eq 3
 tap_check "web's unfixed critical and high items are open breaches" \
-    jcheck "$tmp/all.json" "it('CVE-2024-1000', 'web')['breach'] and it('CVE-2024-2000', 'web')['state'] == 'open' and j['summary']['breaches'] == 3"
+    jcheck "$tmp/all.json" "it('CVE-2024-1000', 'web')['breach'] and it('CVE-2024-2000', 'web')['state'] == 'open' and it('CVE-2024-4000', 'web')['breach'] and j['summary']['breaches'] == 4"
+tap_check "CVSS v3: 10.0 (scope changed) is critical, 5.3 is medium (no window: no breach)" \
+    jcheck "$tmp/all.json" "it('CVE-2024-4000', 'web')['severity'] == 'critical' and it('CVE-2024-5000', 'web')['severity'] == 'medium' and it('CVE-2024-5000', 'web')['breach'] is False"
 temper 10 sla -c "$tmp/p.ini" --image nope > /dev/null 2>&1
 tap_check "an unknown --image is a usage error (exit 2)" test $? -eq 2
 
@@ -152,9 +159,9 @@ html() { "$PY" "$TEMPER_SRCDIR/tests/sla/check_html.py" "$tmp/out/status.html" "
 tap_check "the page is well-formed HTML" html wellformed
 tap_check "self-contained: no script, no external resource" html selfcontained
 tap_check "the hostile OSV summary is escaped" html escaped "<script>alert(1)</script> & heap overflow"
-tap_check "the SLA table highlights the 3 breaches" html breaches 3
+tap_check "the SLA table highlights the 4 breaches" html breaches 4
 tap_check "the image graph nests app and web under base" html graph
 tap_check "images, graph, runs, reviews and SLA sections" html sections
-grep -q '<td>app</td>' "$tmp/out/status.html" && grep -q 'attest.vex' "$tmp/out/status.html"
-tap_check "images and run stages are listed" test $? -eq 0
+grep -q "<td>app</td><td>debian:bookworm</td><td>-</td><td class=\"t\">2025-01-10T00:00:00Z</td><td><code>sha256:[0-9a-f]\{64\}</code>" "$tmp/out/status.html" && grep -q "attest.vex" "$tmp/out/status.html"
+tap_check "images list the last build and its digest; runs list their stages" test $? -eq 0
 tap_done
