@@ -6,8 +6,9 @@
 # shared samples hold no OSV data): a critical zlib issue fixed after 3
 # days, a high openssl issue (severity from its CVSS v3 vector) fixed after
 # 9 days against a 7-day window, a low tar issue whose fix appears in the
-# feed later, and an image (web) that is never fixed.
-: "${TEMPER_BIN:?}" "${TEMPER_PLUGINS:?}" "${TEMPER_BUILDDIR:?}" "${TEMPER_SRCDIR:?}"
+# feed later, and an image (web) that is never fixed; the base image's glibc
+# issue comes from the Debian security tracker sample (urgency high).
+: "${TEMPER_BIN:?}" "${TEMPER_PLUGINS:?}" "${TEMPER_BUILDDIR:?}" "${TEMPER_SRCDIR:?}" "${TEMPER_DATA:?}"
 . "$TEMPER_SRCDIR/tests/lib/tap.sh"
 export TEMPER_NO_INSTALLED_PLUGINS=1
 PY=${PYTHON3:-python3}
@@ -36,6 +37,7 @@ stages = attest.vex, publish.local
 [attest "vex"]
 plugin = openvex
 osv = $tmp/osv
+debian_tracker = $TEMPER_DATA/attest/debian-tracker.json
 
 [publish "local"]
 plugin = enginetest
@@ -89,6 +91,7 @@ sys.exit(0 if ($2) else 1)" "$1" || { tap_diag "failed: $2"; sed 's/^/# /' "$1" 
 OLD="zlib=1:1.2.13.dfsg-1 openssl=3.0.11-1~deb12u2 tar=1.34+dfsg-1.2"
 seed 0 app $OLD; tap_check "day 0: app runs through attest and publish" test $? -eq 0
 seed 0 web $OLD curl=8.5.0-1 bash=5.2.15-2+b2; tap_check "day 0: web too" test $? -eq 0
+seed 0 base glibc=2.36-9+deb12u4; tap_check "day 0: base too" test $? -eq 0
 [ -s "$tmp/published.txt" ]; tap_check "the publish stage ran" test $? -eq 0
 
 # the tar fix appears in the feed before the day-3 run, which fixes zlib only
@@ -130,9 +133,13 @@ tap_check "every item of app is closed" \
 temper 10 sla -c "$tmp/p.ini" --json > "$tmp/all.json"
 tap_check "all images: exit 3" test $? -eq 3
 tap_check "web's unfixed critical and high items are open breaches" \
-    jcheck "$tmp/all.json" "it('CVE-2024-1000', 'web')['breach'] and it('CVE-2024-2000', 'web')['state'] == 'open' and it('CVE-2024-4000', 'web')['breach'] and j['summary']['breaches'] == 4"
+    jcheck "$tmp/all.json" "it('CVE-2024-1000', 'web')['breach'] and it('CVE-2024-2000', 'web')['state'] == 'open' and it('CVE-2024-4000', 'web')['breach'] and j['summary']['breaches'] == 5"
 tap_check "CVSS v3: 10.0 (scope changed) is critical, 5.3 is medium (no window: no breach)" \
     jcheck "$tmp/all.json" "it('CVE-2024-4000', 'web')['severity'] == 'critical' and it('CVE-2024-5000', 'web')['severity'] == 'medium' and it('CVE-2024-5000', 'web')['breach'] is False"
+tap_check "Debian tracker: urgency high, fixed_version of bookworm, an open breach on base" \
+    jcheck "$tmp/all.json" "it('CVE-2023-1002', 'base')['severity'] == 'high' and it('CVE-2023-1002', 'base')['fixed_version'] == '2.36-9+deb12u7' and it('CVE-2023-1002', 'base')['breach'] and not it('CVE-2023-0002', 'base')"
+tap_check "Debian tracker: an open issue without a fix has no clock" \
+    jcheck "$tmp/all.json" "it('CVE-2023-1004', 'web')['severity'] == 'low' and it('CVE-2023-1004', 'web')['fix_available'] is None and it('CVE-2023-1004', 'web')['state'] == 'open'"
 temper 10 sla -c "$tmp/p.ini" --image nope > /dev/null 2>&1
 tap_check "an unknown --image is a usage error (exit 2)" test $? -eq 2
 
@@ -159,7 +166,7 @@ html() { "$PY" "$TEMPER_SRCDIR/tests/sla/check_html.py" "$tmp/out/status.html" "
 tap_check "the page is well-formed HTML" html wellformed
 tap_check "self-contained: no script, no external resource" html selfcontained
 tap_check "the hostile OSV summary is escaped" html escaped "<script>alert(1)</script> & heap overflow"
-tap_check "the SLA table highlights the 4 breaches" html breaches 4
+tap_check "the SLA table highlights the 5 breaches" html breaches 5
 tap_check "the image graph nests app and web under base" html graph
 tap_check "images, graph, runs, reviews and SLA sections" html sections
 grep -q "<td>app</td><td>debian:bookworm</td><td>-</td><td class=\"t\">2025-01-10T00:00:00Z</td><td><code>sha256:[0-9a-f]\{64\}</code>" "$tmp/out/status.html" && grep -q "attest.vex" "$tmp/out/status.html"
