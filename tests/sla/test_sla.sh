@@ -154,7 +154,10 @@ tap_check "a bad [sla] window is a config error (exit 2)" test $? -eq 2
 grep -q "bad.ini:2: \[sla\] critical" "$tmp/bad.err"
 tap_check "named as FILE:LINE: [sla] critical" test $? -eq 0
 
-# the status page
+# the status page; a review item with hostile text (as a guard would open it)
+if command -v sqlite3 >/dev/null; then
+    sqlite3 "$tmp/state.db" "insert into reviews (job_id, image, version, summary, findings, state, created_at) values (0, 'app', '2.0\"><b>', 'guard blocked <img src=x onerror=alert(1)>', '[]', 1, $(at 9)000)"
+fi
 temper 10 status -c "$tmp/p.ini" --html "$tmp/out/status.html" 2>/dev/null
 tap_check "status into a missing directory fails (exit 1)" test $? -eq 1
 mkdir "$tmp/out"
@@ -166,6 +169,13 @@ html() { "$PY" "$TEMPER_SRCDIR/tests/sla/check_html.py" "$tmp/out/status.html" "
 tap_check "the page is well-formed HTML" html wellformed
 tap_check "self-contained: no script, no external resource" html selfcontained
 tap_check "the hostile OSV summary is escaped" html escaped "<script>alert(1)</script> & heap overflow"
+if command -v sqlite3 >/dev/null; then
+    tap_check "a hostile review summary is escaped" html escaped "guard blocked <img src=x onerror=alert(1)>"
+    tap_check "and so is a hostile version" html escaped '2.0"><b>'
+else
+    tap_skip "hostile review text" "sqlite3 missing"
+    tap_skip "hostile version" "sqlite3 missing"
+fi
 tap_check "the SLA table highlights the 5 breaches" html breaches 5
 tap_check "the image graph nests app and web under base" html graph
 tap_check "images, graph, runs, reviews and SLA sections" html sections
