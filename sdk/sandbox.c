@@ -245,8 +245,9 @@ static void make_readonly(const struct temper_sandbox_spec *s, const struct prep
 {
     unsigned long keep = kept_flags();
     for (size_t i = 0; s->writable && s->writable[i] && i < TEMPER_SANDBOX_MAX_WRITABLE; i++) {
-        if (mount(s->writable[i], s->writable[i], NULL, MS_BIND | MS_NOSUID | MS_NODEV,
-                  NULL) != 0) {
+        const char *src = s->writable_src && s->writable_src[i] ? s->writable_src[i]
+                                                                 : s->writable[i];
+        if (mount(src, s->writable[i], NULL, MS_BIND | MS_NOSUID | MS_NODEV, NULL) != 0) {
             die(p->msg_w, MSG_SETUP, "bind a writable directory");
         }
     }

@@ -56,6 +56,10 @@ struct temper_sandbox_spec {
     const char *const *writable;
     /* A fresh tmpfs (mode 1777) on /tmp of at most this many bytes; 0 = none. */
     unsigned long long tmpfs_tmp;
+    /* Parallel to `writable` (may be NULL): an absolute host directory
+     * bind-mounted on writable[i] instead of writable[i] itself, so that a
+     * shared read-only root (a cached build root) gets per-run directories. */
+    const char *const *writable_src;
 };
 
 enum temper_sandbox_outcome {

@@ -120,7 +120,7 @@ int deb_cache_put(struct deb_build *b, const char *key, struct temper_oci_layout
                   const struct deb_set *set, const struct temper_oci_descriptor *desc,
                   const char *diff_id, long long epoch);
 
-/* small helpers (builder_deb.c) */
+/* small helpers (deb_util.c) */
 int deb_mkdirs(struct temper_stage *st, const char *dir);
 char *deb_upstream_version(const char *version);
 
