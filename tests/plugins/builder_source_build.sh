@@ -164,7 +164,7 @@ tap_check "same inputs, same digest ($d1)" [ -n "$d1" ] && [ "$d1" = "$d2" ]
 # ---- provenance: attest_slsa over the builder's artifact ----
 if [ -x "$TEMPER_BUILDDIR/tests/plugins/builder_source_prov" ]; then
     SRC_MIRROR=$DEB_URL SRC_KEYRING=$KEYRING SRC_CACHE=$CACHE SRC_SUITE=$DEB_SUITE \
-        SRC_TARBALL=$T/hello-1.0.tar.gz SRC_PATCH=$T/greeting.patch SRC_WORK=$T/prov \
+        SRC_TARBALL=$T/hello-1.0.tar.gz SRC_PATCH=$T/greeting.patch SRC_WORK=$T \
         "$TEMPER_BUILDDIR/tests/plugins/builder_source_prov" > "$T/prov.json" 2>"$T/prov.err"
     rc=$?
     tap_check "provenance: builder_source then attest_slsa in one run (exit $rc)" [ $rc -eq 0 ]
