@@ -125,6 +125,11 @@ RECIPE2="make install DESTDIR=/staging"
 image hello "$T/hello-1.0.tar.gz" "sha256 = $SHA" "$RECIPE1" "$RECIPE2"
 build() { "$TEMPER_BIN" --plugin-dir "$TEMPER_PLUGINS" build -c "$T/p.ini" "$@" 2>"$T/err"; }
 
+# ---- the shipped example validates ----
+(cd "$T" && TEMPER_STATE_DIR=$T/ex "$TEMPER_BIN" --plugin-dir "$TEMPER_PLUGINS" validate \
+    -c "$TEMPER_SRCDIR/conf/examples/source/pipeline.ini") >"$T/ex.out" 2>&1
+tap_check "conf/examples/source validates" grep -q ': ok: .*builder.source.*1 image, 0 warnings' "$T/ex.out"
+
 # ---- a real build ----
 d1=$(build hello -o "$T/o1"); rc=$?
 tap_check "the tarball builds into an image (exit $rc)" [ $rc -eq 0 ]
