@@ -123,5 +123,8 @@ int deb_cache_put(struct deb_build *b, const char *key, struct temper_oci_layout
 /* small helpers (deb_util.c) */
 int deb_mkdirs(struct temper_stage *st, const char *dir);
 char *deb_upstream_version(const char *version);
+/* The packages of set on the image artifact (URL = mirror + Filename). */
+int deb_add_packages(const char *distribution, const struct deb_repo *r,
+                     struct temper_artifact *a, const struct deb_set *set);
 
 #endif

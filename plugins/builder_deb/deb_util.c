@@ -35,3 +35,24 @@ char *deb_upstream_version(const char *version)
     const char *dash = strrchr(s, '-');
     return strndup(s, dash ? (size_t)(dash - s) : strlen(s));
 }
+
+int deb_add_packages(const char *distribution, const struct deb_repo *r,
+                     struct temper_artifact *a, const struct deb_set *set)
+{
+    int rc = TEMPER_OK;
+    for (size_t i = 0; rc == TEMPER_OK && i < set->n; i++) {
+        const struct deb_pkg *p = &set->v[i];
+        char *url = temper_strdupf("%s/%s", r->base, p->filename);
+        struct temper_package k = {
+            .size = sizeof k, .name = p->name, .version = p->version, .arch = p->arch,
+            .source = p->source, .source_version = p->source_version,
+            /* no purl: the attest plugins derive the spec's form (encoding, distro
+             * and upstream qualifiers) from these fields, one place for all */
+            .distribution = distribution, .sha256 = p->sha256,
+            .license = p->license, .supplier = p->maintainer, .url = url,
+        };
+        rc = url ? temper_artifact_add_package(a, &k) : TEMPER_ENOMEM;
+        free(url);
+    }
+    return rc;
+}

@@ -288,7 +288,10 @@ static int source_build(void *state, struct temper_stage *st,
                           ? req->def->version
                           : "latest";
     struct temper_artifact *a = temper_artifact_new(TEMPER_ART_IMAGE, req->def->name);
-    int rc = a && b.ic ? prepare(&b) : TEMPER_ENOMEM;
+    int rc = !b.ic ? temper_fail(st, TEMPER_EINVAL, "image %s: no [build] settings",
+                                 req->def->name)
+             : a   ? prepare(&b)
+                   : TEMPER_ENOMEM;
     rc = rc == TEMPER_OK ? temper_http_new(st, NULL, &b.http) : rc;
     rc = rc == TEMPER_OK ? source_fetch(&b) : rc;
     rc = rc == TEMPER_OK ? source_extract(&b) : rc;

@@ -130,25 +130,6 @@ static int stack(struct source_build *b, struct temper_oci_layout *l,
     return rc;
 }
 
-static int add_packages(struct source_build *b, const struct deb_repo *r,
-                        struct temper_artifact *a, const struct deb_set *set)
-{
-    int rc = TEMPER_OK;
-    for (size_t i = 0; rc == TEMPER_OK && i < set->n; i++) {
-        const struct deb_pkg *p = &set->v[i];
-        char *url = temper_strdupf("%s/%s", r->base, p->filename);
-        struct temper_package k = {
-            .size = sizeof k, .name = p->name, .version = p->version, .arch = p->arch,
-            .source = p->source, .source_version = p->source_version,
-            .distribution = b->req->def->distribution, .sha256 = p->sha256,
-            .license = p->license, .supplier = p->maintainer, .url = url,
-        };
-        rc = url ? temper_artifact_add_package(a, &k) : TEMPER_ENOMEM;
-        free(url);
-    }
-    return rc;
-}
-
 static void put_input(int *rc, struct json_object *arr, const char *name, const char *uri,
                       const char *sha)
 {
@@ -249,7 +230,7 @@ int source_image(struct source_build *b, struct temper_oci_layout *l, const char
     rc = rc == TEMPER_OK ? deb_fetch(&d, &r, &set) : rc;
     rc = rc == TEMPER_OK ? deb_image(&d, &r, &set, l, NULL, &base) : rc;
     rc = rc == TEMPER_OK ? stack(b, l, &base, ref, out) : rc;
-    rc = rc == TEMPER_OK ? add_packages(b, &r, a, &set) : rc;
+    rc = rc == TEMPER_OK ? deb_add_packages(b->req->def->distribution, &r, a, &set) : rc;
     rc = rc == TEMPER_OK ? build_inputs(b, d.dist_id, a) : rc;
     temper_oci_descriptor_cleanup(&base);
     deb_set_cleanup(&set);

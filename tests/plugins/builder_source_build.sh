@@ -254,6 +254,34 @@ image badsha "$T/hello-1.0.tar.gz" "sha256 = $(printf '%064d' 0)" "true"
 build badsha -o "$T/obs" >/dev/null; rc=$?
 tap_check "a wrong sha256 is refused (exit $rc)" \
     sh -c "[ $rc -eq 1 ] && grep -q 'has sha256 $SHA, the definition pins 0000' '$T/err'"
+# ---- hostile or stale patches ----
+cat > "$T/escape.patch" <<'P'
+--- a/../../escaped.txt
++++ b/../../escaped.txt
+@@ -0,0 +1 @@
++owned
+P
+cat > "$T/stale.patch" <<'P'
+--- a/hello.c
++++ b/hello.c
+@@ -1,3 +1,3 @@
+ #include <stdio.h>
+-int main(int argc, char **argv)
++int main(void)
+ {
+P
+for p in escape stale; do
+    image "p$p" "$T/hello-1.0.tar.gz" "sha256 = $SHA" "true"
+    sed -i "s|^patch = .*|patch = $T/$p.patch|" "$T/images/p$p.ini"
+done
+build pescape -o "$T/ope" >/dev/null; rc=$?
+tap_check "a patch aimed outside the source tree is refused (exit $rc)" \
+    sh -c "[ $rc -eq 1 ] && grep -q \"escape.patch: path '../../escaped.txt' is outside the source tree\" '$T/err' && \
+           [ ! -e '$T/work/escaped.txt' ]"
+build pstale -o "$T/ops" >/dev/null; rc=$?
+tap_check "a patch that does not apply fails the build (exit $rc)" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'stale.patch: hello.c: hunk at line 3 does not apply' '$T/err'"
+
 cp "$T/hello-1.0.tar.gz" "$T/moving.tar.gz"
 image moving "$T/moving.tar.gz" "" "$RECIPE1" "$RECIPE2"
 build moving -o "$T/om1" >/dev/null; rc=$?
