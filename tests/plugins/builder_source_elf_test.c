@@ -93,10 +93,11 @@ static int parse(const void *d, size_t n, struct source_elf *e)
     return source_elf_parse(d, n, e, why, sizeof why);
 }
 
-int main(void)
+static void test_real_binary(void)
 {
     struct source_elf e;
     char why[200];
+    (void)why;
 
     TEST("a real dynamic executable: /bin/ls needs libc.so.6 through its interpreter") {
         size_t n = 0;
@@ -136,6 +137,13 @@ int main(void)
         CHECK_INT_EQ(bad, 0);
         free(d);
     }
+}
+
+static void test_real_library(void)
+{
+    struct source_elf e;
+    char why[200];
+    (void)why;
 
     TEST("a shared library: libc.so.6 needs the dynamic loader") {
         size_t n = 0;
@@ -150,6 +158,13 @@ int main(void)
         source_elf_cleanup(&e);
         free(d);
     }
+}
+
+static void test_not_elf(void)
+{
+    struct source_elf e;
+    char why[200];
+    (void)why;
 
     TEST("not ELF: text, empty and short files are no error and need nothing") {
         CHECK_INT_EQ(parse("#!/bin/sh\necho hi\n", 18, &e), TEMPER_OK);
@@ -158,6 +173,13 @@ int main(void)
         CHECK_INT_EQ(parse("\177ELF", 4, &e), TEMPER_OK);
         CHECK(!e.is_elf);
     }
+}
+
+static void test_handmade(void)
+{
+    struct source_elf e;
+    char why[200];
+    (void)why;
 
     TEST("hand-made ELF32/ELF64, little and big endian") {
         unsigned char b[1024];
@@ -170,6 +192,13 @@ int main(void)
             source_elf_cleanup(&e);
         }
     }
+}
+
+static void test_lying(void)
+{
+    struct source_elf e;
+    char why[200];
+    (void)why;
 
     TEST("lying offsets are refused with a reason") {
         unsigned char b[1024];
@@ -190,6 +219,13 @@ int main(void)
         n = make_elf(b, true, false, 11); /* DT_NEEDED -> "": an empty name */
         CHECK_INT_EQ(source_elf_parse(b, n, &e, why, sizeof why), TEMPER_EFORMAT);
     }
+}
+
+static void test_garbage(void)
+{
+    struct source_elf e;
+    char why[200];
+    (void)why;
 
     TEST("random garbage behind an ELF magic") {
         unsigned char b[2048];
@@ -210,5 +246,15 @@ int main(void)
         }
         CHECK_INT_EQ(bad, 0);
     }
+}
+
+int main(void)
+{
+    test_real_binary();
+    test_real_library();
+    test_not_elf();
+    test_handmade();
+    test_lying();
+    test_garbage();
     return tap_done();
 }
