@@ -31,10 +31,10 @@ static const struct command commands[] = {
     { "verify", NULL, "verify --key PUB REF", "check signatures and attestations", 6 },
     { "scan", cmd_scan, "scan -c FILE PATCH...", "run the guard stage on patch files", 8 },
     { "review", cmd_review, "review -c FILE list|show ID|approve ID|reject ID", "the review queue", 8 },
-    { "run", NULL, "run -c FILE [IMAGE...]", "run jobs through the whole chain", 9 },
-    { "daemon", NULL, "daemon -c FILE", "poll trackers on a schedule", 9 },
-    { "worker", NULL, "worker -c FILE", "take jobs from the queue", 9 },
-    { "graph", NULL, "graph -c FILE [--format dot|json]", "the image dependency graph", 9 },
+    { "run", cmd_run, "run -c FILE [IMAGE...]", "run jobs through the whole chain", 9 },
+    { "daemon", cmd_daemon, "daemon -c FILE [--once]", "poll trackers on a schedule", 9 },
+    { "worker", cmd_worker, "worker -c FILE [--once]", "take jobs from the queue", 9 },
+    { "graph", cmd_graph, "graph -c FILE [--format dot|json]", "the image dependency graph", 9 },
 };
 
 void temper_cmd_base_init(struct temper_cmd_base *b)

@@ -219,13 +219,15 @@ static void free_runs(struct tracker_run *runs, size_t n)
     free(runs);
 }
 
-static int start_trackers(struct temper_runtime *rt, struct tracker_run *runs, size_t *n_runs,
-                          char **pinned, struct temper_track_result *res)
+static int start_trackers(struct temper_runtime *rt, const struct temper_conf_plugin *only,
+                          struct tracker_run *runs, size_t *n_runs, char **pinned,
+                          struct temper_track_result *res)
 {
     const struct temper_config *c = rt->cfg;
     for (size_t i = 0; i < c->n_plugins; i++) {
         const struct temper_conf_plugin *cp = c->plugins[i];
-        if (cp->kind != TEMPER_KIND_TRACKER || !cp->keys.enabled || !cp->module) {
+        if (cp->kind != TEMPER_KIND_TRACKER || !cp->keys.enabled || !cp->module ||
+            (only && cp != only)) {
             continue;
         }
         struct tracker_run *tr = &runs[(*n_runs)++];
@@ -258,7 +260,7 @@ int temper_track_round(struct temper_runtime *rt, const struct temper_track_opts
     struct tracker_run *runs = calloc(c->n_plugins ? c->n_plugins : 1, sizeof *runs);
     char **pinned = calloc(c->n_images ? c->n_images : 1, sizeof *pinned);
     size_t n_runs = 0;
-    int rc = runs && pinned ? start_trackers(rt, runs, &n_runs, pinned, res) : TEMPER_ENOMEM;
+    int rc = runs && pinned ? start_trackers(rt, o->only, runs, &n_runs, pinned, res) : TEMPER_ENOMEM;
     for (size_t i = 0; i < n_runs; i++) {
         if (runs[i].started) {
             pthread_join(runs[i].thread, NULL);
