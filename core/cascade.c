@@ -82,8 +82,10 @@ static int copy_image(void *ctx, const struct temper_image_record *img)
     return 0;
 }
 
-/* The image record keeps the newest published digest too. */
-static int set_last_digest(struct temper_store *s, const char *image, const char *digest)
+/* The image record keeps the newest published digest too, and the version
+ * it was built from becomes the pinned (accepted) upstream version. */
+static int set_last_digest(struct temper_store *s, const char *image, const char *digest,
+                           const char *version)
 {
     struct image_copy c;
     memset(&c, 0, sizeof c);
@@ -91,7 +93,8 @@ static int set_last_digest(struct temper_store *s, const char *image, const char
     if (rc == TEMPER_OK && c.found) {
         struct temper_image_record rec = {
             .size = sizeof rec, .name = c.name, .base = c.base, .distribution = c.dist,
-            .support_until = c.until, .pinned_version = c.pinned, .last_digest = digest,
+            .support_until = c.until, .pinned_version = version ? version : c.pinned,
+            .last_digest = digest,
         };
         rc = s->ops->image_put(s->state, &rec);
     }
@@ -121,7 +124,7 @@ int temper_published_put(struct temper_store *s, const char *image,
                   : TEMPER_ENOMEM;
     json_object_put(o);
     if (rc == TEMPER_OK) {
-        rc = set_last_digest(s, image, p->digest);
+        rc = set_last_digest(s, image, p->digest, p->version);
     }
     return rc;
 }

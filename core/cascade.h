@@ -31,7 +31,9 @@ struct temper_published {
  * never published, or a store error.  *out owns its strings. */
 int temper_published_get(struct temper_store *s, const char *image,
                          struct temper_published *out) TEMPER_WARN_UNUSED;
-/* Record `p` for `image` (and set the image record's last_digest). */
+/* Record `p` for `image`; the image record's last_digest becomes its
+ * digest and, when it has one, its pinned version its version (the
+ * accepted upstream version: a tracker compares against it). */
 int temper_published_put(struct temper_store *s, const char *image,
                          const struct temper_published *p) TEMPER_WARN_UNUSED;
 void temper_published_cleanup(struct temper_published *p);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EXEC_MAX_STAGES 64
 #define EXEC_MAX_CASES 64
@@ -23,6 +24,7 @@ struct temper_exec {
     struct temper_exec_opts o;
     char *worker;
     char *pipe_digest;
+    char builder_id[256];              /* [core] builder_id, or the host name */
     volatile int cancel;
     struct temper_pipeline *running;
     long long *only;                   /* temper run IMAGE...: the job set */
@@ -68,6 +70,12 @@ int temper_exec_new(struct temper_runtime *rt, const struct temper_exec_opts *o,
     x->o = *o;
     x->worker = strdup(o->worker);
     x->pipe_digest = file_digest(rt->cfg->path);
+    if (rt->cfg->core.builder_id) {
+        snprintf(x->builder_id, sizeof x->builder_id, "%s", rt->cfg->core.builder_id);
+    } else if (gethostname(x->builder_id, sizeof x->builder_id) != 0) {
+        snprintf(x->builder_id, sizeof x->builder_id, "localhost");
+    }
+    x->builder_id[sizeof x->builder_id - 1] = '\0';
     int rc = x->worker ? temper_graph_from_config(rt->cfg, &x->graph) : TEMPER_ENOMEM;
     if (rc == TEMPER_OK) {
         char *err = NULL;
@@ -395,7 +403,7 @@ static int run_plan(struct temper_exec *x, const struct temper_job *job,
         .case_sets = jp->sets, .n_case_sets = jp->n, .variant = job->variant,
         .tags = jp->tags, .n_tags = jp->n_tags, .change = jp->change,
         .definition_digest = jp->def_digest, .pipeline_digest = x->pipe_digest,
-        .pipeline_uri = rt->cfg->path, .builder_id = rt->cfg->core.builder_id,
+        .pipeline_uri = rt->cfg->path, .builder_id = x->builder_id,
         .review_approved = jp->approved, .base = jp->base_art,
         .base_digest = jp->base.digest, .worker = x->worker,
     };
