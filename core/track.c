@@ -1,6 +1,7 @@
 /* temper — `temper track`: one polling round and the transitive fan-out. */
 #include "config.h"
 #include "track.h"
+#include "cascade.h"
 #include "pipeline_priv.h"
 
 #include <json-c/json.h>
@@ -115,20 +116,12 @@ static int enqueue(struct temper_runtime *rt, const char *image, const char *ver
                    const char *reason, const char *change, json_object *jobs,
                    struct temper_track_result *res)
 {
-    char *key = temper_strdupf("build:%s", image);
-    if (!key) {
-        return TEMPER_ENOMEM;
-    }
-    struct temper_job job = {
-        .size = sizeof job, .image = (char *)image, .version = (char *)version,
-        .reason = (char *)reason, .change = (char *)change, .dedup_key = key,
-    };
     long long id = 0;
     bool merged = false;
     pthread_mutex_lock(&rt->lock);
-    int rc = rt->store.ops->job_enqueue(rt->store.state, &job, &id, &merged);
+    int rc = temper_job_enqueue_image(&rt->store, image, version, reason, change, 0, &id,
+                                      &merged);
     pthread_mutex_unlock(&rt->lock);
-    free(key);
     if (rc != TEMPER_OK) {
         return rc;
     }
