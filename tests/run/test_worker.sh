@@ -125,4 +125,15 @@ tap_check "a job for a rejected version: run exits 0 ($rc)" [ $rc -eq 0 ]
 tap_check "it is completed" [ "$(q "select state from jobs where id = $again")" = 3 ]
 tap_check "without running the chain" [ "$(q "select count(*) from runs where job_id = $again")" = 0 ]
 grep -q "rejected in review; skipped" "$T/g.err"; tap_check "and says why" [ $? -eq 0 ]
+
+# -- progress on a terminal: one status line per job, redrawn in place
+if command -v script >/dev/null; then
+    ET_SLEEP=1500ms script -qec "\"$TEMPER_BIN\" --plugin-dir \"$MODS\" --plugin-dir \"$TEMPER_PLUGINS\" run -c \"$T/p.ini\" a1" "$T/tty.log" >/dev/null 2>&1
+    tr '\r' '\n' < "$T/tty.log" | grep -q '\[job [0-9]* a1\] builder.et [0-9.]*s (total [0-9.]*s)'
+    tap_check "a terminal gets a one-line status (stage, elapsed)" [ $? -eq 0 ]
+    grep -q 'event=start' "$T/tty.log"
+    tap_check "and no structured stage lines" [ $? -ne 0 ]
+else
+    tap_skip "a terminal gets a one-line status" "no script(1)"
+fi
 tap_done
