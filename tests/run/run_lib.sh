@@ -22,6 +22,15 @@ core_ini() {
         "$T" "$T" "$T" > "$1"
 }
 
+# et_ini FILE [LINE...]: [core] plus a chain of one engine test builder;
+# the extra lines go to its section
+et_ini() {
+    f=$1; shift
+    core_ini "$f"
+    printf '[pipeline]\nstages = builder.et\n\n[builder "et"]\nplugin = enginetest\n' >> "$f"
+    for l in "$@"; do printf '%s\n' "$l" >> "$f"; done
+}
+
 # image NAME [BASE]
 image() {
     printf '[image]\nname = %s\ndistribution = debian:bookworm\n' "$1" > "$T/images/$1.ini"

@@ -16,13 +16,8 @@ mock=$!
 read -r word port < "$T/port"
 [ "$word" = PORT ] || { echo "Bail out! the GitHub mock did not start"; exit 1; }
 base=http://127.0.0.1:$port
-core_ini "$T/p.ini"
+et_ini "$T/p.ini"
 cat >> "$T/p.ini" <<INI
-[pipeline]
-stages = builder.et
-
-[builder "et"]
-plugin = enginetest
 
 [tracker "gh"]
 plugin = github_releases

@@ -6,14 +6,7 @@
 . "$TEMPER_SRCDIR/tests/run/run_lib.sh"
 [ -f "$MODS/.libs/builder_enginetest.so" ] || tap_skip_all "no shared test modules (static build)"
 run_tmp graph
-core_ini "$T/p.ini"
-cat >> "$T/p.ini" <<'INI'
-[pipeline]
-stages = builder.et
-
-[builder "et"]
-plugin = enginetest
-INI
+et_ini "$T/p.ini"
 image base; image app base; image tool app; image web base; image other
 out=$(tp graph -c "$T/p.ini"); rc=$?
 tap_check "graph exits 0" [ $rc -eq 0 ]

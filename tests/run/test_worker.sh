@@ -8,15 +8,7 @@
 . "$TEMPER_SRCDIR/tests/run/run_lib.sh"
 [ -f "$MODS/.libs/builder_enginetest.so" ] || tap_skip_all "no shared test modules (static build)"
 run_tmp worker
-core_ini "$T/p.ini"
-cat >> "$T/p.ini" <<'INI'
-[pipeline]
-stages = builder.et
-
-[builder "et"]
-plugin = enginetest
-sleep = ${ET_SLEEP:-0}
-INI
+et_ini "$T/p.ini" 'sleep = ${ET_SLEEP:-0}'
 for i in 1 2 3 4 5 6; do image "a$i"; done
 tp run -c "$T/p.ini" >/dev/null 2>&1   # creates the store; the queue is empty
 for i in 1 2 3 4 5 6; do enqueue "a$i"; done
