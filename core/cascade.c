@@ -17,6 +17,7 @@ void temper_published_cleanup(struct temper_published *p)
     free(p->digest);
     free(p->version);
     free(p->base_digest);
+    free(p->layout);
     memset(p, 0, sizeof *p);
 }
 
@@ -57,6 +58,7 @@ int temper_published_get(struct temper_store *s, const char *image,
     out->digest = json_str(o, "digest");
     out->version = json_str(o, "version");
     out->base_digest = json_str(o, "base_digest");
+    out->layout = json_str(o, "layout");
     out->run_id = json_ll(o, "run_id");
     out->job_id = json_ll(o, "job_id");
     out->at = json_ll(o, "at");
@@ -115,6 +117,9 @@ int temper_published_put(struct temper_store *s, const char *image,
     }
     if (p->base_digest) {
         json_object_object_add(o, "base_digest", json_object_new_string(p->base_digest));
+    }
+    if (p->layout) {
+        json_object_object_add(o, "layout", json_object_new_string(p->layout));
     }
     json_object_object_add(o, "run_id", json_object_new_int64(p->run_id));
     json_object_object_add(o, "job_id", json_object_new_int64(p->job_id));

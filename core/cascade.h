@@ -3,7 +3,11 @@
  * The published state of an image is a JSON record in the store's key/value
  * space (namespace "published", key = the image name):
  *   {"digest":"sha256:...","version":"1.2","base_digest":"sha256:...",
- *    "run_id":12,"job_id":4,"at":1700000000000}
+ *    "layout":"<workdir>/layouts/NAME/<job>-<attempt>","run_id":12,"job_id":4,
+ *    "at":1700000000000}
+ * The layout the builder wrote is kept (the previous one of the image is
+ * removed) so that a builder working on a base (builder_overlay) gets it as
+ * the base image artifact.
  * and its digest is also the image record's last_digest.  An image built on
  * a base (`base = image:NAME`) is built against the base's published digest
  * (TEMPER_RUN_BASE_DIGEST in the run record).
@@ -22,6 +26,7 @@ struct temper_published {
     char *digest;
     char *version;
     char *base_digest;
+    char *layout;         /* the OCI layout kept for images built on it, or NULL */
     long long run_id;
     long long job_id;
     long long at;

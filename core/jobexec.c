@@ -41,6 +41,7 @@ struct job_plan {
     struct temper_image_def def;
     char *pinned;
     char *def_digest;
+    char *layout;                      /* where the builder writes, kept if published */
     struct temper_published base;
     struct temper_artifact *base_art;
     struct temper_artifact *change;
@@ -263,11 +264,47 @@ static int plan_def(struct temper_exec *x, const struct temper_conf_image *img,
                                                 jp->base.digest)
                           : TEMPER_ENOMEM;
     }
+    if (rc == TEMPER_OK && jp->base.layout) {
+        rc = temper_artifact_set_path(jp->base_art, jp->base.layout);
+    }
     return rc;
+}
+
+/* A layout of ours: <workdir>/layouts/NAME/..., no "..": the only kind of
+ * path read back from the store that is ever removed. */
+static int own_layout(const struct temper_exec *x, const char *path)
+{
+    char *prefix = temper_strdupf("%s/layouts/", x->rt->cfg->core.workdir);
+    int ok = prefix && path && strncmp(path, prefix, strlen(prefix)) == 0 &&
+             !strstr(path, "/../") && !strstr(path, "/./");
+    free(prefix);
+    return ok;
+}
+
+static void drop_layout(const struct temper_exec *x, const char *path)
+{
+    if (own_layout(x, path) && temper_rm_rf(path) != TEMPER_OK) {
+        temper_log(NULL, TEMPER_LOG_LVL_WARN, "cannot remove %s", path);
+    }
+}
+
+static int plan_layout(struct temper_exec *x, const struct temper_job *job,
+                       struct job_plan *jp)
+{
+    jp->layout = temper_strdupf("%s/layouts/%s/%lld-%d", x->rt->cfg->core.workdir, job->image,
+                                job->id, job->attempts);
+    if (!jp->layout) {
+        return TEMPER_ENOMEM;
+    }
+    drop_layout(x, jp->layout); /* a leftover of a killed attempt */
+    return temper_mkdir_p(jp->layout, 0700) == TEMPER_OK
+               ? TEMPER_OK
+               : temper_fail(NULL, TEMPER_EIO, "cannot create %s", jp->layout);
 }
 
 static void plan_cleanup(struct job_plan *jp)
 {
+    free(jp->layout);
     free(jp->pinned);
     free(jp->def_digest);
     temper_published_cleanup(&jp->base);
@@ -309,14 +346,23 @@ static int settle_ok(struct temper_exec *x, const struct temper_job *job,
         *out = TEMPER_EXEC_LOST;
         return TEMPER_OK;
     }
+    struct temper_published old;
+    memset(&old, 0, sizeof old);
     if (rc == TEMPER_OK && res->image_digest) {
         struct temper_published p = {
             .digest = res->image_digest, .version = (char *)jp->def.version,
-            .base_digest = jp->base.digest, .run_id = res->run_id, .job_id = job->id,
-            .at = now,
+            .base_digest = jp->base.digest, .layout = jp->layout, .run_id = res->run_id,
+            .job_id = job->id, .at = now,
         };
+        if (temper_published_get(s, job->image, &old) != TEMPER_OK) {
+            temper_published_cleanup(&old);
+        }
         rc = temper_published_put(s, job->image, &p);
     }
+    if (rc == TEMPER_OK && old.layout && strcmp(old.layout, jp->layout) != 0) {
+        drop_layout(x, old.layout);
+    }
+    temper_published_cleanup(&old);
     if (rc == TEMPER_OK && res->image_digest) {
         /* jobs of the cascade join the set of `temper run IMAGE...` */
         size_t n = x->only ? *x->n_only : 0;
@@ -405,7 +451,7 @@ static int run_plan(struct temper_exec *x, const struct temper_job *job,
         .definition_digest = jp->def_digest, .pipeline_digest = x->pipe_digest,
         .pipeline_uri = rt->cfg->path, .builder_id = x->builder_id,
         .review_approved = jp->approved, .base = jp->base_art,
-        .base_digest = jp->base.digest, .worker = x->worker,
+        .base_digest = jp->base.digest, .worker = x->worker, .layout_dir = jp->layout,
     };
     struct temper_pipeline *p = NULL;
     struct temper_hb *hb = NULL;
@@ -437,6 +483,9 @@ static int run_plan(struct temper_exec *x, const struct temper_job *job,
         rc = fail_job(x, job, e ? e : temper_rc_str(rc));
     } else {
         rc = settle(x, job, jp, &res, out);
+    }
+    if (*out != TEMPER_EXEC_DONE || !res.image_digest) {
+        drop_layout(x, jp->layout);
     }
     temper_run_result_cleanup(&res);
     temper_pipeline_free(p);
@@ -490,6 +539,7 @@ static int exec_job(struct temper_exec *x, const struct temper_job *job,
         int prc = plan_chain(x->rt->cfg, img, jp);
         prc = prc == TEMPER_OK ? plan_change(job, jp) : prc;
         prc = prc == TEMPER_OK ? plan_def(x, img, job, jp) : prc;
+        prc = prc == TEMPER_OK ? plan_layout(x, job, jp) : prc;
         if (prc == TEMPER_ESTATE || prc == TEMPER_ELIMIT) {
             char *e = temper_strdupf("base image %s has not been published yet",
                                      img->def.base ? img->def.base + 6 : "?");

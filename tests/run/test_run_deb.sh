@@ -52,6 +52,8 @@ tap_check "base and, by the cascade, app ran once each" \
 b1=$(pub base digest)
 echo "$b1" | grep -qE '^sha256:[0-9a-f]{64}$'; tap_check "base published with its digest" [ $? -eq 0 ]
 tap_check "app was built against it" [ "$(pub app base_digest)" = "$b1" ]
+l1=$(pub base layout)
+tap_check "base's OCI layout is kept for the images built on it" [ -f "$l1/index.json" ]
 stages=$(q "select group_concat(stage, ' ') from (select stage from stage_results where run_id = 2 order by seq)")
 tap_check "app went through every stage ($stages)" [ "$stages" = "builder.deb attest.slsa signer.release" ]
 q "select detail from stage_results where run_id = 2 and stage = 'signer.release'" | grep -q '"type":6'
@@ -70,6 +72,10 @@ tap_check "second run exits 0 ($rc)" [ $rc -eq 0 ]
 b2=$(pub base digest)
 tap_check "base has a new digest" [ -n "$b2" -a "$b2" != "$b1" ]
 tap_check "app was rebuilt against the new one" [ "$(pub app base_digest)" = "$b2" ]
+l2=$(pub base layout)
+tap_check "the new layout is kept, the old one removed" [ -f "$l2/index.json" -a ! -e "$l1" ]
+tap_check "one layout per image is left" \
+    [ "$(ls "$T/work/layouts/base" | wc -l) $(ls "$T/work/layouts/app" | wc -l)" = "1 1" ]
 tap_check "four runs in all, each job done once" \
     [ "$(q "select count(*) || ' ' || count(distinct job_id) from runs where status = 0")" = "4 4" ]
 out=$(tp graph -c "$T/p.ini")
