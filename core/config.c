@@ -38,6 +38,19 @@ static const struct temper_option core_options[] = {
       0, 0, log_formats, "format of log lines on stderr" },
     { TEMPER_OPT_ENUM, "log_level", "info", 0, offsetof(struct temper_core_conf, log_level), 0,
       0, log_levels, "lowest level logged" },
+    { TEMPER_OPT_INT, "workers", "1", 0, offsetof(struct temper_core_conf, workers), 1, 64,
+      NULL, "worker processes `temper daemon` runs (--workers overrides)" },
+    { TEMPER_OPT_DURATION, "lease", "5m", 0, offsetof(struct temper_core_conf, lease), 1000,
+      86400000, NULL, "how long a claimed job stays with its worker without a heartbeat; "
+      "a worker heartbeats every third of it, a dead worker's job is taken over after it" },
+    TEMPER_OPTION_END,
+};
+
+/* Keys the core adds to [tracker "..."] sections. */
+static const struct temper_option tracker_options[] = {
+    { TEMPER_OPT_DURATION, "interval", "1h", 0, 0, 10000, 2592000000LL, NULL,
+      "how often `temper daemon` polls this tracker (10s to 30d; each wait is "
+      "jittered by +-10%)" },
     TEMPER_OPTION_END,
 };
 
@@ -204,12 +217,16 @@ static int fill_plugin(struct temper_conf_plugin *p, const struct temper_ini_sec
     if (!p->conf) {
         return TEMPER_ENOMEM;
     }
-    struct temper_optset sets[2] = {
+    struct temper_optset sets[3] = {
         { stage_options, &p->keys },
         { desc ? desc->options : NULL, p->conf },
+        { NULL, NULL },
     };
-    return temper_options_apply(sets, desc ? 2 : 1, sec, desc ? 0 : TEMPER_OPTIONS_KEEP_UNKNOWN,
-                                d);
+    size_t n = desc ? 2 : 1;
+    if (p->kind == TEMPER_KIND_TRACKER) {
+        sets[n++] = (struct temper_optset){ tracker_options, &p->interval };
+    }
+    return temper_options_apply(sets, n, sec, desc ? 0 : TEMPER_OPTIONS_KEEP_UNKNOWN, d);
 }
 
 static int load_plugin_section(struct temper_config *c, enum temper_kind kind,

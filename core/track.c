@@ -1,6 +1,7 @@
 /* temper — `temper track`: one polling round and the transitive fan-out. */
 #include "config.h"
 #include "track.h"
+#include "cascade.h"
 #include "pipeline_priv.h"
 
 #include <json-c/json.h>
@@ -115,20 +116,12 @@ static int enqueue(struct temper_runtime *rt, const char *image, const char *ver
                    const char *reason, const char *change, json_object *jobs,
                    struct temper_track_result *res)
 {
-    char *key = temper_strdupf("build:%s", image);
-    if (!key) {
-        return TEMPER_ENOMEM;
-    }
-    struct temper_job job = {
-        .size = sizeof job, .image = (char *)image, .version = (char *)version,
-        .reason = (char *)reason, .change = (char *)change, .dedup_key = key,
-    };
     long long id = 0;
     bool merged = false;
     pthread_mutex_lock(&rt->lock);
-    int rc = rt->store.ops->job_enqueue(rt->store.state, &job, &id, &merged);
+    int rc = temper_job_enqueue_image(&rt->store, image, version, reason, change, 0, &id,
+                                      &merged);
     pthread_mutex_unlock(&rt->lock);
-    free(key);
     if (rc != TEMPER_OK) {
         return rc;
     }
@@ -219,13 +212,15 @@ static void free_runs(struct tracker_run *runs, size_t n)
     free(runs);
 }
 
-static int start_trackers(struct temper_runtime *rt, struct tracker_run *runs, size_t *n_runs,
-                          char **pinned, struct temper_track_result *res)
+static int start_trackers(struct temper_runtime *rt, const struct temper_conf_plugin *only,
+                          struct tracker_run *runs, size_t *n_runs, char **pinned,
+                          struct temper_track_result *res)
 {
     const struct temper_config *c = rt->cfg;
     for (size_t i = 0; i < c->n_plugins; i++) {
         const struct temper_conf_plugin *cp = c->plugins[i];
-        if (cp->kind != TEMPER_KIND_TRACKER || !cp->keys.enabled || !cp->module) {
+        if (cp->kind != TEMPER_KIND_TRACKER || !cp->keys.enabled || !cp->module ||
+            (only && cp != only)) {
             continue;
         }
         struct tracker_run *tr = &runs[(*n_runs)++];
@@ -258,7 +253,7 @@ int temper_track_round(struct temper_runtime *rt, const struct temper_track_opts
     struct tracker_run *runs = calloc(c->n_plugins ? c->n_plugins : 1, sizeof *runs);
     char **pinned = calloc(c->n_images ? c->n_images : 1, sizeof *pinned);
     size_t n_runs = 0;
-    int rc = runs && pinned ? start_trackers(rt, runs, &n_runs, pinned, res) : TEMPER_ENOMEM;
+    int rc = runs && pinned ? start_trackers(rt, o->only, runs, &n_runs, pinned, res) : TEMPER_ENOMEM;
     for (size_t i = 0; i < n_runs; i++) {
         if (runs[i].started) {
             pthread_join(runs[i].thread, NULL);

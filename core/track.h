@@ -10,6 +10,7 @@ struct temper_track_opts {
     int json;          /* JSON lines instead of text */
     FILE *out;         /* where changes are printed */
     long long now_ms;  /* 0 = the clock: the support windows are checked at now */
+    const struct temper_conf_plugin *only; /* poll only this tracker; NULL = all */
 };
 
 struct temper_track_result {
