@@ -30,6 +30,10 @@ struct temper_core_conf {
     char *builder_id;                 /* NULL: the host name */
     int log_format;                   /* enum temper_log_format */
     int log_level;                    /* enum temper_log_level */
+    char *review_webhook;             /* URL POSTed when a review opens, or NULL */
+    char *review_webhook_secret_file; /* HMAC-SHA256 key of the body, or NULL */
+    char *review_webhook_ca_file;     /* trust store of the webhook, or NULL */
+    long long review_webhook_timeout; /* ms per attempt */
 };
 
 /* The keys the core reserves in every plugin section (TEMPER_OPT_RESERVED_KEYS). */
