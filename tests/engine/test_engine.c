@@ -6,7 +6,7 @@
 #include "core/pipeline.h"
 #include "core/pipeline_priv.h"
 #include "tests/engine/engine_modules.h"
-#include "tests/engine/webhook_fixture.h"
+#include "tests/lib/spawn_server.h"
 #include "core/notify.h"
 #include "tests/lib/plugin_harness.h"
 #include "tests/lib/tap.h"
@@ -317,6 +317,30 @@ static int on_review(void *ctx, const struct temper_review *r)
     s->reviews++;
     snprintf(s->findings, sizeof s->findings, "%s", r->findings ? r->findings : "");
     return 0;
+}
+
+struct wh_server {
+    pid_t pid;
+    int port;
+};
+
+/* tests/lib/webhook_receiver.py writing each POST to `out`, checking the
+ * signature with secret_file, answering `status`. */
+static int wh_start(struct wh_server *w, const char *out, const char *secret_file, int status)
+{
+    const char *src = getenv("TEMPER_SRCDIR");
+    char script[4096], st[16];
+    snprintf(script, sizeof script, "%s/tests/lib/webhook_receiver.py", src ? src : ".");
+    snprintf(st, sizeof st, "%d", status);
+    const char *argv[] = { ts_python(), script, "--out", out, "--status", st,
+                           secret_file ? "--secret-file" : NULL, secret_file, NULL };
+    w->port = ts_spawn_port(argv, &w->pid);
+    return w->port > 0 ? 0 : -1;
+}
+
+static void wh_stop(struct wh_server *w)
+{
+    ts_stop(&w->pid);
 }
 
 static int write_file(const char *path, const char *text)

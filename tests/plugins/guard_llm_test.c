@@ -9,6 +9,7 @@
 #include "config.h"
 #include "tests/lib/plugin_harness.h"
 #include "tests/lib/tap.h"
+#include "tests/lib/spawn_server.h"
 #include <temper/guard.h>
 #include <temper/http.h>
 
@@ -45,44 +46,21 @@ struct mock {
 static int mock_start(struct mock *m)
 {
     const char *src = getenv("TEMPER_SRCDIR");
-    const char *py = getenv("PYTHON3");
     char script[4096];
-    int pfd[2];
     snprintf(m->key_file, sizeof m->key_file, "/tmp/temper-llm-key-XXXXXX");
     int fd = mkstemp(m->key_file);
-    if (fd < 0 || write(fd, KEY "\n", sizeof KEY) != (ssize_t)sizeof KEY || close(fd) != 0 ||
-        snprintf(script, sizeof script, "%s/tests/lib/llm_mock.py", src ? src : ".") < 0 ||
-        pipe(pfd) != 0) {
+    if (fd < 0 || write(fd, KEY "\n", sizeof KEY) != (ssize_t)sizeof KEY || close(fd) != 0) {
         return -1;
     }
-    const char *argv[] = { py && *py ? py : "python3", script, "--key", KEY, NULL };
-    m->pid = fork();
-    if (m->pid == 0) {
-        dup2(pfd[1], 1);
-        close(pfd[0]);
-        close(pfd[1]);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    char line[64];
-    size_t k = 0;
-    while (m->pid > 0 && k + 1 < sizeof line && read(pfd[0], line + k, 1) == 1 &&
-           line[k] != '\n') {
-        k++;
-    }
-    line[k] = '\0';
-    close(pfd[0]);
-    m->port = strncmp(line, "PORT ", 5) == 0 ? (int)strtol(line + 5, NULL, 10) : -1;
+    snprintf(script, sizeof script, "%s/tests/lib/llm_mock.py", src ? src : ".");
+    const char *argv[] = { ts_python(), script, "--key", KEY, NULL };
+    m->port = ts_spawn_port(argv, &m->pid);
     return m->port > 0 ? 0 : -1;
 }
 
 static void mock_stop(struct mock *m)
 {
-    if (m->pid > 0) {
-        kill(m->pid, SIGTERM);
-        waitpid(m->pid, NULL, 0);
-    }
+    ts_stop(&m->pid);
     unlink(m->key_file);
 }
 
@@ -91,7 +69,6 @@ static char *mock_stats(const struct mock *m)
 {
     char cmd[160];
     snprintf(cmd, sizeof cmd, "http://127.0.0.1:%d/_stats", m->port);
-    const char *py = getenv("PYTHON3");
     char prog[512];
     snprintf(prog, sizeof prog, "import urllib.request,sys;sys.stdout.write(urllib.request."
                                 "urlopen('%s').read().decode())", cmd);
@@ -104,7 +81,7 @@ static char *mock_stats(const struct mock *m)
         dup2(pfd[1], 1);
         close(pfd[0]);
         close(pfd[1]);
-        execlp(py && *py ? py : "python3", "python3", "-c", prog, (char *)NULL);
+        execlp(ts_python(), "python3", "-c", prog, (char *)NULL);
         _exit(127);
     }
     close(pfd[1]);
