@@ -67,7 +67,7 @@ tap_check "A: no request was answered 403" \
     [ "$(stats 'sum(1 for r in s["requests"] if r["status"] == 403)')" = 0 ]
 tap_check "A: 2 changes reported" [ "$(wc -l < "$TMP/out")" -eq 2 ]
 tap_check "A: the others were not sent: rate limited until HH:MM:SS UTC" \
-    grep -Eq 'not sent: rate limited until [0-9]{2}:[0-9]{2}:[0-9]{2} UTC \(http://127.0.0.1:[0-9]+: rate limit exhausted\)' "$TMP/err"
+    grep -Eq 'not sent: rate limited until ([0-9]{4}-[0-9]{2}-[0-9]{2} )?[0-9]{2}:[0-9]{2}:[0-9]{2} UTC \(http://127.0.0.1:[0-9]+: rate limit exhausted\)' "$TMP/err"
 tap_check "A: 2 watches were stopped without a request" \
     [ "$(grep -c 'error \[tracker:.*not sent: rate limited until' "$TMP/err")" = 2 ]
 
