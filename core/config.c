@@ -5,6 +5,7 @@
 #include "options.h"
 #include <temper/buf.h>
 #include <temper/log.h>
+#include <temper/http.h>
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -43,6 +44,17 @@ static const struct temper_option core_options[] = {
     { TEMPER_OPT_DURATION, "lease", "5m", 0, offsetof(struct temper_core_conf, lease), 1000,
       86400000, NULL, "how long a claimed job stays with its worker without a heartbeat; "
       "a worker heartbeats every third of it, a dead worker's job is taken over after it" },
+    CORE_OPT(TEMPER_OPT_STR, "review_webhook", NULL, 0, review_webhook,
+             "http(s) URL POSTed a JSON body when a review item is created"),
+    CORE_OPT(TEMPER_OPT_PATH, "review_webhook_secret_file", NULL, 0,
+             review_webhook_secret_file,
+             "file whose first line signs the webhook body (X-Hub-Signature-256, "
+             "HMAC-SHA256)"),
+    CORE_OPT(TEMPER_OPT_PATH, "review_webhook_ca_file", NULL, 0, review_webhook_ca_file,
+             "PEM bundle replacing the default trust store for the webhook"),
+    { TEMPER_OPT_DURATION, "review_webhook_timeout", "10s", 0,
+      offsetof(struct temper_core_conf, review_webhook_timeout), 100, 300000, NULL,
+      "time limit of one webhook attempt" },
     TEMPER_OPTION_END,
 };
 
@@ -302,6 +314,35 @@ static const struct temper_ini_section *section_or_empty(struct temper_config *c
     return *tmp;
 }
 
+/* [core] review_webhook*: an http(s) URL without credentials; the other
+ * keys only with it. */
+static int check_webhook(const struct temper_core_conf *core,
+                         const struct temper_ini_section *sec, struct temper_diags *d)
+{
+    const char *u = core->review_webhook;
+    char *r = NULL;
+    if (!u) {
+        if (core->review_webhook_secret_file || core->review_webhook_ca_file) {
+            temper_diag_error(d, sec->file, sec->line, "[core] review_webhook_secret_file / "
+                              "review_webhook_ca_file: set review_webhook too");
+            return TEMPER_EINVAL;
+        }
+        return TEMPER_OK;
+    }
+    bool scheme = strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0;
+    const char *auth = scheme ? strstr(u, "//") + 2 : u;
+    size_t alen = strcspn(auth, "/?#");
+    bool creds = memchr(auth, '@', alen) != NULL;
+    int prc = scheme && !creds ? temper_http_resolve_url(u, u, &r) : TEMPER_EFORMAT;
+    free(r);
+    if (prc != TEMPER_OK) {
+        temper_diag_error(d, sec->file, sec->line, "[core] review_webhook: '%s' is not an "
+                          "http(s) URL without credentials", creds ? "<redacted>" : u);
+        return TEMPER_EINVAL;
+    }
+    return TEMPER_OK;
+}
+
 static int load_core(struct temper_config *c, const char *const *dirs, size_t n_dirs,
                      struct temper_diags *d)
 {
@@ -320,6 +361,9 @@ static int load_core(struct temper_config *c, const char *const *dirs, size_t n_
     }
     for (size_t i = 0; i < c->core.plugin_dir.n && n < 63; i++) {
         all[n++] = c->core.plugin_dir.v[i];
+    }
+    if (rc == TEMPER_OK) {
+        rc = check_webhook(&c->core, sec, d);
     }
     if (rc != TEMPER_ENOMEM) {
         rc = temper_loader_new(all, n, &c->loader, &err);

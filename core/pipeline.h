@@ -107,6 +107,10 @@ int temper_pipeline_run(struct temper_pipeline *p, const struct temper_job_input
                         struct temper_run_result *res);
 /* The i-th stage as the last run left it (its cases and findings), or NULL. */
 const struct temper_stage *temper_pipeline_stage(const struct temper_pipeline *p, size_t i);
+/* Post the review webhook of `core` (borrowed; see notify.h) whenever a run
+ * opens a review item.  NULL turns it off. */
+struct temper_core_conf;
+void temper_pipeline_set_notify(struct temper_pipeline *p, const struct temper_core_conf *core);
 /* Keep the run directories after the run (debugging). */
 void temper_pipeline_keep_workdirs(struct temper_pipeline *p, int keep);
 /* Ask a running pipeline to stop (signal-safe). */

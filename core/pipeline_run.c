@@ -1,6 +1,7 @@
 /* temper — running one job through the chain and recording it. */
 #include "config.h"
 #include "pipeline_priv.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <gnutls/crypto.h>
@@ -196,6 +197,9 @@ static int open_review(struct prun *r, struct pstage *ps)
     };
     long long id = 0;
     int rc = s->ops->review_add(s->state, &rv, &id);
+    if (rc == TEMPER_OK && r->p->notify) {
+        temper_review_notify(r->p->notify, &rv, id); /* logs its own failures */
+    }
     free(summary);
     json_object_put(f);
     return rc;
