@@ -178,7 +178,9 @@ int reg_status_fail(struct temper_registry *r, const char *method, const char *u
     registry_error(resp, why, sizeof why);
     temper_log_redact(why);
     rc = temper_fail(r->st, rc, "%s %s: HTTP %ld%s%s", method, safe ? safe : "?", s,
-                     s == 401 ? " (authentication failed)" : s == 403 ? " (denied)" : "",
+                     s != 401 ? (s == 403 ? " (denied)" : "")
+                     : r->basic || r->static_token ? " (authentication failed)"
+                                                   : " (authentication required: no credentials)",
                      why);
     free(safe);
     return rc;
