@@ -172,7 +172,10 @@ static int finish_put(struct upload *u, const char *body_file)
     return rc;
 }
 
-/* Offset the registry holds for the current upload (GET status, Range). */
+/* Offset the registry holds for the current upload (GET status, Range).
+ * A registry that cannot resume it (docker-registry refuses an upload whose
+ * data moved past its signed state: "start over") gives TEMPER_ENET, not
+ * recorded: the caller starts a new upload. */
 static int upload_status(struct upload *u, long long *offset)
 {
     struct temper_http_resp resp;
@@ -182,7 +185,9 @@ static int upload_status(struct upload *u, long long *offset)
     int rc = reg_do(u->r, &c, &resp);
     const char *range = rc == TEMPER_OK ? temper_http_resp_header(&resp, "Range", 0) : NULL;
     if (rc == TEMPER_OK && resp.status != 204) {
-        rc = reg_status_fail(u->r, "GET", u->location, &resp);
+        TEMPER_LOG_INFO(u->r->st, "the registry cannot resume the upload of %s (HTTP %ld)",
+                        u->d->digest, resp.status);
+        rc = TEMPER_ENET;
     } else if (rc == TEMPER_OK && range &&
                (sscanf(range, "%lld-%lld", &lo, &hi) != 2 || lo != 0 || hi < -1 ||
                 hi >= u->d->size)) {
@@ -195,7 +200,11 @@ static int upload_status(struct upload *u, long long *offset)
             free(u->location);
             u->location = loc;
         }
-        *offset = range ? hi + 1 : 0;
+        /* "0-0" is what docker-registry says for 0 and for 1 byte: chunks
+         * are never 1 byte, so it means nothing was kept */
+        *offset = range && hi > 0 ? hi + 1 : 0;
+        TEMPER_LOG_INFO(u->r->st, "resuming the upload of %s at byte %lld", u->d->digest,
+                        *offset);
     }
     temper_http_resp_cleanup(&resp);
     return rc;
@@ -270,7 +279,6 @@ static int chunked(struct upload *u)
         /* the connection broke or the registry failed: ask where it stands */
         u->r->stats.resumes++;
         rc = upload_status(u, &off);
-        TEMPER_LOG_INFO(u->r->st, "resuming the upload of %s at byte %lld", u->d->digest, off);
     }
     if (rc == TEMPER_OK) {
         rc = finish_put(u, NULL);
@@ -339,7 +347,7 @@ int temper_registry_blob_push(struct temper_registry *r, const char *repo,
             temper_stage_cancelled(r->st)) {
             break;
         }
-        TEMPER_LOG_INFO(r->st, "restarting the upload of %s (attempt %d of %d)", d->digest,
+        TEMPER_LOG_INFO(r->st, "starting the upload of %s again (attempt %d of %d)", d->digest,
                         attempt + 1, REG_UPLOAD_ATTEMPTS);
         r->stats.resumes++;
         rc = TEMPER_OK;

@@ -18,8 +18,11 @@
         a forwarding HTTP proxy in front of a plain-HTTP registry, counting
         requests (JSON in FILE after each one) and injecting one fault:
           put500   the first blob upload PUT gets a 500 (not forwarded)
+          put500all every blob upload PUT gets a 500
           cutpatch the second PATCH: half of its body is forwarded, then
                    both connections are cut
+          droppatch the second PATCH: the connection is closed before any
+                   byte reaches the registry (the upload can be resumed)
           stall    upload PUTs and PATCHes are read and never answered
           stale401 the first manifest PUT carrying a Bearer token gets a 401
                    with --challenge as WWW-Authenticate
@@ -285,10 +288,20 @@ def proxy_one(p, c):
         reply(c, 500, [("Content-Type", "application/json")],
               b'{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}')
         return
+    if fault == "put500all" and upload and method == "PUT":
+        read_body(c, rest, clen)
+        p.count("faults")
+        reply(c, 500, [("Content-Type", "application/json")],
+              b'{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}')
+        return
     if (fault == "stale401" and method == "PUT" and "/manifests/" in path and
             auth.startswith("Bearer ") and p.once("stale401")):
         read_body(c, rest, clen)
         reply(c, 401, [("WWW-Authenticate", p.a.challenge)])
+        return
+    if fault == "droppatch" and method == "PATCH" and p.patches == 2 and p.once("drop"):
+        read_body(c, rest, clen // 2)
+        c.shutdown(socket.SHUT_RDWR)
         return
     u = socket.create_connection(("127.0.0.1", p.a.upstream))
     out = "\r\n".join([lines[0]] + hdrs + ["Connection: close"]) + "\r\n\r\n"

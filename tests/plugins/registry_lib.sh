@@ -161,3 +161,35 @@ reg_tag_exists() {
     shift
     skopeo inspect --retry-times 0 --raw "$@" "docker://$ref" >/dev/null 2>&1
 }
+
+# reg_start_token NAME USER PASSWORD: a token issuer (RS256 JWTs, key and
+# certificate made with certtool) and a plain-HTTP docker-registry trusting
+# it; sets tport and reg_port.  Skips without python3 cryptography.
+reg_start_token() {
+    if ! "$PY" -c 'import cryptography' 2>/dev/null; then
+        if [ "${CI:-}" = true ]; then
+            echo "1..1"
+            echo "not ok 1 - python3 cryptography is missing (CI=true: required)"
+            exit 1
+        fi
+        tap_skip_all "python3 cryptography is not installed"
+    fi
+    c=$reg_dir/certs
+    printf 'cn = temper token issuer\nexpiration_days = 2\nsigning_key\n' >"$c/tok.tmpl"
+    certtool --generate-privkey --no-text --key-type rsa --bits 2048 --outfile "$c/tok.key" \
+        2>/dev/null &&
+    certtool --generate-self-signed --no-text --load-privkey "$c/tok.key" \
+        --template "$c/tok.tmpl" --outfile "$c/tok.pem" 2>/dev/null || return 1
+    "$PY" "$reg_fixture" token --cert "$c/tok.pem" --key "$c/tok.key" \
+        --issuer temper-issuer --service temper-registry --user "$2" --password "$3" \
+        --port-file "$reg_dir/$1.tport" 2>"$reg_dir/$1.tlog" &
+    reg_pids="$reg_pids $!"
+    tport=$(reg_wait_file "$reg_dir/$1.tport")
+    [ -n "$tport" ] || return 1
+    reg_start "$1" "auth:
+  token:
+    realm: http://127.0.0.1:$tport/token
+    service: temper-registry
+    issuer: temper-issuer
+    rootcertbundle: $c/tok.pem"
+}
