@@ -374,7 +374,6 @@ static int answer_challenge(struct temper_registry *r, const struct reg_call *c,
             token_drop(r, scope);
         }
         rc = token_fetch(r, &ch, scope);
-        rc = rc == TEMPER_OK ? TEMPER_OK : rc;
     }
     temper_registry_challenge_cleanup(&ch);
     return rc;
@@ -412,8 +411,12 @@ int reg_do(struct temper_registry *r, const struct reg_call *c, struct temper_ht
             r->static_token) {
             return rc;
         }
-        if (answer_challenge(r, c, resp, had_token) != TEMPER_OK) {
-            return TEMPER_OK; /* the caller reports the 401 */
+        int arc = answer_challenge(r, c, resp, had_token);
+        if (arc == TEMPER_ENOTFOUND) {
+            return TEMPER_OK; /* nothing to answer with: the caller reports the 401 */
+        }
+        if (arc != TEMPER_OK) {
+            return arc; /* the token request failed (recorded) */
         }
     }
     return rc;
