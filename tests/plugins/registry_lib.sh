@@ -13,7 +13,7 @@ reg_cleanup() {
         kill "$p" 2>/dev/null
     done
     for p in $reg_pids; do
-        wait "$p" 2>/dev/null
+        wait "$p" 2>/dev/null || true
     done
     [ -n "${reg_dir:-}" ] && rm -rf "$reg_dir"
 }
