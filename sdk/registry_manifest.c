@@ -68,24 +68,37 @@ static int check_digest(struct temper_registry *r, const char *url, const char *
     return rc;
 }
 
+/* Validate repo:reference and send METHOD .../manifests/<reference> with
+ * the manifest Accept list; *url is new (free()).  TEMPER_OK when a reply
+ * arrived (any status). */
+static int manifest_call(struct temper_registry *r, const char *method, const char *repo,
+                         const char *reference, char **url, struct temper_http_resp *resp)
+{
+    *url = NULL;
+    if (!reference_valid(reference) || !temper_registry_repo_valid(repo)) {
+        return temper_fail(r->st, TEMPER_EINVAL, "invalid reference %s:%s", repo, reference);
+    }
+    *url = reg_url(r, repo, "manifests/%s", reference);
+    char *scope = reg_scope(repo, false);
+    int rc = *url && scope ? TEMPER_OK : temper_fail(r->st, TEMPER_ENOMEM, "out of memory");
+    if (rc == TEMPER_OK) {
+        struct reg_call c = { .method = method, .url = *url, .scope = scope,
+                              .headers = { ACCEPT }, .max_body = r->o.max_manifest };
+        rc = reg_do(r, &c, resp);
+    }
+    free(scope);
+    return rc;
+}
+
 /* quiet: a 404 gives TEMPER_ENOTFOUND without recording it. */
 static int manifest_get(struct temper_registry *r, const char *repo, const char *reference,
                         struct temper_registry_manifest *out, bool quiet)
 {
     struct temper_http_resp resp;
+    char *url = NULL;
     memset(out, 0, sizeof *out);
-    if (!reference_valid(reference) || !temper_registry_repo_valid(repo)) {
-        return temper_fail(r->st, TEMPER_EINVAL, "invalid reference %s:%s", repo, reference);
-    }
-    char *url = reg_url(r, repo, "manifests/%s", reference);
-    char *scope = reg_scope(repo, false);
-    int rc = url && scope ? TEMPER_OK : temper_fail(r->st, TEMPER_ENOMEM, "out of memory");
     temper_http_resp_init(&resp);
-    if (rc == TEMPER_OK) {
-        struct reg_call c = { .method = "GET", .url = url, .scope = scope,
-                              .headers = { ACCEPT }, .max_body = r->o.max_manifest };
-        rc = reg_do(r, &c, &resp);
-    }
+    int rc = manifest_call(r, "GET", repo, reference, &url, &resp);
     if (rc == TEMPER_OK && quiet && resp.status == 404) {
         rc = TEMPER_ENOTFOUND;
     } else if (rc == TEMPER_OK && resp.status != 200) {
@@ -108,7 +121,6 @@ static int manifest_get(struct temper_registry *r, const char *repo, const char 
     }
     temper_http_resp_cleanup(&resp);
     free(url);
-    free(scope);
     return rc;
 }
 
@@ -128,19 +140,10 @@ int temper_registry_manifest_head(struct temper_registry *r, const char *repo,
                                   const char *reference, struct temper_oci_descriptor *out)
 {
     struct temper_http_resp resp;
+    char *url = NULL;
     temper_oci_descriptor_cleanup(out);
-    if (!reference_valid(reference) || !temper_registry_repo_valid(repo)) {
-        return temper_fail(r->st, TEMPER_EINVAL, "invalid reference %s:%s", repo, reference);
-    }
-    char *url = reg_url(r, repo, "manifests/%s", reference);
-    char *scope = reg_scope(repo, false);
-    int rc = url && scope ? TEMPER_OK : temper_fail(r->st, TEMPER_ENOMEM, "out of memory");
     temper_http_resp_init(&resp);
-    if (rc == TEMPER_OK) {
-        struct reg_call c = { .method = "HEAD", .url = url, .scope = scope,
-                              .headers = { ACCEPT } };
-        rc = reg_do(r, &c, &resp);
-    }
+    int rc = manifest_call(r, "HEAD", repo, reference, &url, &resp);
     const char *dcd = rc == TEMPER_OK ? temper_http_resp_header(&resp, "Docker-Content-Digest", 0)
                                       : NULL;
     const char *ct = rc == TEMPER_OK ? temper_http_resp_header(&resp, "Content-Type", 0) : NULL;
@@ -166,7 +169,6 @@ int temper_registry_manifest_head(struct temper_registry *r, const char *repo,
     }
     temper_http_resp_cleanup(&resp);
     free(url);
-    free(scope);
     return rc;
 }
 
