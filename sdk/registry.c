@@ -74,6 +74,7 @@ int temper_registry_new(struct temper_stage *st, const char *host,
         rc = reg_load_credentials(r, &r->o);
     }
     r->o.credentials_file = r->o.docker_config = r->o.ca_file = NULL;
+    r->o.username = r->o.password = NULL;
     if (rc != TEMPER_OK) {
         temper_registry_free(r);
         return rc == TEMPER_ENOMEM ? temper_fail(st, rc, "out of memory") : rc;

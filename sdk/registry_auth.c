@@ -161,11 +161,18 @@ int reg_load_credentials(struct temper_registry *r, const struct temper_registry
 {
     char *line = NULL, *user = NULL, *password = NULL;
     int rc = TEMPER_OK;
-    if (o->credentials_file && o->docker_config) {
-        return temper_fail(r->st, TEMPER_EINVAL,
-                           "credentials_file and docker_config are mutually exclusive");
+    int given = !!o->credentials_file + !!o->docker_config + !!(o->username || o->password);
+    if (given > 1) {
+        return temper_fail(r->st, TEMPER_EINVAL, "credentials_file, docker_config and "
+                           "username/password are mutually exclusive");
     }
-    if (o->credentials_file) {
+    if (o->username || o->password) {
+        if (!o->username || !o->password || !o->username[0] || strchr(o->username, ':')) {
+            return temper_fail(r->st, TEMPER_EINVAL,
+                               "username and password go together (no ':' in the username)");
+        }
+        rc = set_basic(r, o->username, o->password);
+    } else if (o->credentials_file) {
         rc = read_first_line(r->st, o->credentials_file, &line);
         char *colon = rc == TEMPER_OK ? strchr(line, ':') : NULL;
         if (colon) {

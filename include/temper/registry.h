@@ -17,7 +17,8 @@
  *    `access_token`, retry.  Tokens are cached per scope; a 401 with a cached
  *    token drops it and fetches a new one once.
  * Credentials: `credentials_file` (first line `user:password`, or a bare
- * token sent as a Bearer token), or a Docker `config.json`
+ * token sent as a Bearer token), `username` + `password`, or a Docker
+ * `config.json`
  * (`auths.<host>.auth` = base64 "user:password", or `username`/`password`).
  * Every secret is registered with temper_log_add_secret().
  *
@@ -117,6 +118,8 @@ struct temper_registry_opts {
     long backoff_base_ms;            /* first retry delay; 500 */
     size_t max_manifest;             /* manifest / index / token reply; 4 MiB */
     int max_pages;                   /* tag list pages followed; 100 */
+    const char *username;            /* basic credentials given inline (with */
+    const char *password;            /* password); exclusive with the files */
 };
 
 TEMPER_EXPORT void temper_registry_opts_init(struct temper_registry_opts *o);

@@ -13,6 +13,8 @@ struct preg_conf {
     char *ca_file;
     char *credentials_file;
     char *docker_config;
+    char *username;
+    char *password;
     unsigned long long chunk_size;
     unsigned long long monolithic_max;
     char *mount_from;

@@ -35,6 +35,10 @@ static const struct temper_option preg_options[] = {
              "file whose first line is user:password, or a token sent as Bearer"),
     PREG_OPT(TEMPER_OPT_PATH, "docker_config", NULL, 0, docker_config, 0, 0,
              "a Docker config.json whose auths entry for the host gives the credentials"),
+    PREG_OPT(TEMPER_OPT_STR, "username", NULL, 0, username, 0, 0,
+             "user name for basic auth or the token request (with password)"),
+    PREG_OPT(TEMPER_OPT_STR, "password", NULL, TEMPER_OPT_SECRET, password, 0, 0,
+             "password for username; prefer credentials_file or ${ENV} expansion"),
     PREG_OPT(TEMPER_OPT_SIZE, "chunk_size", "16M", 0, chunk_size, 65536, 1073741824,
              "size of one PATCH of a chunked upload"),
     PREG_OPT(TEMPER_OPT_SIZE, "monolithic_max", "32M", 0, monolithic_max, 0, 68719476736LL,
@@ -72,9 +76,10 @@ static int preg_open(struct temper_stage *st, const void *conf, void **state)
 {
     const struct preg_conf *c = conf;
     struct preg_state *s = NULL;
-    if (c->credentials_file && c->docker_config) {
-        return temper_fail(st, TEMPER_EINVAL,
-                           "credentials_file and docker_config are mutually exclusive");
+    int given = !!c->credentials_file + !!c->docker_config + !!(c->username || c->password);
+    if (given > 1 || !c->username != !c->password) {
+        return temper_fail(st, TEMPER_EINVAL, "use one of credentials_file, docker_config or "
+                           "username with password");
     }
     s = calloc(1, sizeof *s);
     if (!s) {
@@ -223,6 +228,8 @@ static int open_registry(struct push *p)
     o.ca_file = p->conf->ca_file;
     o.credentials_file = p->conf->credentials_file;
     o.docker_config = p->conf->docker_config;
+    o.username = p->conf->username;
+    o.password = p->conf->password;
     o.chunk_size = p->conf->chunk_size;
     o.monolithic_max = p->conf->monolithic_max;
     o.max_retries = p->conf->retries > 0 ? (int)p->conf->retries : -1;

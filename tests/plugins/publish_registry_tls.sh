@@ -46,6 +46,15 @@ tap_check "push with a Docker config.json succeeds" test $? -eq 0
 tap_check "it uploaded no blob again" grep -q '^uploaded 0 0$' "$d/out2"
 tap_check "tag v2 reads back" test "$(reg_skopeo_digest "$host/tls/img:v2" $S)" = "$digest"
 
+"$reg_tool" push "$d/img" "repository=$host/tls/img" "ca_file=$d/certs/ca.pem" \
+    username=alice "password=$PASS" -t v3 >"$d/out6" 2>"$d/log6"
+tap_check "push with username and password succeeds" test $? -eq 0
+tap_check "tag v3 reads back" test "$(reg_skopeo_digest "$host/tls/img:v3" $S)" = "$digest"
+"$reg_tool" push "$d/img" "repository=$host/tls/img" username=alice \
+    "credentials_file=$d/creds" -t v4 >/dev/null 2>"$d/log7"
+tap_check "username and credentials_file together are refused" \
+    grep -q "use one of credentials_file, docker_config or username with password" "$d/log7"
+
 "$reg_tool" push "$d/img" "repository=$host/tls/noca" "credentials_file=$d/creds" -t v1 \
     >/dev/null 2>"$d/log3"
 tap_check "without the CA the push fails" test $? -ne 0
