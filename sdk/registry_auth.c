@@ -28,7 +28,6 @@ static void wipe_free(char *s)
 /* Small regular file, first line, no control characters. */
 static int read_first_line(struct temper_stage *st, const char *path, char **out)
 {
-    struct temper_buf b;
     FILE *f = fopen(path, "re");
     int rc = TEMPER_OK;
     *out = NULL;
@@ -49,7 +48,6 @@ static int read_first_line(struct temper_stage *st, const char *path, char **out
     for (size_t i = 0; i < n; i++) {
         bad = bad || (unsigned char)line[i] < 0x20 || line[i] == 0x7f;
     }
-    temper_buf_init(&b, 0);
     if (bad) {
         rc = temper_fail(st, TEMPER_EINVAL, "the credentials file %s is empty or malformed",
                          path);
@@ -59,7 +57,6 @@ static int read_first_line(struct temper_stage *st, const char *path, char **out
         rc = rc == TEMPER_OK && !*out ? TEMPER_ENOMEM : rc;
     }
     explicit_bzero(line, sizeof line);
-    temper_buf_cleanup(&b);
     return rc;
 }
 
