@@ -29,8 +29,8 @@ static void merge_opts(const struct temper_registry_opts *in, struct temper_regi
         memcpy(o, in, n);
         o->size = sizeof *o;
     }
-    o->chunk_size = o->chunk_size ? o->chunk_size : 16ull << 20;
-    o->monolithic_max = o->monolithic_max ? o->monolithic_max : 32ull << 20;
+    o->chunk_size = o->chunk_size ? o->chunk_size : 64ull << 20;
+    o->monolithic_max = o->monolithic_max ? o->monolithic_max : 128ull << 20;
     o->max_retries = o->max_retries == 0 ? 4 : o->max_retries < 0 ? 0 : o->max_retries;
     o->stall_secs = o->stall_secs > 0 ? o->stall_secs : 30;
     o->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000;

@@ -110,8 +110,8 @@ struct temper_registry_opts {
     const char *ca_file;             /* PEM bundle replacing the trust store */
     const char *credentials_file;    /* "user:password" or a token */
     const char *docker_config;       /* a Docker config.json */
-    unsigned long long chunk_size;   /* PATCH size of chunked uploads; 16 MiB */
-    unsigned long long monolithic_max; /* blobs up to this: one PUT; 32 MiB */
+    unsigned long long chunk_size;   /* PATCH size of chunked uploads; 64 MiB */
+    unsigned long long monolithic_max; /* blobs up to this: one PUT; 128 MiB */
     int max_retries;                 /* per request; 0 = 4, < 0 = none */
     long stall_secs;                 /* abort a transfer stalled this long; 30 */
     long connect_timeout_ms;         /* 10 000 */
