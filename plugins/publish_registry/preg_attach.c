@@ -22,6 +22,9 @@
 
 #define COSIGN_PAYLOAD_TYPE "application/vnd.dev.cosign.simplesigning.v1+json"
 #define COSIGN_SIG_ANN "dev.cosignproject.cosign/signature"
+/* cosign's referrers-mode artifact types (registries index referrers by it) */
+#define COSIGN_ARTIFACT_SIG "application/vnd.dev.cosign.artifact.sig.v1+json"
+#define COSIGN_ARTIFACT_ATT "application/vnd.dev.cosign.artifact.att.v1+json"
 
 enum { KIND_SIG = 0, KIND_ATT = 1 };
 
@@ -131,6 +134,11 @@ static int finish_manifest(struct temper_stage *st, struct temper_oci_layout *l,
         }
     }
     m->schema_version = 2;
+    if (rc == TEMPER_OK) {
+        m->artifact_type = strdup(strcmp(suffix, "sig") == 0 ? COSIGN_ARTIFACT_SIG
+                                                             : COSIGN_ARTIFACT_ATT);
+        rc = m->artifact_type ? TEMPER_OK : TEMPER_ENOMEM;
+    }
     rc = rc == TEMPER_OK ? temper_oci_manifest_json(st, m, &json, &len) : rc;
     rc = rc == TEMPER_OK ? temper_oci_blob_write(st, l, TEMPER_OCI_MT_MANIFEST, json, len,
                                                  &out->desc)

@@ -56,6 +56,9 @@ tap_check "the .att tag exists" reg_tag_exists "$reg_host/$ns/img:sha256-${diges
 "$reg_tool" referrers "$reg_host/$ns/img" "$digest" plain_http=true >"$d/refs" 2>>"$d/push.log"
 tap_check "both manifests are referrers of the image (tag schema fallback)" \
     test "$(grep -c '^referrer sha256:' "$d/refs")" -eq 2
+tap_check "... with cosign's artifact types" \
+    sh -c "grep -q 'application/vnd.dev.cosign.artifact.sig.v1+json' '$d/refs' &&
+           grep -q 'application/vnd.dev.cosign.artifact.att.v1+json' '$d/refs'"
 
 push "$d/img" -s "$d/payload" -a "$d/envelope" -V 1.2.3 \
     "repository=127.0.0.1:$proxy_port/$ns/{image}" "tags={version} latest" >"$d/out2"
