@@ -4,7 +4,8 @@
  * $TEMPER_PLUGINS: attest_slsa and attest_spdx (in-toto statements),
  * signer_keyfile (a generated ECDSA P-256 key, <key>.pub written) and
  * publish_layout.  Prints the image digest, then one line per published
- * reference.  Exit 0 when the run succeeded.
+ * reference.  Exit 0 when the run succeeded.  PUBLISH_TEST_TEXT, when set,
+ * is the content of the image's /etc/hello (another image).
  *
  *   publish_pipeline OUT_LAYOUT KEY WORKDIR [TAG...] */
 #include "config.h"
@@ -13,7 +14,9 @@
 #include <ltdl.h>
 #include "tests/lib/plugin_harness.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <temper/oci.h>
@@ -39,7 +42,9 @@ static int write_image(const char *dir, char digest[TEMPER_DIGEST_STR_LEN])
     int rc = temper_oci_layout_create(NULL, dir, &l);
     rc = rc ? rc : temper_oci_layer_new(NULL, l, NULL, &ly);
     rc = rc ? rc : temper_oci_layer_add(ly, &d);
-    rc = rc ? rc : temper_oci_layer_add_data(ly, &f, "hello\n", 6);
+    const char *text = getenv("PUBLISH_TEST_TEXT"); /* another image */
+    text = text ? text : "hello\n";
+    rc = rc ? rc : temper_oci_layer_add_data(ly, &f, text, strlen(text));
     rc = rc ? rc : temper_oci_layer_finish(ly, &layer, diff_id);
     const char *ids[] = { diff_id };
     rc = rc ? rc : temper_oci_image_write(NULL, l, &cfg, &layer, ids, 1, NULL, "latest", &out);
@@ -134,6 +139,10 @@ int main(int argc, char **argv)
     struct temper_loader *ld = NULL;
     char *err = NULL, img_dir[4200], digest[TEMPER_DIGEST_STR_LEN];
     snprintf(img_dir, sizeof img_dir, "%s/build", argv[3]);
+    if (mkdir(argv[3], 0755) != 0 && errno != EEXIST) {
+        perror(argv[3]);
+        return 1;
+    }
     int rc = temper_loader_new(dirs, 1, &ld, &err);
     rc = rc ? rc : write_image(img_dir, digest);
     if (rc == TEMPER_OK) {
