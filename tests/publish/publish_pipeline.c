@@ -6,6 +6,8 @@
  * publish_layout.  Prints the image digest, then one line per published
  * reference.  Exit 0 when the run succeeded.  PUBLISH_TEST_TEXT, when set,
  * is the content of the image's /etc/hello (another image).
+ * PUBLISH_ARCHIVE_DIR, when set, adds two publish_archive stages writing
+ * DIR/hello-<tag>.oci.tar and DIR/hello-<tag>.docker.tar.
  *
  *   publish_pipeline OUT_LAYOUT KEY WORKDIR [TAG...] */
 #include "config.h"
@@ -21,7 +23,7 @@
 #include <string.h>
 #include <temper/oci.h>
 
-#define N_STAGES 4
+#define N_STAGES 6
 
 static int write_image(const char *dir, char digest[TEMPER_DIGEST_STR_LEN])
 {
@@ -69,6 +71,8 @@ static const struct stage_def stages[N_STAGES] = {
     { TEMPER_KIND_ATTEST, "sbom", "spdx" },
     { TEMPER_KIND_SIGNER, "release", "keyfile" },
     { TEMPER_KIND_PUBLISH, "local", "layout" },
+    { TEMPER_KIND_PUBLISH, "ocitar", "archive" },
+    { TEMPER_KIND_PUBLISH, "dockertar", "archive" },
 };
 
 static int run(struct temper_loader *ld, char **argv, int argc, const char *img_dir,
@@ -80,7 +84,15 @@ static int run(struct temper_loader *ld, char **argv, int argc, const char *img_
     const char *const none[] = { NULL };
     const char *const key[] = { key_kv, "generate=true", NULL };
     const char *const pub[] = { path_kv, NULL };
-    const char *const *kvs[N_STAGES] = { none, none, key, pub };
+    const char *adir = getenv("PUBLISH_ARCHIVE_DIR"); /* also the two archive stages */
+    char oci_kv[4200], docker_kv[4200];
+    snprintf(oci_kv, sizeof oci_kv, "path=%s/{image}-{tag}.oci.tar", adir ? adir : ".");
+    snprintf(docker_kv, sizeof docker_kv, "path=%s/{image}-{tag}.docker.tar", adir ? adir : ".");
+    const char *const oci[] = { oci_kv, NULL };
+    const char *const docker[] = { docker_kv, "format=docker-archive",
+                                   "repository=example.com/hello", NULL };
+    const char *const *kvs[N_STAGES] = { none, none, key, pub, oci, docker };
+    int n_stages = adir ? N_STAGES : N_STAGES - 2;
     struct temper_stage_spec specs[N_STAGES];
     void *confs[N_STAGES] = { NULL };
     struct temper_pipeline *p = NULL;
@@ -88,7 +100,7 @@ static int run(struct temper_loader *ld, char **argv, int argc, const char *img_
     memset(&res, 0, sizeof res);
     char *err = NULL;
     int rc = TEMPER_OK;
-    for (int i = 0; rc == TEMPER_OK && i < N_STAGES; i++) {
+    for (int i = 0; rc == TEMPER_OK && i < n_stages; i++) {
         const struct temper_module *m = NULL;
         rc = temper_loader_load(ld, stages[i].kind, stages[i].module, &m, &err);
         rc = rc ? rc : ph_fill(m->desc->options, m->desc->conf_size, kvs[i], &confs[i], &err);
@@ -109,7 +121,7 @@ static int run(struct temper_loader *ld, char **argv, int argc, const char *img_
     };
     char work[4200];
     snprintf(work, sizeof work, "%s/work", argv[3]);
-    rc = rc ? rc : temper_pipeline_new(specs, N_STAGES, NULL, work, NULL, &p, &err);
+    rc = rc ? rc : temper_pipeline_new(specs, (size_t)n_stages, NULL, work, NULL, &p, &err);
     rc = rc ? rc : temper_pipeline_run(p, &in, &res);
     if (rc != TEMPER_OK || res.outcome != TEMPER_RUN_OUTCOME_OK) {
         fprintf(stderr, "publish_pipeline: %s\n", err ? err : res.error ? res.error : "failed");
