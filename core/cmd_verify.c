@@ -4,8 +4,10 @@
  * REF: `oci:DIR[:TAG]` or `oci:DIR@sha256:<hex>` (an OCI layout; without a
  * tag, the layout's only image).  For a layout the image's own blobs are
  * checked against their digests too (a changed layer is caught).  Registry
- * references (`docker://HOST/REPO:TAG`, `HOST/REPO[:TAG|@DIGEST]`) need the
- * registry client; this build says so and exits 1.
+ * references (`docker://HOST/REPO:TAG`, `HOST/REPO[:TAG|@DIGEST]`) go
+ * through the registry client (core/verify_registry.c; --plain-http,
+ * --ca-file, --docker-config, --credentials-file); a build without it says
+ * so and exits 1.
  *
  * Output: what was verified (image digest, key id and algorithm, the number
  * of signatures, each attestation's predicate type), as text or with
@@ -15,6 +17,7 @@
  * 2 usage. */
 #include "config.h"
 #include "core.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,37 +31,41 @@
 #include <temper/sigstore.h>
 #include "../sdk/host.h"
 
-#define VERIFY_USAGE "usage: temper verify --key PUB [--json] REF   (REF: oci:DIR[:TAG])\n"
+#define VERIFY_USAGE                                                                     \
+    "usage: temper verify --key PUB [--json] [--plain-http] [--ca-file PEM]\n"             \
+    "                     [--docker-config FILE] [--credentials-file FILE] REF\n"          \
+    "  REF: oci:DIR[:TAG], docker://HOST/REPO:TAG, HOST/REPO:TAG, HOST/REPO@sha256:HEX\n"
 #define KEY_MAX (64 * 1024)
 #define TREE_MAX_DEPTH 4
 
 struct verify_args {
     const char *key, *ref;
     int json;
+    struct verify_registry_opts reg;
 };
 
-struct verify_out {
-    char digest[TEMPER_DIGEST_STR_LEN];
-    enum temper_verdict verdict;
-    struct temper_sigstore_report rep;
-    char *failure; /* image-level failure (blobs), or NULL */
-};
 
 static int parse_args(int argc, char **argv, struct verify_args *a)
 {
     static const struct option opts[] = {
         { "key", required_argument, NULL, 'k' },
         { "json", no_argument, NULL, 'j' },
+        { "plain-http", no_argument, NULL, 'H' },
+        { "ca-file", required_argument, NULL, 'C' },
+        { "docker-config", required_argument, NULL, 'D' },
+        { "credentials-file", required_argument, NULL, 'F' },
         { NULL, 0, NULL, 0 },
     };
     int c;
     while ((c = getopt_long(argc, argv, "k:j", opts, NULL)) != -1) {
-        if (c == 'k') {
-            a->key = optarg;
-        } else if (c == 'j') {
-            a->json = 1;
-        } else {
-            return -1;
+        switch (c) {
+        case 'k': a->key = optarg; break;
+        case 'j': a->json = 1; break;
+        case 'H': a->reg.plain_http = true; break;
+        case 'C': a->reg.ca_file = optarg; break;
+        case 'D': a->reg.docker_config = optarg; break;
+        case 'F': a->reg.credentials_file = optarg; break;
+        default: return -1;
         }
     }
     if (!a->key || optind != argc - 1) {
@@ -269,15 +276,15 @@ int cmd_verify(int argc, char **argv)
         fputs(VERIFY_USAGE, stderr);
         return TEMPER_EXIT_USAGE;
     }
-    if (strncmp(a.ref, "oci:", 4) != 0) {
-        fprintf(stderr, "temper: verify %s: registry references need the registry client "
-                        "(include/temper/registry.h), which is not in this build; verify a "
-                        "layout copy with oci:DIR[:TAG]\n", a.ref);
-        return TEMPER_EXIT_FAIL;
+    int layout = strncmp(a.ref, "oci:", 4) == 0;
+    if (!layout && !temper_verify_registry_available()) {
+        return temper_verify_registry(NULL, a.ref, NULL, &a.reg, &o); /* says why not */
     }
     char *pem = read_key(a.key);
     struct temper_stage *st = temper_stage_new(NULL, "verify");
-    int code = pem && st ? verify_layout(st, a.ref + 4, pem, &o) : TEMPER_EXIT_FAIL;
+    int code = !pem || !st ? TEMPER_EXIT_FAIL
+               : layout    ? verify_layout(st, a.ref + 4, pem, &o)
+                           : temper_verify_registry(st, a.ref, pem, &a.reg, &o);
     if (code == TEMPER_EXIT_OK) {
         code = report(&a, &o);
     }
