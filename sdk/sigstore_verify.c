@@ -228,30 +228,6 @@ out:
     return rc;
 }
 
-static int check_sig(struct vctx *v)
-{
-    char tag[TEMPER_SIGSTORE_TAG_LEN];
-    struct temper_oci_manifest m;
-    memset(&m, 0, sizeof m);
-    int found = 0;
-    int rc = temper_sigstore_tag(v->digest, TEMPER_SIGSTORE_SIG, tag);
-    if (rc == TEMPER_OK) {
-        rc = get_manifest(v, tag, &m, &found);
-    }
-    if (rc == TEMPER_OK && !found) {
-        rc = block(v, "no signature: %s not found", tag);
-    }
-    for (size_t i = 0; rc == TEMPER_OK && found && i < m.n_layers; i++) {
-        rc = check_sig_layer(v, &m.layers[i]);
-    }
-    if (rc == TEMPER_OK && found && v->rep->n_signatures == 0) {
-        rc = block(v, "no signature in %s verifies with key %s (%zu signature(s) checked)", tag,
-                   v->rep->key_id, v->rep->n_signatures_other);
-    }
-    temper_oci_manifest_cleanup(&m);
-    return rc;
-}
-
 /* 1 when one signature of the envelope verifies over PAE(type, body). */
 static int envelope_verifies(struct vctx *v, json_object *env, const char *type,
                              const unsigned char *body, size_t len)
@@ -379,18 +355,29 @@ static int check_att_layer(struct vctx *v, const struct temper_oci_descriptor *d
     return rc;
 }
 
-static int check_att(struct vctx *v)
+/* Check every layer of the `kind` object with `fn`.  A missing .sig is a
+ * BLOCK (an image must be signed); a missing .att is not (attestations are
+ * optional), and a .sig none of whose layers this key signed is a BLOCK. */
+static int check_object(struct vctx *v, enum temper_sigstore_kind kind,
+                        int (*fn)(struct vctx *, const struct temper_oci_descriptor *))
 {
     char tag[TEMPER_SIGSTORE_TAG_LEN];
     struct temper_oci_manifest m;
     memset(&m, 0, sizeof m);
     int found = 0;
-    int rc = temper_sigstore_tag(v->digest, TEMPER_SIGSTORE_ATT, tag);
+    int rc = temper_sigstore_tag(v->digest, kind, tag);
     if (rc == TEMPER_OK) {
         rc = get_manifest(v, tag, &m, &found);
     }
+    if (rc == TEMPER_OK && !found && kind == TEMPER_SIGSTORE_SIG) {
+        rc = block(v, "no signature: %s not found", tag);
+    }
     for (size_t i = 0; rc == TEMPER_OK && found && i < m.n_layers; i++) {
-        rc = check_att_layer(v, &m.layers[i]);
+        rc = fn(v, &m.layers[i]);
+    }
+    if (rc == TEMPER_OK && found && kind == TEMPER_SIGSTORE_SIG && v->rep->n_signatures == 0) {
+        rc = block(v, "no signature in %s verifies with key %s (%zu signature(s) checked)", tag,
+                   v->rep->key_id, v->rep->n_signatures_other);
     }
     temper_oci_manifest_cleanup(&m);
     return rc;
@@ -411,10 +398,10 @@ int temper_sigstore_verify(struct temper_stage *st, const char *pubkey_pem,
     }
     int rc = key_import(&v, pubkey_pem);
     if (rc == TEMPER_OK) {
-        rc = check_sig(&v);
+        rc = check_object(&v, TEMPER_SIGSTORE_SIG, check_sig_layer);
     }
     if (rc == TEMPER_OK) {
-        rc = check_att(&v);
+        rc = check_object(&v, TEMPER_SIGSTORE_ATT, check_att_layer);
     }
     if (rc == TEMPER_OK && *verdict != TEMPER_VERDICT_BLOCK) {
         *verdict = TEMPER_VERDICT_PASS;
