@@ -4,6 +4,8 @@
 #include "config.h"
 #include "oci_int.h"
 
+#include <temper/json.h>
+#include <json-c/json.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -153,19 +155,23 @@ int temper_oci_image_copy(struct temper_stage *st, const struct temper_oci_layou
     return copy_tree(st, src, dst, d, link, 0);
 }
 
-/* The mediaType a manifest or index blob declares. */
+/* The mediaType a manifest or index blob declares (an untyped one is an
+ * index when it has a "manifests" member), after parsing it as that type. */
 static int sniff_type(struct temper_stage *st, const struct temper_oci_layout *l,
                       struct temper_oci_descriptor *d)
 {
     char *json = NULL;
     size_t len = 0;
+    json_object *root = NULL;
     struct temper_oci_manifest m;
     struct temper_oci_index x;
     memset(&m, 0, sizeof m);
     memset(&x, 0, sizeof x);
     int rc = temper_oci_blob_read(st, l, d, TEMPER_OCI_MAX_JSON, &json, &len);
-    const char *mt = NULL;
-    if (rc == TEMPER_OK && strstr(json, "\"manifests\"")) {
+    rc = rc ? rc : temper_json_parse(st, d->digest, json, len, 0, 0, &root);
+    const char *mt = temper_json_get_str(root, "mediaType");
+    int index = mt ? is_index_type(mt) : temper_json_get(root, "manifests") != NULL;
+    if (rc == TEMPER_OK && index) {
         rc = temper_oci_index_parse(st, d->digest, json, len, &x);
         mt = x.media_type ? x.media_type : TEMPER_OCI_MT_INDEX;
     } else if (rc == TEMPER_OK) {
@@ -176,6 +182,7 @@ static int sniff_type(struct temper_stage *st, const struct temper_oci_layout *l
         d->media_type = strdup(mt);
         rc = d->media_type ? TEMPER_OK : TEMPER_ENOMEM;
     }
+    json_object_put(root);
     temper_oci_manifest_cleanup(&m);
     temper_oci_index_cleanup(&x);
     free(json);

@@ -383,6 +383,72 @@ static void test_swapped(const struct key *k)
     temper_oci_layout_free(l);
 }
 
+/* temper_oci_layout_describe and temper_oci_image_copy (sdk/oci_copy.c). */
+static void test_copy(void)
+{
+    struct temper_oci_descriptor img, cfg, lay, got;
+    memset(&img, 0, sizeof img);
+    memset(&cfg, 0, sizeof cfg);
+    memset(&lay, 0, sizeof lay);
+    memset(&got, 0, sizeof got);
+    char d1[4200], d2[4200], d3[4200], p[4400];
+    snprintf(d1, sizeof d1, "%s/copy-src", base);
+    snprintf(d2, sizeof d2, "%s/copy-linked", base);
+    snprintf(d3, sizeof d3, "%s/copy-copied", base);
+    struct temper_oci_layout *src = NULL, *a = NULL, *b = NULL;
+    TEST("describe an untagged manifest, copy it linked and copied")
+    {
+        MUST(temper_oci_layout_create(NULL, d1, &src));
+        MUST(temper_oci_blob_write(NULL, src, TEMPER_OCI_MT_CONFIG, "{\"a\":1}", 7, &cfg));
+        MUST(temper_oci_blob_write(NULL, src, TEMPER_OCI_MT_LAYER_TAR, "layer", 5, &lay));
+        struct temper_oci_manifest m = { .schema_version = 2, .n_layers = 1, .layers = &lay };
+        m.config = cfg;
+        char *json = NULL;
+        size_t jl = 0;
+        MUST(temper_oci_manifest_json(NULL, &m, &json, &jl));
+        MUST(temper_oci_blob_write(NULL, src, TEMPER_OCI_MT_MANIFEST, json, jl, &img));
+        free(json);
+        MUST(temper_oci_layout_describe(NULL, src, img.digest, &got));
+        CHECK_STR_EQ(got.media_type, TEMPER_OCI_MT_MANIFEST);
+        CHECK_INT_EQ(got.size, img.size);
+        MUST(temper_oci_layout_create(NULL, d2, &a));
+        MUST(temper_oci_layout_create(NULL, d3, &b));
+        MUST(temper_oci_image_copy(NULL, src, a, &got, true));
+        MUST(temper_oci_image_copy(NULL, src, b, &got, false));
+        MUST(temper_oci_blob_verify(NULL, a, &lay));
+        MUST(temper_oci_blob_verify(NULL, b, &cfg));
+        MUST(temper_oci_blob_verify(NULL, b, &img));
+        struct stat sa, sb;
+        snprintf(p, sizeof p, "%s/blobs/sha256/%s", d3, lay.digest + 7);
+        CHECK(lstat(p, &sb) == 0 && sb.st_nlink == 1);
+        snprintf(p, sizeof p, "%s/blobs/sha256/%s", d2, lay.digest + 7);
+        CHECK(lstat(p, &sa) == 0 && sa.st_nlink == 2);
+        MUST(temper_oci_image_copy(NULL, src, a, &got, true)); /* again: kept */
+    }
+    TEST("a symlinked source blob is refused, not followed")
+    {
+        char d4[4200];
+        snprintf(d4, sizeof d4, "%s/copy-4", base);
+        struct temper_oci_layout *c = NULL;
+        MUST(temper_oci_layout_create(NULL, d4, &c));
+        snprintf(p, sizeof p, "%s/blobs/sha256/%s", d1, lay.digest + 7);
+        unlink(p);
+        CHECK(symlink("/etc/passwd", p) == 0);
+        CHECK(temper_oci_image_copy(NULL, src, c, &got, true) != TEMPER_OK);
+        snprintf(p, sizeof p, "%s/blobs/sha256/%s", d4, lay.digest + 7);
+        CHECK(access(p, F_OK) != 0);
+        CHECK_INT_EQ(temper_oci_layout_describe(NULL, src, "sha256:1111111111111111111111111111111111111111111111111111111111111111", &got), TEMPER_ENOTFOUND);
+        temper_oci_layout_free(c);
+    }
+    temper_oci_descriptor_cleanup(&img);
+    temper_oci_descriptor_cleanup(&cfg);
+    temper_oci_descriptor_cleanup(&lay);
+    temper_oci_descriptor_cleanup(&got);
+    temper_oci_layout_free(src);
+    temper_oci_layout_free(a);
+    temper_oci_layout_free(b);
+}
+
 int main(void)
 {
     if (tu_mkdtemp(base, sizeof base, "sigstore") != 0) {
@@ -398,6 +464,7 @@ int main(void)
     test_real_cosign();
     test_attach_verify(&k, &other);
     test_swapped(&k);
+    test_copy();
     key_free(&k);
     key_free(&other);
     tu_rmtree(base);
