@@ -31,9 +31,9 @@
 #include <temper/sigstore.h>
 #include "../sdk/host.h"
 
-#define VERIFY_USAGE                                                                     \
-    "usage: temper verify --key PUB [--json] [--plain-http] [--ca-file PEM]\n"             \
-    "                     [--docker-config FILE] [--credentials-file FILE] REF\n"          \
+#define VERIFY_USAGE                                                                               \
+    "usage: temper verify --key PUB [--json] [--plain-http] [--ca-file PEM]\n"                     \
+    "                     [--docker-config FILE] [--credentials-file FILE] REF\n"                  \
     "  REF: oci:DIR[:TAG], docker://HOST/REPO:TAG, HOST/REPO:TAG, HOST/REPO@sha256:HEX\n"
 #define KEY_MAX (64 * 1024)
 #define TREE_MAX_DEPTH 4
@@ -43,7 +43,6 @@ struct verify_args {
     int json;
     struct verify_registry_opts reg;
 };
-
 
 static int parse_args(int argc, char **argv, struct verify_args *a)
 {
@@ -59,13 +58,26 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
     int c;
     while ((c = getopt_long(argc, argv, "k:j", opts, NULL)) != -1) {
         switch (c) {
-        case 'k': a->key = optarg; break;
-        case 'j': a->json = 1; break;
-        case 'H': a->reg.plain_http = true; break;
-        case 'C': a->reg.ca_file = optarg; break;
-        case 'D': a->reg.docker_config = optarg; break;
-        case 'F': a->reg.credentials_file = optarg; break;
-        default: return -1;
+        case 'k':
+            a->key = optarg;
+            break;
+        case 'j':
+            a->json = 1;
+            break;
+        case 'H':
+            a->reg.plain_http = true;
+            break;
+        case 'C':
+            a->reg.ca_file = optarg;
+            break;
+        case 'D':
+            a->reg.docker_config = optarg;
+            break;
+        case 'F':
+            a->reg.credentials_file = optarg;
+            break;
+        default:
+            return -1;
         }
     }
     if (!a->key || optind != argc - 1) {
@@ -126,8 +138,8 @@ static int layout_image(const struct temper_oci_layout *l, const char *sel,
         const char *at = d->artifact_type ? d->artifact_type : "";
         const char *ref = temper_oci_map_get(&d->annotations, TEMPER_OCI_ANN_REF_NAME);
         size_t rl = ref ? strlen(ref) : 0;
-        if (strstr(at, "cosign") || (rl > 4 && (strcmp(ref + rl - 4, ".sig") == 0 ||
-                                                strcmp(ref + rl - 4, ".att") == 0))) {
+        if (strstr(at, "cosign") ||
+            (rl > 4 && (strcmp(ref + rl - 4, ".sig") == 0 || strcmp(ref + rl - 4, ".att") == 0))) {
             continue;
         }
         if (found && strcmp(found, d->digest) != 0) {
@@ -209,7 +221,8 @@ static int verify_layout(struct temper_stage *st, const char *spec, const char *
         struct temper_sigstore_fetch f;
         temper_sigstore_layout_fetch(l, &f);
         code = temper_sigstore_verify(st, pem, o->digest, &f, &o->verdict, &o->rep) == TEMPER_OK
-                   ? TEMPER_EXIT_OK : TEMPER_EXIT_FAIL;
+                   ? TEMPER_EXIT_OK
+                   : TEMPER_EXIT_FAIL;
     } else if (code == TEMPER_EXIT_OK) {
         code = TEMPER_EXIT_FAIL;
     }
@@ -235,8 +248,8 @@ static void print_json(const struct verify_args *a, const struct verify_out *o, 
     }
     json_object_object_add(j, "attestations", atts);
     json_object_object_add(j, "error", err ? json_object_new_string(err) : NULL);
-    puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
-                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+    puts(
+        json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(j);
 }
 

@@ -142,8 +142,7 @@ static int push_unique(char ***out, size_t *n, const char *tag)
 int temper_tags_expand(const char *const *templates, size_t n, const char *version,
                        const char *variant, char ***out, size_t *n_out, char **err)
 {
-    static const char *const defaults[] = { "{version}", "{major}.{minor}", "{major}",
-                                            "latest" };
+    static const char *const defaults[] = { "{version}", "{major}.{minor}", "{major}", "latest" };
     struct tag_vars v;
     struct temper_buf b;
     *out = NULL;

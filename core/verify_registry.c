@@ -88,8 +88,7 @@ int temper_verify_registry(struct temper_stage *st, const char *spec, const char
     memset(&top, 0, sizeof top);
     const char *s = strncmp(spec, "docker://", 9) == 0 ? spec + 9 : spec;
     if (temper_registry_ref_parse(s, &ref) != TEMPER_OK) {
-        fprintf(stderr, "temper: verify: '%s' is not a registry reference (HOST/REPO:TAG)\n",
-                spec);
+        fprintf(stderr, "temper: verify: '%s' is not a registry reference (HOST/REPO:TAG)\n", spec);
         return TEMPER_EXIT_USAGE;
     }
     char tmp[] = "/tmp/temper-verify-XXXXXX";
@@ -97,9 +96,12 @@ int temper_verify_registry(struct temper_stage *st, const char *spec, const char
     int rc = made ? open_client(st, &ref, ro, &r)
                   : temper_fail(st, TEMPER_EIO, "cannot create a temporary directory");
     rc = rc ? rc : temper_oci_layout_create(st, tmp, &f.cache);
-    rc = rc ? rc : temper_registry_manifest_get(r, ref.repo,
-                                                ref.digest[0] ? ref.digest
-                                                : ref.tag[0] ? ref.tag : "latest", &top);
+    rc = rc ? rc
+            : temper_registry_manifest_get(r, ref.repo,
+                                           ref.digest[0] ? ref.digest
+                                           : ref.tag[0]  ? ref.tag
+                                                         : "latest",
+                                           &top);
     if (rc == TEMPER_OK) {
         memcpy(o->digest, top.digest, sizeof o->digest);
         f.r = r;
@@ -130,9 +132,11 @@ int temper_verify_registry(struct temper_stage *st, const char *spec, const char
     (void)pem;
     (void)ro;
     (void)o;
-    fprintf(stderr, "temper: verify %s: registry references need the registry client "
-                    "(include/temper/registry.h), which is not in this build; verify a layout "
-                    "copy with oci:DIR[:TAG]\n", spec);
+    fprintf(stderr,
+            "temper: verify %s: registry references need the registry client "
+            "(include/temper/registry.h), which is not in this build; verify a layout "
+            "copy with oci:DIR[:TAG]\n",
+            spec);
     return TEMPER_EXIT_FAIL;
 }
 

@@ -19,8 +19,8 @@
 
 static int is_manifest_type(const char *mt)
 {
-    return mt && (strcmp(mt, TEMPER_OCI_MT_MANIFEST) == 0 ||
-                  strcmp(mt, TEMPER_DOCKER_MT_MANIFEST) == 0);
+    return mt &&
+           (strcmp(mt, TEMPER_OCI_MT_MANIFEST) == 0 || strcmp(mt, TEMPER_DOCKER_MT_MANIFEST) == 0);
 }
 
 static int is_index_type(const char *mt)
@@ -49,8 +49,7 @@ static int stream_copy(struct temper_stage *st, struct temper_oci_layout *dst, i
             continue;
         }
         if (n < 0) {
-            rc = temper_fail(st, TEMPER_EIO, "cannot read blob %s: %s", d->digest,
-                             strerror(errno));
+            rc = temper_fail(st, TEMPER_EIO, "cannot read blob %s: %s", d->digest, strerror(errno));
         } else if (n == 0) {
             break;
         } else {

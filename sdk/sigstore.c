@@ -50,7 +50,8 @@ static enum temper_sigstore_kind classify(const struct temper_artifact *a, const
     }
     if (strcmp(mt, TEMPER_COSIGN_MT_SIMPLESIGNING) == 0) {
         return sd && strcmp(sd, digest) == 0 && temper_artifact_get(a, "signature")
-                   ? TEMPER_SIGSTORE_SIG : 0;
+                   ? TEMPER_SIGSTORE_SIG
+                   : 0;
     }
     if (strcmp(mt, TEMPER_DSSE_MEDIA_TYPE) != 0) {
         return 0;
@@ -98,8 +99,8 @@ static int add_layer(struct temper_stage *st, struct temper_oci_layout *l,
 {
     size_t len = 0;
     const void *data = temper_artifact_data(a, &len);
-    const char *mt = kind == TEMPER_SIGSTORE_SIG ? TEMPER_COSIGN_MT_SIMPLESIGNING
-                                                 : TEMPER_DSSE_MEDIA_TYPE;
+    const char *mt =
+        kind == TEMPER_SIGSTORE_SIG ? TEMPER_COSIGN_MT_SIMPLESIGNING : TEMPER_DSSE_MEDIA_TYPE;
     int rc = temper_oci_blob_write(st, l, mt, data, len, d);
     if (rc != TEMPER_OK) {
         return rc;
@@ -115,8 +116,7 @@ static int add_layer(struct temper_stage *st, struct temper_oci_layout *l,
     return rc == TEMPER_OK ? rc : temper_fail(st, rc, "cannot annotate %s", d->digest);
 }
 
-static int subject_of(const struct temper_oci_descriptor *image,
-                      struct temper_oci_descriptor **out)
+static int subject_of(const struct temper_oci_descriptor *image, struct temper_oci_descriptor **out)
 {
     struct temper_oci_descriptor *s = calloc(1, sizeof *s);
     if (!s) {
@@ -199,8 +199,7 @@ int temper_sigstore_attach(struct temper_stage *st, struct temper_oci_layout *l,
     }
     size_t n = 0;
     int rc = TEMPER_OK;
-    for (int kind = TEMPER_SIGSTORE_SIG; rc == TEMPER_OK && kind <= TEMPER_SIGSTORE_ATT;
-         kind++) {
+    for (int kind = TEMPER_SIGSTORE_SIG; rc == TEMPER_OK && kind <= TEMPER_SIGSTORE_ATT; kind++) {
         if (count[kind] > 0) {
             rc = write_object(st, l, image, extras, n_extras, kind, &objs[n]);
             n++;
@@ -224,8 +223,7 @@ static int layout_get_manifest(void *ctx, struct temper_stage *st, const char *t
     const struct temper_oci_index *x = temper_oci_layout_index(l);
     const struct temper_oci_descriptor *d = NULL;
     for (size_t i = 0; x && i < x->n_manifests; i++) {
-        const char *ref = temper_oci_map_get(&x->manifests[i].annotations,
-                                             TEMPER_OCI_ANN_REF_NAME);
+        const char *ref = temper_oci_map_get(&x->manifests[i].annotations, TEMPER_OCI_ANN_REF_NAME);
         if (ref && strcmp(ref, tag) == 0) {
             d = &x->manifests[i];
         }

@@ -138,8 +138,7 @@ static int sig_ok(const struct vkey *k, const void *msg, size_t len, const unsig
 
 /* The manifest at `tag`, parsed.  *found = 0 when the tag does not exist;
  * a malformed manifest is a BLOCK verdict (*found = 0 too). */
-static int get_manifest(struct vctx *v, const char *tag, struct temper_oci_manifest *m,
-                        int *found)
+static int get_manifest(struct vctx *v, const char *tag, struct temper_oci_manifest *m, int *found)
 {
     char *json = NULL;
     size_t len = 0;
@@ -166,7 +165,8 @@ static json_object *member_ci(json_object *o, const char *key)
     if (!o || !json_object_is_type(o, json_type_object)) {
         return NULL;
     }
-    json_object_object_foreach(o, k, val) {
+    json_object_object_foreach(o, k, val)
+    {
         if (strcasecmp(k, key) == 0) {
             return val;
         }
@@ -279,8 +279,8 @@ static int statement_about(const unsigned char *body, size_t len, const char *he
     json_object *st = NULL;
     size_t n = 0;
     int found = 0;
-    if (temper_json_parse(NULL, "in-toto statement", body, len, TEMPER_SIGSTORE_MAX_BLOB, 0,
-                          &st) != TEMPER_OK) {
+    if (temper_json_parse(NULL, "in-toto statement", body, len, TEMPER_SIGSTORE_MAX_BLOB, 0, &st) !=
+        TEMPER_OK) {
         return 0;
     }
     json_object *subj = temper_json_get_array(st, "subject", &n);
@@ -387,8 +387,7 @@ int temper_sigstore_verify(struct temper_stage *st, const char *pubkey_pem,
                            const char *image_digest, const struct temper_sigstore_fetch *f,
                            enum temper_verdict *verdict, struct temper_sigstore_report *report)
 {
-    struct vctx v = { .st = st, .f = f, .digest = image_digest, .rep = report,
-                      .verdict = verdict };
+    struct vctx v = { .st = st, .f = f, .digest = image_digest, .rep = report, .verdict = verdict };
     *verdict = TEMPER_VERDICT_NONE;
     temper_sigstore_report_cleanup(report);
     if (!f || f->size < sizeof *f || !f->get_manifest || !f->get_blob || !image_digest ||

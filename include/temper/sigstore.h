@@ -60,16 +60,15 @@ enum temper_sigstore_kind {
 /* One manifest written by temper_sigstore_attach(). */
 struct temper_sigstore_object {
     enum temper_sigstore_kind kind;
-    char tag[TEMPER_SIGSTORE_TAG_LEN];       /* "sha256-<hex>.sig" / ".att" */
-    struct temper_oci_descriptor manifest;   /* media type, digest, size,
+    char tag[TEMPER_SIGSTORE_TAG_LEN];     /* "sha256-<hex>.sig" / ".att" */
+    struct temper_oci_descriptor manifest; /* media type, digest, size,
                                                 artifactType */
-    size_t n_layers;                         /* signatures / envelopes in it */
+    size_t n_layers;                       /* signatures / envelopes in it */
 };
 
 /* The tag of `kind` for image_digest ("sha256:<hex>"): TEMPER_EINVAL when the
  * digest is not valid. */
-TEMPER_EXPORT int temper_sigstore_tag(const char *image_digest,
-                                      enum temper_sigstore_kind kind,
+TEMPER_EXPORT int temper_sigstore_tag(const char *image_digest, enum temper_sigstore_kind kind,
                                       char out[TEMPER_SIGSTORE_TAG_LEN]) TEMPER_WARN_UNUSED;
 
 /* Write into layout l the .sig and .att manifests (and their layer and
@@ -122,12 +121,12 @@ TEMPER_EXPORT void temper_sigstore_layout_fetch(const struct temper_oci_layout *
  * with temper_sigstore_report_cleanup(). */
 struct temper_sigstore_report {
     char key_id[TEMPER_SHA256_HEX_LEN + 1]; /* hex sha256 of the key's SPKI */
-    const char *algorithm;        /* "ecdsa-p256-sha256", "ed25519", ... (static) */
-    size_t n_signatures;          /* .sig layers that verified */
-    size_t n_signatures_other;    /* .sig layers not made by this key (ignored) */
-    size_t n_attestations;        /* .att envelopes that verified */
-    char **predicate_types;       /* one per verified envelope, in layer order */
-    char *failure;                /* the first reason the verdict is BLOCK */
+    const char *algorithm;                  /* "ecdsa-p256-sha256", "ed25519", ... (static) */
+    size_t n_signatures;                    /* .sig layers that verified */
+    size_t n_signatures_other;              /* .sig layers not made by this key (ignored) */
+    size_t n_attestations;                  /* .att envelopes that verified */
+    char **predicate_types;                 /* one per verified envelope, in layer order */
+    char *failure;                          /* the first reason the verdict is BLOCK */
 };
 TEMPER_EXPORT void temper_sigstore_report_cleanup(struct temper_sigstore_report *r);
 
@@ -149,8 +148,7 @@ TEMPER_EXPORT int temper_sigstore_verify(struct temper_stage *st, const char *pu
                                          const char *image_digest,
                                          const struct temper_sigstore_fetch *f,
                                          enum temper_verdict *verdict,
-                                         struct temper_sigstore_report *report)
-    TEMPER_WARN_UNUSED;
+                                         struct temper_sigstore_report *report) TEMPER_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -34,8 +34,7 @@ static int tmp_create(struct temper_stage *st, struct layer_tmp *t)
 {
     const char *wd = temper_stage_workdir(st);
     const char *td = getenv("TMPDIR");
-    int n = snprintf(t->path, sizeof t->path, "%s/layer-XXXXXX",
-                     wd ? wd : td && *td ? td : "/tmp");
+    int n = snprintf(t->path, sizeof t->path, "%s/layer-XXXXXX", wd ? wd : td && *td ? td : "/tmp");
     t->fd = n > 0 && (size_t)n < sizeof t->path ? mkstemp(t->path) : -1;
     if (t->fd < 0) {
         t->path[0] = '\0';
@@ -93,8 +92,10 @@ static int decompress(struct temper_stage *st, const char *blob, const char *dif
     if (rc == TEMPER_OK) {
         temper_sha256_final(h, NULL, hex);
         if (!temper_hex_equal(hex, diff_id + 7)) {
-            rc = temper_fail(st, TEMPER_ECRYPTO, "layer %s: uncompressed sha256:%s is not the "
-                             "config's diff_id %s", blob, hex, diff_id);
+            rc = temper_fail(st, TEMPER_ECRYPTO,
+                             "layer %s: uncompressed sha256:%s is not the "
+                             "config's diff_id %s",
+                             blob, hex, diff_id);
         }
     }
     if (rc == TEMPER_OK && lseek(t->fd, 0, SEEK_SET) != 0) {
@@ -111,8 +112,9 @@ static int decompress(struct temper_stage *st, const char *blob, const char *dif
     return rc;
 }
 
-static int add_layer(struct temper_stage *st, struct tarw *w, const struct temper_oci_layout *l,
-                     const struct temper_oci_descriptor *layer, const char *diff_id)
+static int add_layer(struct temper_stage *st, struct pubarc_tar *w,
+                     const struct temper_oci_layout *l, const struct temper_oci_descriptor *layer,
+                     const char *diff_id)
 {
     struct layer_tmp t = { .fd = -1 };
     char *blob = temper_oci_blob_path(l, layer->digest);
@@ -121,8 +123,8 @@ static int add_layer(struct temper_stage *st, struct tarw *w, const struct tempe
     snprintf(name, sizeof name, "%s/layer.tar", diff_id + 7);
     int rc = blob ? tmp_create(st, &t) : temper_fail(st, TEMPER_EFORMAT, "bad layer digest");
     rc = rc ? rc : decompress(st, blob, diff_id, &t);
-    rc = rc ? rc : tarw_dir(w, dir);
-    rc = rc ? rc : tarw_fd(w, name, t.fd, t.size);
+    rc = rc ? rc : pubarc_tar_dir(w, dir);
+    rc = rc ? rc : pubarc_tar_fd(w, name, t.fd, t.size);
     tmp_remove(&t);
     free(blob);
     return rc;
@@ -165,13 +167,13 @@ static int seen_before(const struct temper_strlist *ids, size_t i)
     return 0;
 }
 
-int archive_write_docker(struct temper_stage *st, const struct temper_oci_layout *l,
-                         const struct temper_oci_descriptor *img,
-                         const char *const *repo_tags, size_t n_tags, const char *path)
+int pubarc_write_docker(struct temper_stage *st, const struct temper_oci_layout *l,
+                        const struct temper_oci_descriptor *img, const char *const *repo_tags,
+                        size_t n_tags, const char *path)
 {
     struct temper_oci_manifest m;
     struct temper_oci_config cfg;
-    struct tarw w;
+    struct pubarc_tar w;
     memset(&m, 0, sizeof m);
     memset(&cfg, 0, sizeof cfg);
     char *cjson = NULL, *mjson = NULL, cname[TEMPER_DIGEST_STR_LEN + 8];
@@ -181,13 +183,13 @@ int archive_write_docker(struct temper_stage *st, const struct temper_oci_layout
     rc = rc ? rc : temper_oci_blob_read(st, l, &m.config, TEMPER_OCI_MAX_JSON, &cjson, &clen);
     rc = rc ? rc : temper_oci_config_parse(st, m.config.digest, cjson, clen, &cfg);
     if (rc == TEMPER_OK && cfg.diff_ids.n != m.n_layers) {
-        rc = temper_fail(st, TEMPER_EFORMAT, "image %s: %zu layers but %zu diff_ids",
-                         img->digest, m.n_layers, cfg.diff_ids.n);
+        rc = temper_fail(st, TEMPER_EFORMAT, "image %s: %zu layers but %zu diff_ids", img->digest,
+                         m.n_layers, cfg.diff_ids.n);
     }
     if (rc == TEMPER_OK) {
         snprintf(cname, sizeof cname, "%.64s.json", m.config.digest + 7);
         mjson = manifest_json(cname, repo_tags, n_tags, &cfg.diff_ids);
-        rc = mjson ? tarw_open(st, path, &w) : TEMPER_ENOMEM;
+        rc = mjson ? pubarc_tar_open(st, path, &w) : TEMPER_ENOMEM;
         opened = rc == TEMPER_OK;
     }
     for (size_t i = 0; rc == TEMPER_OK && i < m.n_layers; i++) {
@@ -195,11 +197,11 @@ int archive_write_docker(struct temper_stage *st, const struct temper_oci_layout
             rc = add_layer(st, &w, l, &m.layers[i], cfg.diff_ids.v[i]);
         }
     }
-    rc = rc ? rc : tarw_data(&w, cname, cjson, clen);
-    rc = rc ? rc : tarw_data(&w, "manifest.json", mjson, strlen(mjson));
+    rc = rc ? rc : pubarc_tar_data(&w, cname, cjson, clen);
+    rc = rc ? rc : pubarc_tar_data(&w, "manifest.json", mjson, strlen(mjson));
     if (opened) {
-        rc = rc == TEMPER_OK ? tarw_commit(&w) : rc;
-        tarw_abort(&w);
+        rc = rc == TEMPER_OK ? pubarc_tar_commit(&w) : rc;
+        pubarc_tar_abort(&w);
     }
     free(mjson);
     free(cjson);

@@ -19,7 +19,7 @@
 #define TAR_CHUNK (256u * 1024)
 #define MAX_BLOBS 100000
 
-int tarw_open(struct temper_stage *st, const char *path, struct tarw *w)
+int pubarc_tar_open(struct temper_stage *st, const char *path, struct pubarc_tar *w)
 {
     memset(w, 0, sizeof w[0]);
     w->st = st;
@@ -27,13 +27,13 @@ int tarw_open(struct temper_stage *st, const char *path, struct tarw *w)
     w->path = strdup(path);
     w->tmp = temper_strdupf("%s.tmp-XXXXXX", path);
     if (!w->path || !w->tmp) {
-        tarw_abort(w);
+        pubarc_tar_abort(w);
         return temper_fail(st, TEMPER_ENOMEM, "out of memory");
     }
     w->fd = mkstemp(w->tmp);
     if (w->fd < 0) {
         int e = errno;
-        tarw_abort(w);
+        pubarc_tar_abort(w);
         return temper_fail(st, TEMPER_EIO, "cannot create a temp file next to %s: %s", path,
                            strerror(e));
     }
@@ -43,13 +43,14 @@ int tarw_open(struct temper_stage *st, const char *path, struct tarw *w)
         archive_write_open_fd(w->a, w->fd) != ARCHIVE_OK) {
         int rc = temper_fail(st, TEMPER_EIO, "%s: cannot start the tar: %s", path,
                              w->a ? archive_error_string(w->a) : "out of memory");
-        tarw_abort(w);
+        pubarc_tar_abort(w);
         return rc;
     }
     return TEMPER_OK;
 }
 
-static int header(struct tarw *w, const char *name, mode_t type, unsigned mode, long long size)
+static int header(struct pubarc_tar *w, const char *name, mode_t type, unsigned mode,
+                  long long size)
 {
     struct archive_entry *e = archive_entry_new();
     if (!e) {
@@ -71,12 +72,12 @@ static int header(struct tarw *w, const char *name, mode_t type, unsigned mode, 
     return TEMPER_OK;
 }
 
-int tarw_dir(struct tarw *w, const char *name)
+int pubarc_tar_dir(struct pubarc_tar *w, const char *name)
 {
     return header(w, name, AE_IFDIR, 0755, 0);
 }
 
-int tarw_data(struct tarw *w, const char *name, const void *p, size_t n)
+int pubarc_tar_data(struct pubarc_tar *w, const char *name, const void *p, size_t n)
 {
     int rc = header(w, name, AE_IFREG, 0644, (long long)n);
     if (rc == TEMPER_OK && n > 0 && archive_write_data(w->a, p, n) != (la_ssize_t)n) {
@@ -86,7 +87,7 @@ int tarw_data(struct tarw *w, const char *name, const void *p, size_t n)
     return rc;
 }
 
-int tarw_fd(struct tarw *w, const char *name, int fd, long long size)
+int pubarc_tar_fd(struct pubarc_tar *w, const char *name, int fd, long long size)
 {
     int rc = header(w, name, AE_IFREG, 0644, size);
     char *buf = rc == TEMPER_OK ? malloc(TAR_CHUNK) : NULL;
@@ -100,8 +101,8 @@ int tarw_fd(struct tarw *w, const char *name, int fd, long long size)
             continue;
         }
         if (n <= 0 || done + n > size) {
-            rc = temper_fail(w->st, TEMPER_EIO, "%s: entry %s: the source changed size",
-                             w->path, name);
+            rc = temper_fail(w->st, TEMPER_EIO, "%s: entry %s: the source changed size", w->path,
+                             name);
         } else if (archive_write_data(w->a, buf, (size_t)n) != (la_ssize_t)n) {
             rc = temper_fail(w->st, TEMPER_EIO, "%s: entry %s: %s", w->path, name,
                              archive_error_string(w->a));
@@ -113,7 +114,7 @@ int tarw_fd(struct tarw *w, const char *name, int fd, long long size)
     return rc;
 }
 
-int tarw_commit(struct tarw *w)
+int pubarc_tar_commit(struct pubarc_tar *w)
 {
     int rc = TEMPER_OK;
     if (archive_write_close(w->a) != ARCHIVE_OK) {
@@ -123,11 +124,11 @@ int tarw_commit(struct tarw *w)
     } else {
         TEMPER_FREE(w->tmp); /* in place: nothing to remove */
     }
-    tarw_abort(w);
+    pubarc_tar_abort(w);
     return rc;
 }
 
-void tarw_abort(struct tarw *w)
+void pubarc_tar_abort(struct pubarc_tar *w)
 {
     if (w->a) {
         archive_write_free(w->a); /* closes without writing more on error paths */
@@ -158,8 +159,8 @@ static int list_blobs(struct temper_stage *st, int dirfd, char ***out, size_t *n
     *n = 0;
     for (struct dirent *de = d ? readdir(d) : NULL; rc == TEMPER_OK && de; de = readdir(d)) {
         struct stat sb;
-        if (de->d_name[0] == '.' ||
-            fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode)) {
+        if (de->d_name[0] == '.' || fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(sb.st_mode)) {
             continue;
         }
         char **v = *n < MAX_BLOBS ? realloc(*out, (*n + 1) * sizeof *v) : NULL;
@@ -184,7 +185,7 @@ static int list_blobs(struct temper_stage *st, int dirfd, char ***out, size_t *n
     return rc;
 }
 
-static int add_file_at(struct tarw *w, int dirfd, const char *name, const char *entry)
+static int add_file_at(struct pubarc_tar *w, int dirfd, const char *name, const char *entry)
 {
     int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     struct stat sb;
@@ -192,7 +193,7 @@ static int add_file_at(struct tarw *w, int dirfd, const char *name, const char *
     if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         rc = temper_fail(w->st, TEMPER_EIO, "cannot read %s for %s", name, w->path);
     } else {
-        rc = tarw_fd(w, entry, fd, (long long)sb.st_size);
+        rc = pubarc_tar_fd(w, entry, fd, (long long)sb.st_size);
     }
     if (fd >= 0) {
         close(fd);
@@ -200,20 +201,20 @@ static int add_file_at(struct tarw *w, int dirfd, const char *name, const char *
     return rc;
 }
 
-int archive_write_oci(struct temper_stage *st, const char *dir, const char *path)
+int pubarc_write_oci(struct temper_stage *st, const char *dir, const char *path)
 {
-    struct tarw w;
+    struct pubarc_tar w;
     char **blobs = NULL;
     size_t n = 0;
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     int bfd = dfd >= 0 ? openat(dfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_NOFOLLOW) : -1;
-    int rc = bfd >= 0 ? tarw_open(st, path, &w)
+    int rc = bfd >= 0 ? pubarc_tar_open(st, path, &w)
                       : temper_fail(st, TEMPER_EIO, "cannot open the layout %s", dir);
     int opened = rc == TEMPER_OK;
     rc = rc ? rc : add_file_at(&w, dfd, "oci-layout", "oci-layout");
     rc = rc ? rc : add_file_at(&w, dfd, "index.json", "index.json");
-    rc = rc ? rc : tarw_dir(&w, "blobs/");
-    rc = rc ? rc : tarw_dir(&w, "blobs/sha256/");
+    rc = rc ? rc : pubarc_tar_dir(&w, "blobs/");
+    rc = rc ? rc : pubarc_tar_dir(&w, "blobs/sha256/");
     rc = rc ? rc : list_blobs(st, bfd, &blobs, &n);
     for (size_t i = 0; rc == TEMPER_OK && i < n; i++) {
         char entry[128];
@@ -221,8 +222,8 @@ int archive_write_oci(struct temper_stage *st, const char *dir, const char *path
         rc = add_file_at(&w, bfd, blobs[i], entry);
     }
     if (opened) {
-        rc = rc == TEMPER_OK ? tarw_commit(&w) : rc;
-        tarw_abort(&w);
+        rc = rc == TEMPER_OK ? pubarc_tar_commit(&w) : rc;
+        pubarc_tar_abort(&w);
     }
     for (size_t i = 0; blobs && i < n; i++) {
         free(blobs[i]);

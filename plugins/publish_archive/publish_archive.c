@@ -26,7 +26,10 @@
 #include <string.h>
 #include <temper/sigstore.h>
 
-enum { FMT_OCI = 0, FMT_DOCKER = 1 };
+enum {
+    FMT_OCI = 0,
+    FMT_DOCKER = 1
+};
 
 static const char *const format_choices[] = { "oci-archive", "docker-archive", NULL };
 
@@ -43,10 +46,10 @@ struct archive_state {
 static const struct temper_option archive_options[] = {
     { TEMPER_OPT_ENUM, "format", "oci-archive", 0, offsetof(struct archive_conf, format), 0, 0,
       format_choices, "oci-archive (a tar of an OCI layout) or docker-archive (docker save form)" },
-    { TEMPER_OPT_STR, "path", NULL, TEMPER_OPT_REQUIRED, offsetof(struct archive_conf, path), 0,
-      0, NULL, "tarball to write; {image} {tag} {digest} {variant} {format} are replaced" },
-    { TEMPER_OPT_STR, "repository", NULL, 0, offsetof(struct archive_conf, repository), 0, 0,
-      NULL, "docker-archive: repository name of the RepoTags (default: the image name)" },
+    { TEMPER_OPT_STR, "path", NULL, TEMPER_OPT_REQUIRED, offsetof(struct archive_conf, path), 0, 0,
+      NULL, "tarball to write; {image} {tag} {digest} {variant} {format} are replaced" },
+    { TEMPER_OPT_STR, "repository", NULL, 0, offsetof(struct archive_conf, repository), 0, 0, NULL,
+      "docker-archive: repository name of the RepoTags (default: the image name)" },
     TEMPER_OPTION_END,
 };
 
@@ -97,8 +100,10 @@ static char *expand_path(struct temper_stage *st, const char *tmpl, const struct
         const char *end = *p == '{' ? strchr(p, '}') : NULL;
         const char *val = end ? var(v, p + 1, (size_t)(end - p - 1)) : NULL;
         if (*p == '{' && (!val || strchr(val, '/') || strstr(val, ".."))) {
-            rc = temper_fail(st, TEMPER_EINVAL, "path '%s': unknown placeholder or a value "
-                             "that is not a file name", tmpl);
+            rc = temper_fail(st, TEMPER_EINVAL,
+                             "path '%s': unknown placeholder or a value "
+                             "that is not a file name",
+                             tmpl);
         } else if (*p == '{') {
             rc = temper_buf_puts(&b, val);
             p = end + 1;
@@ -154,8 +159,7 @@ static int repo_tags(const struct archive_conf *c, const struct temper_publish_r
     return rc;
 }
 
-static int emit_ref(struct temper_stage *st, const char *fmt, const char *path,
-                    const char *digest)
+static int emit_ref(struct temper_stage *st, const char *fmt, const char *path, const char *digest)
 {
     struct temper_artifact *a = temper_artifact_new(TEMPER_ART_REFERENCE, path);
     int rc = a ? temper_artifact_setf(a, TEMPER_ATTR_REF, "%s:%s", fmt, path) : TEMPER_ENOMEM;
@@ -169,7 +173,8 @@ static int emit_ref(struct temper_stage *st, const char *fmt, const char *path,
 }
 
 static int write_archive(struct temper_stage *st, const struct archive_conf *c,
-                         const struct temper_oci_layout *src, const struct temper_oci_descriptor *img,
+                         const struct temper_oci_layout *src,
+                         const struct temper_oci_descriptor *img,
                          const struct temper_publish_request *req, const char *image,
                          const char *path)
 {
@@ -178,15 +183,16 @@ static int write_archive(struct temper_stage *st, const struct archive_conf *c,
     int rc = TEMPER_OK;
     if (c->format == FMT_OCI) {
         rc = stage_layout(st, src, img, req, &dir);
-        rc = rc ? rc : archive_write_oci(st, dir, path);
+        rc = rc ? rc : pubarc_write_oci(st, dir, path);
     } else if (img->media_type && strcmp(img->media_type, TEMPER_OCI_MT_MANIFEST) != 0 &&
                strcmp(img->media_type, TEMPER_DOCKER_MT_MANIFEST) != 0) {
-        rc = temper_fail(st, TEMPER_ENOTSUP, "docker-archive holds one single-platform image; "
-                         "%s is a multi-platform index (use format = oci-archive)", img->digest);
+        rc = temper_fail(st, TEMPER_ENOTSUP,
+                         "docker-archive holds one single-platform image; "
+                         "%s is a multi-platform index (use format = oci-archive)",
+                         img->digest);
     } else {
         rc = repo_tags(c, req, image, &tags);
-        rc = rc ? rc : archive_write_docker(st, src, img, (const char *const *)tags.v, tags.n,
-                                            path);
+        rc = rc ? rc : pubarc_write_docker(st, src, img, (const char *const *)tags.v, tags.n, path);
     }
     free(dir);
     temper_oci_list_cleanup(&tags);

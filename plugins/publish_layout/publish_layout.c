@@ -38,8 +38,8 @@ struct layout_state {
 };
 
 static const struct temper_option layout_options[] = {
-    { TEMPER_OPT_PATH, "path", NULL, TEMPER_OPT_REQUIRED, offsetof(struct layout_conf, path), 0,
-      0, NULL, "OCI image layout directory to add images to (created when missing)" },
+    { TEMPER_OPT_PATH, "path", NULL, TEMPER_OPT_REQUIRED, offsetof(struct layout_conf, path), 0, 0,
+      NULL, "OCI image layout directory to add images to (created when missing)" },
     { TEMPER_OPT_BOOL, "link", "true", 0, offsetof(struct layout_conf, link), 0, 0, NULL,
       "hard-link blobs from the run's layout when on the same file system instead of copying" },
     TEMPER_OPTION_END,
@@ -175,8 +175,8 @@ static int layout_publish(void *state, struct temper_stage *st,
 {
     const struct layout_state *s = state;
     const char *srcdir = req && req->image ? temper_artifact_path(req->image) : NULL;
-    const char *digest = req && req->image ? temper_artifact_get(req->image, TEMPER_ATTR_DIGEST)
-                                           : NULL;
+    const char *digest =
+        req && req->image ? temper_artifact_get(req->image, TEMPER_ATTR_DIGEST) : NULL;
     struct temper_oci_layout *src = NULL, *dst = NULL;
     if (!srcdir || !digest) {
         return temper_fail(st, TEMPER_EINVAL, "publish_layout: the image has no layout or digest");

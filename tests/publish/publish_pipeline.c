@@ -36,7 +36,8 @@ static int write_image(const char *dir, char digest[TEMPER_DIGEST_STR_LEN])
     memset(&out, 0, sizeof out);
     memset(&cfg, 0, sizeof cfg);
     struct temper_oci_entry d = { .path = "etc", .type = TEMPER_OCI_ENTRY_DIR, .mode = 0755 };
-    struct temper_oci_entry f = { .path = "etc/hello", .type = TEMPER_OCI_ENTRY_FILE,
+    struct temper_oci_entry f = { .path = "etc/hello",
+                                  .type = TEMPER_OCI_ENTRY_FILE,
                                   .mode = 0644 };
     cfg.architecture = strdup("amd64");
     cfg.os = strdup("linux");
@@ -67,12 +68,9 @@ struct stage_def {
 };
 
 static const struct stage_def stages[N_STAGES] = {
-    { TEMPER_KIND_ATTEST, "provenance", "slsa" },
-    { TEMPER_KIND_ATTEST, "sbom", "spdx" },
-    { TEMPER_KIND_SIGNER, "release", "keyfile" },
-    { TEMPER_KIND_PUBLISH, "local", "layout" },
-    { TEMPER_KIND_PUBLISH, "ocitar", "archive" },
-    { TEMPER_KIND_PUBLISH, "dockertar", "archive" },
+    { TEMPER_KIND_ATTEST, "provenance", "slsa" }, { TEMPER_KIND_ATTEST, "sbom", "spdx" },
+    { TEMPER_KIND_SIGNER, "release", "keyfile" }, { TEMPER_KIND_PUBLISH, "local", "layout" },
+    { TEMPER_KIND_PUBLISH, "ocitar", "archive" }, { TEMPER_KIND_PUBLISH, "dockertar", "archive" },
 };
 
 static int run(struct temper_loader *ld, char **argv, int argc, const char *img_dir,
@@ -110,14 +108,22 @@ static int run(struct temper_loader *ld, char **argv, int argc, const char *img_
     rc = rc ? rc : temper_artifact_set_path(img, img_dir);
     rc = rc ? rc : temper_artifact_set(img, TEMPER_ATTR_DIGEST, digest);
     rc = rc ? rc : temper_artifact_set(img, TEMPER_ATTR_IMAGE, "hello");
-    struct temper_image_def def = { .size = sizeof def, .name = "hello",
-                                    .path = "hello.ini", .version = "1.2.3" };
+    struct temper_image_def def = {
+        .size = sizeof def, .name = "hello", .path = "hello.ini", .version = "1.2.3"
+    };
     struct temper_job_input in = {
-        .def = &def, .variant = "runtime", .image = img, .reference = "example.com/hello",
-        .tags = (const char *const *)argv + 4, .n_tags = (size_t)(argc - 4),
-        .definition_digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-        .pipeline_digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000",
-        .builder_id = "https://temper.invalid/test", .source_date_epoch = 1700000000,
+        .def = &def,
+        .variant = "runtime",
+        .image = img,
+        .reference = "example.com/hello",
+        .tags = (const char *const *)argv + 4,
+        .n_tags = (size_t)(argc - 4),
+        .definition_digest =
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        .pipeline_digest =
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        .builder_id = "https://temper.invalid/test",
+        .source_date_epoch = 1700000000,
     };
     char work[4200];
     snprintf(work, sizeof work, "%s/work", argv[3]);

@@ -11,12 +11,12 @@
 
 #define MUST(x) CHECK_INT_EQ((x), TEMPER_OK)
 #define FIXTURE_DIGEST "sha256:634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00"
-#define SIMPLE_FMT                                                                        \
-    "{\"critical\":{\"identity\":{\"docker-reference\":\"example.com/app\"},\"image\":{" \
-    "\"docker-manifest-digest\":\"%s\"},\"type\":\"cosign container image signature\"}," \
+#define SIMPLE_FMT                                                                                 \
+    "{\"critical\":{\"identity\":{\"docker-reference\":\"example.com/app\"},\"image\":{"           \
+    "\"docker-manifest-digest\":\"%s\"},\"type\":\"cosign container image signature\"},"           \
     "\"optional\":null}"
-#define STMT_FMT                                                                          \
-    "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"app\","       \
+#define STMT_FMT                                                                                   \
+    "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":\"app\","               \
     "\"digest\":{\"sha256\":\"%s\"}}],\"predicateType\":\"%s\",\"predicate\":{}}"
 
 static char base[4096];
@@ -32,9 +32,10 @@ static int key_new(struct key *k)
     gnutls_datum_t out = { NULL, 0 };
     int ok = gnutls_privkey_init(&k->priv) >= 0 &&
              gnutls_privkey_generate2(k->priv, GNUTLS_PK_ECDSA,
-                                      GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0,
-                                      NULL, 0) >= 0 &&
-             gnutls_pubkey_init(&pub) >= 0 && gnutls_pubkey_import_privkey(pub, k->priv, 0, 0) >= 0 &&
+                                      GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL,
+                                      0) >= 0 &&
+             gnutls_pubkey_init(&pub) >= 0 &&
+             gnutls_pubkey_import_privkey(pub, k->priv, 0, 0) >= 0 &&
              gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_PEM, &out) >= 0;
     k->pem = ok ? strndup((char *)out.data, out.size) : NULL;
     gnutls_free(out.data);
@@ -135,8 +136,8 @@ static int attach_and_tag(struct temper_oci_layout *l, const struct temper_oci_d
                           struct temper_artifact **arts, size_t n,
                           struct temper_sigstore_object **objs, size_t *n_objs)
 {
-    int rc = temper_sigstore_attach(NULL, l, img, (const struct temper_artifact *const *)arts,
-                                    n, objs, n_objs);
+    int rc = temper_sigstore_attach(NULL, l, img, (const struct temper_artifact *const *)arts, n,
+                                    objs, n_objs);
     for (size_t i = 0; rc == TEMPER_OK && i < *n_objs; i++) {
         rc = temper_oci_layout_tag(NULL, l, &(*objs)[i].manifest, (*objs)[i].tag);
     }
@@ -160,7 +161,8 @@ static void test_tag(void)
     {
         char t[TEMPER_SIGSTORE_TAG_LEN];
         MUST(temper_sigstore_tag(FIXTURE_DIGEST, TEMPER_SIGSTORE_SIG, t));
-        CHECK_STR_EQ(t, "sha256-634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00.sig");
+        CHECK_STR_EQ(t,
+                     "sha256-634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00.sig");
         MUST(temper_sigstore_tag(FIXTURE_DIGEST, TEMPER_SIGSTORE_ATT, t));
         CHECK_STR_CONTAINS(t, "a00.att");
         CHECK_INT_EQ(temper_sigstore_tag("sha256:12", TEMPER_SIGSTORE_SIG, t), TEMPER_EINVAL);
@@ -202,8 +204,8 @@ static void test_real_cosign(void)
         memset(&cfg, 0, sizeof cfg);
         memset(&sigm, 0, sizeof sigm);
         MUST(temper_oci_layout_create(NULL, dir, &l));
-        MUST(temper_oci_blob_write(NULL, l, TEMPER_DOCKER_MT_MANIFEST, manifest,
-                                   strlen(manifest), &img));
+        MUST(temper_oci_blob_write(NULL, l, TEMPER_DOCKER_MT_MANIFEST, manifest, strlen(manifest),
+                                   &img));
         CHECK_STR_EQ(img.digest, FIXTURE_DIGEST);
         /* payload.json has the exact bytes of the signed payload (no newline) */
         size_t plen = strlen(payload);
@@ -227,8 +229,9 @@ static void test_real_cosign(void)
         size_t jl = 0;
         MUST(temper_oci_manifest_json(NULL, &m, &json, &jl));
         MUST(temper_oci_blob_write(NULL, l, TEMPER_OCI_MT_MANIFEST, json, jl, &sigm));
-        MUST(temper_oci_layout_tag(NULL, l, &sigm, "sha256-634a8f35b5f16dcf4aaa0822adc0b1964bb7"
-                                                   "86fca12f6831de8ddc45e5986a00.sig"));
+        MUST(temper_oci_layout_tag(NULL, l, &sigm,
+                                   "sha256-634a8f35b5f16dcf4aaa0822adc0b1964bb7"
+                                   "86fca12f6831de8ddc45e5986a00.sig"));
         struct temper_sigstore_report rep;
         memset(&rep, 0, sizeof rep);
         CHECK_INT_EQ(verify(l, pub, FIXTURE_DIGEST, &rep), TEMPER_VERDICT_PASS);
@@ -281,7 +284,7 @@ static void check_layout_bytes(struct temper_oci_layout *l,
     CHECK_STR_EQ(m.artifact_type, TEMPER_COSIGN_ARTIFACT_ATT);
     CHECK(m.n_layers == 2 && strcmp(m.layers[1].media_type, TEMPER_DSSE_MEDIA_TYPE) == 0);
     CHECK(m.n_layers == 2 && strcmp(temper_oci_map_get(&m.layers[1].annotations, "predicateType"),
-                                     "https://spdx.dev/Document") == 0);
+                                    "https://spdx.dev/Document") == 0);
     temper_oci_manifest_cleanup(&m);
 }
 
@@ -437,7 +440,11 @@ static void test_copy(void)
         CHECK(temper_oci_image_copy(NULL, src, c, &got, true) != TEMPER_OK);
         snprintf(p, sizeof p, "%s/blobs/sha256/%s", d4, lay.digest + 7);
         CHECK(access(p, F_OK) != 0);
-        CHECK_INT_EQ(temper_oci_layout_describe(NULL, src, "sha256:1111111111111111111111111111111111111111111111111111111111111111", &got), TEMPER_ENOTFOUND);
+        CHECK_INT_EQ(temper_oci_layout_describe(
+                         NULL, src,
+                         "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+                         &got),
+                     TEMPER_ENOTFOUND);
         temper_oci_layout_free(c);
     }
     temper_oci_descriptor_cleanup(&img);

@@ -53,7 +53,8 @@ int main(void)
     }
     TEST("versions are made valid tags")
     {
-        CHECK_STR_EQ(run(NULL, 0, "1.2.3+dfsg-1~deb12u1", NULL), "1.2.3_dfsg-1_deb12u1 1.2 1 latest");
+        CHECK_STR_EQ(run(NULL, 0, "1.2.3+dfsg-1~deb12u1", NULL),
+                     "1.2.3_dfsg-1_deb12u1 1.2 1 latest");
         const char *t[] = { "{version}" };
         CHECK_STR_EQ(run(t, 1, "-x", NULL), "_x");
         CHECK_STR_EQ(run(t, 1, "1.0/../../etc", NULL), "1.0_.._.._etc");
@@ -61,7 +62,8 @@ int main(void)
     TEST("bad templates are errors with a message")
     {
         const char *a[] = { "{verison}" };
-        CHECK_STR_CONTAINS(run(a, 1, "1", NULL), "ERR: tag template '{verison}': unknown placeholder");
+        CHECK_STR_CONTAINS(run(a, 1, "1", NULL),
+                           "ERR: tag template '{verison}': unknown placeholder");
         const char *b[] = { "{version" };
         CHECK_STR_CONTAINS(run(b, 1, "1", NULL), "unclosed");
         char longt[300];
