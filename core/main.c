@@ -28,7 +28,7 @@ static const struct command commands[] = {
     { "track", cmd_track, "track -c FILE [--json]", "one polling round of every tracker", 3 },
     { "build", cmd_build, "build -c FILE IMAGE -o DIR", "build one image into an OCI layout", 4 },
     { "test", cmd_test, "test -c FILE IMAGE --layout DIR", "run the image's suites", 5 },
-    { "verify", NULL, "verify --key PUB REF", "check signatures and attestations", 6 },
+    { "verify", cmd_verify, "verify --key PUB [--json] REF", "check signatures and attestations", 6 },
     { "scan", cmd_scan, "scan -c FILE PATCH...", "run the guard stage on patch files", 8 },
     { "review", cmd_review, "review -c FILE list|show ID|approve ID|reject ID", "the review queue", 8 },
     { "run", cmd_run, "run -c FILE [IMAGE...]", "run jobs through the whole chain", 9 },
