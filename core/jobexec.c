@@ -45,6 +45,8 @@ struct job_plan {
     struct temper_published base;
     struct temper_artifact *base_art;
     struct temper_artifact *change;
+    struct temper_artifact *diff;       /* the change's upstream diff, or NULL */
+    bool no_diff;                       /* its tracker has no diff to give */
     const char *tags[2];
     size_t n_tags;
     bool approved;
@@ -162,8 +164,9 @@ static int plan_chain(const struct temper_config *c, const struct temper_conf_im
         if (jp->n == EXEC_MAX_STAGES) {
             return TEMPER_ELIMIT;
         }
-        if (cp->kind == TEMPER_KIND_BUILDER && img->builder && img->builder->module) {
-            cp = img->builder;
+        if (cp->kind == TEMPER_KIND_BUILDER && img->builder && img->builder->module &&
+            cp != img->builder) {
+            continue; /* the chain's other builders build other images */
         }
         jp->has_publish |= cp->kind == TEMPER_KIND_PUBLISH;
         size_t k = jp->n++;
@@ -203,6 +206,57 @@ static int plan_change(const struct temper_job *job, struct job_plan *jp)
         }
     }
     json_object_put(arr);
+    return rc;
+}
+
+/* The upstream diff of the job's change, fetched through the diff() of the
+ * tracker that reported it, for the guards to review.  A tracker without
+ * diff() (packages, OCI digests) has no diff: jp->no_diff, and the guards
+ * have nothing to read.  A failure fails the job (it is retried): a change
+ * is never taken unreviewed because its diff could not be fetched. */
+static int plan_diff(struct temper_exec *x, const struct temper_job *job, struct job_plan *jp,
+                     char **why)
+{
+    const char *tr = jp->change ? temper_artifact_get(jp->change, TEMPER_ATTR_TRACKER) : NULL;
+    const struct temper_config *c = x->rt->cfg;
+    const struct temper_conf_plugin *cp = NULL;
+    for (size_t i = 0; tr && i < c->n_plugins && !cp; i++) {
+        const struct temper_conf_plugin *p = c->plugins[i];
+        if (p->kind == TEMPER_KIND_TRACKER && p->module &&
+            (strcmp(p->id, tr) == 0 || strcmp(p->instance, tr) == 0)) {
+            cp = p;
+        }
+    }
+    const struct temper_tracker_ops *ops = cp ? cp->module->desc->ops : NULL;
+    if (!ops || !ops->diff) {
+        jp->no_diff = jp->change != NULL;
+        return TEMPER_OK;
+    }
+    char sub[64];
+    snprintf(sub, sizeof sub, "diff/job-%lld", job->id);
+    struct temper_open_stage os;
+    char *err = NULL;
+    int rc = temper_runtime_open_stage(x->rt, cp, sub, &os, &err);
+    if (rc == TEMPER_OK) {
+        rc = ops->diff(os.state, os.st, jp->change);
+        const char *e = rc != TEMPER_OK ? temper_stage_error(os.st) : NULL;
+        err = rc != TEMPER_OK ? temper_strdupf("%s: %s", cp->id, e ? e : temper_rc_str(rc))
+                              : NULL;
+    }
+    const struct temper_artifact *d =
+        rc == TEMPER_OK ? temper_stage_artifact(os.st, TEMPER_ART_DIFF, 0) : NULL;
+    if (d) {
+        jp->diff = temper_artifact_dup(d);
+        rc = jp->diff ? TEMPER_OK : TEMPER_ENOMEM;
+    } else if (rc == TEMPER_OK) {
+        jp->no_diff = true;
+    }
+    if (rc != TEMPER_OK) {
+        *why = temper_strdupf("cannot fetch the upstream diff to review: %s",
+                              err ? err : temper_rc_str(rc));
+    }
+    temper_runtime_close_stage(&os);
+    free(err);
     return rc;
 }
 
@@ -310,6 +364,7 @@ static void plan_cleanup(struct job_plan *jp)
     temper_published_cleanup(&jp->base);
     temper_artifact_free(jp->base_art);
     temper_artifact_free(jp->change);
+    temper_artifact_free(jp->diff);
 }
 
 /* ---- settling a job ---------------------------------------------------- */
@@ -447,7 +502,8 @@ static int run_plan(struct temper_exec *x, const struct temper_job *job,
     struct temper_job_input in = {
         .job_id = job->id, .def = &jp->def, .image_conf = img->build_conf,
         .case_sets = jp->sets, .n_case_sets = jp->n, .variant = job->variant,
-        .tags = jp->tags, .n_tags = jp->n_tags, .change = jp->change,
+        .tags = jp->tags, .n_tags = jp->n_tags, .change = jp->change, .diff = jp->diff,
+        .no_diff = jp->no_diff,
         .definition_digest = jp->def_digest, .pipeline_digest = x->pipe_digest,
         .pipeline_uri = rt->cfg->path, .builder_id = x->builder_id,
         .review_approved = jp->approved, .base = jp->base_art,
@@ -540,7 +596,13 @@ static int exec_job(struct temper_exec *x, const struct temper_job *job,
         prc = prc == TEMPER_OK ? plan_change(job, jp) : prc;
         prc = prc == TEMPER_OK ? plan_def(x, img, job, jp) : prc;
         prc = prc == TEMPER_OK ? plan_layout(x, job, jp) : prc;
-        if (prc == TEMPER_ESTATE || prc == TEMPER_ELIMIT) {
+        char *why = NULL;
+        int drc = prc == TEMPER_OK ? plan_diff(x, job, jp, &why) : TEMPER_OK;
+        if (drc != TEMPER_OK) {
+            temper_log(NULL, TEMPER_LOG_LVL_ERROR, "job %lld (%s): %s", job->id, job->image,
+                       why ? why : temper_rc_str(drc));
+            rc = fail_job(x, job, why ? why : "cannot fetch the upstream diff to review");
+        } else if (prc == TEMPER_ESTATE || prc == TEMPER_ELIMIT) {
             char *e = temper_strdupf("base image %s has not been published yet",
                                      img->def.base ? img->def.base + 6 : "?");
             rc = fail_job(x, job, prc == TEMPER_ELIMIT ? "too many stages in the chain"
@@ -549,6 +611,7 @@ static int exec_job(struct temper_exec *x, const struct temper_job *job,
         } else {
             rc = prc == TEMPER_OK ? run_plan(x, job, img, jp, out) : prc;
         }
+        free(why);
     }
     plan_cleanup(jp);
     free(jp);

@@ -64,6 +64,7 @@ struct temper_job_input {
     const struct temper_artifact *image;  /* a prebuilt image (temper test), or NULL */
     const struct temper_artifact *diff;   /* an upstream diff (temper scan), or NULL */
     bool no_review;                     /* a guard's block opens no review item */
+    bool no_diff;                       /* the change's tracker has no diff: guards pass */
     const char *definition_digest;      /* sha256:<hex> of the image file */
     const char *pipeline_digest;        /* sha256:<hex> of the pipeline file */
     const char *pipeline_uri;           /* the pipeline file */

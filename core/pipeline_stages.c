@@ -39,6 +39,13 @@ static int run_guard(struct prun *r, struct pstage *ps, enum temper_verdict *v)
         *v = TEMPER_VERDICT_PASS;
         return TEMPER_OK;
     }
+    if (r->in->no_diff && !newest(r, TEMPER_ART_DIFF)) {
+        /* packages and OCI digests: the tracker has no upstream source to diff */
+        TEMPER_LOG_INFO(ps->st, "the change (%s) comes with no upstream diff: nothing to "
+                        "review", temper_artifact_get(change, TEMPER_ATTR_TRACKER));
+        *v = TEMPER_VERDICT_PASS;
+        return TEMPER_OK;
+    }
     if (r->in->review_approved) {
         /* the review gate: a person took this change after a block */
         TEMPER_LOG_INFO(ps->st, "change approved in review: passing the gate");

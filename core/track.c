@@ -273,9 +273,13 @@ static int fan_out(struct temper_runtime *rt, const struct temper_track_opts *o,
                                                                        JSON_C_TO_STRING_NOSLASHESCAPE));
     } else {
         const char *what = image ? image : temper_artifact_get(a, TEMPER_ATTR_PACKAGE);
+        /* digest trackers (tracker_oci) report references, not versions */
         const char *old = temper_artifact_get(a, TEMPER_ATTR_OLD_VERSION);
+        const char *now = temper_artifact_get(a, TEMPER_ATTR_NEW_VERSION);
+        old = old ? old : temper_artifact_get(a, TEMPER_ATTR_OLD_REF);
+        now = now ? now : temper_artifact_get(a, TEMPER_ATTR_NEW_REF);
         fprintf(o->out, "%s %s %s -> %s (%zu image%s)\n", tracker, what ? what : "?",
-                old && *old ? old : "(new)", temper_artifact_get(a, TEMPER_ATTR_NEW_VERSION),
+                old && *old ? old : "(new)", now ? now : "?",
                 json_object_array_length(jobs), json_object_array_length(jobs) == 1 ? "" : "s");
     }
     json_object_put(ch);
