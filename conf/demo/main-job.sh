@@ -103,7 +103,7 @@ generate = true
 
 [publish "local"]
 plugin = layout
-path   = $S/published
+path   = $S/published/{image}
 INI
 cat > "$S/images/base.ini" <<INI
 [image]
@@ -180,12 +180,18 @@ show track -c "$S/pipeline.ini" || die "temper track failed"
 show run -c "$S/pipeline.ini" || die "temper run failed"
 
 step "verify what was published (signature and attestations, with the public key only)"
-for tag in $(python3 -c 'import json,sys
+verify_all() {
+    for dir in "$S"/published/*/; do
+        dir=${dir%/}
+        for tag in $("$PYTHON3" -c 'import json,sys
 for m in json.load(open(sys.argv[1]))["manifests"]:
     n=m.get("annotations",{}).get("org.opencontainers.image.ref.name","")
-    if not n.startswith("sha256-"): print(n)' "$S/published/index.json"); do
-    show verify --key "$S/keys/signing.key.pub" "oci:$S/published:$tag" || die "verify $tag failed"
-done
+    if n and not n.startswith("sha256-"): print(n)' "$dir/index.json"); do
+            show verify --key "$S/keys/signing.key.pub" "oci:$dir:$tag" || die "verify $dir:$tag failed"
+        done
+    done
+}
+verify_all
 
 step "upstream publishes v1.56, with a risky change in its diff"
 curl -s --noproxy '*' -X POST --data '{"add_release": [{"repo": "PyGithub/PyGithub", "tag_name": "v1.56"}],
@@ -201,11 +207,12 @@ show review -c "$S/pipeline.ini" show "$id" | head -n 20
 show review -c "$S/pipeline.ini" approve "$id" --reason "demo: reviewed the diff" --actor demo
 show run -c "$S/pipeline.ini" || die "the approved rebuild failed"
 show graph -c "$S/pipeline.ini"
+verify_all
 show status -c "$S/pipeline.ini" --html "$S/status.html"
 
 step "where everything is"
 cat <<TXT
-published images (OCI layout) $S/published   (skopeo inspect oci:$S/published:TAG)
+published images (OCI layouts) $S/published/IMAGE   (skopeo inspect oci:$S/published/python:1.56)
 signing key / public key      $S/keys/signing.key / $S/keys/signing.key.pub
 state (SQLite)                $S/state.db
 run reports (JUnit, CTRF)     $S/work/reports

@@ -39,7 +39,9 @@ struct layout_state {
 
 static const struct temper_option layout_options[] = {
     { TEMPER_OPT_PATH, "path", NULL, TEMPER_OPT_REQUIRED, offsetof(struct layout_conf, path), 0, 0,
-      NULL, "OCI image layout directory to add images to (created when missing)" },
+      NULL, "OCI image layout directory to add images to (created when missing); {image} "
+      "in it is the image's name: one layout per image, as a registry has a repository "
+      "per image" },
     { TEMPER_OPT_BOOL, "link", "true", 0, offsetof(struct layout_conf, link), 0, 0, NULL,
       "hard-link blobs from the run's layout when on the same file system instead of copying" },
     TEMPER_OPTION_END,
@@ -170,6 +172,33 @@ static int publish_into(struct temper_stage *st, const struct layout_conf *c,
     return rc;
 }
 
+/* conf->path with every {image} replaced by the image's name (a plain name:
+ * no '/', no "..", not empty). */
+static char *layout_path(struct temper_stage *st, const char *tmpl, const char *image)
+{
+    struct temper_buf b;
+    temper_buf_init(&b, 4096);
+    int rc = TEMPER_OK;
+    for (const char *p = tmpl; rc == TEMPER_OK && *p;) {
+        if (strncmp(p, "{image}", 7) == 0) {
+            if (!image || !*image || strchr(image, '/') || strcmp(image, ".") == 0 ||
+                strcmp(image, "..") == 0) {
+                rc = temper_fail(st, TEMPER_EINVAL, "publish_layout: image name '%s' cannot "
+                                 "name a directory", image ? image : "");
+                break;
+            }
+            rc = temper_buf_append(&b, image, strlen(image));
+            p += 7;
+        } else {
+            rc = temper_buf_append(&b, p, 1);
+            p++;
+        }
+    }
+    char *out = rc == TEMPER_OK && b.data ? strdup(b.data) : NULL;
+    temper_buf_cleanup(&b);
+    return out;
+}
+
 static int layout_publish(void *state, struct temper_stage *st,
                           const struct temper_publish_request *req)
 {
@@ -181,16 +210,19 @@ static int layout_publish(void *state, struct temper_stage *st,
     if (!srcdir || !digest) {
         return temper_fail(st, TEMPER_EINVAL, "publish_layout: the image has no layout or digest");
     }
-    int rc = make_dirs(st, s->conf->path);
+    struct layout_conf c = *s->conf;
+    c.path = layout_path(st, s->conf->path, temper_artifact_name(req->image));
+    int rc = c.path ? make_dirs(st, c.path) : TEMPER_EINVAL;
     if (rc == TEMPER_OK) {
         rc = temper_oci_layout_open(st, srcdir, &src);
     }
     if (rc == TEMPER_OK) {
-        rc = temper_oci_layout_create(st, s->conf->path, &dst);
+        rc = temper_oci_layout_create(st, c.path, &dst);
     }
     if (rc == TEMPER_OK) {
-        rc = publish_into(st, s->conf, src, dst, digest, req);
+        rc = publish_into(st, &c, src, dst, digest, req);
     }
+    free(c.path);
     temper_oci_layout_free(dst);
     temper_oci_layout_free(src);
     return rc;
