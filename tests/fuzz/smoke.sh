@@ -8,7 +8,8 @@
 #
 #   sh smoke.sh SECONDS [TARGET...]
 # Environment: TEMPER_SRCDIR, TEMPER_BUILDDIR (set by make), FUZZ_ARTIFACTS,
-# FUZZ_JOBS (parallel targets, default 1), FUZZ_FLAGS (extra libFuzzer flags).
+# FUZZ_CORPUS_DIR (keep the inputs found in FUZZ_CORPUS_DIR/TARGET, and start
+# from them next time: long runs), FUZZ_FLAGS (extra libFuzzer flags).
 set -u
 seconds=${1:-25}
 shift
@@ -48,15 +49,17 @@ for t in $targets; do
     regress=
     [ -d "$src/tests/fuzz/regress/$t" ] && regress=$src/tests/fuzz/regress/$t
     log=$work/$t.log
-    # the new inputs go to a scratch dir (first corpus dir); the seeds stay
-    mkdir -p "$work/new-$t"
+    # the new inputs go to the first corpus dir; the seeds stay as they are
+    new=$work/new-$t
+    [ -n "${FUZZ_CORPUS_DIR:-}" ] && new=$FUZZ_CORPUS_DIR/$t
+    mkdir -p "$new"
     # shellcheck disable=SC2046
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
     UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
     TMPDIR=$work "$b/tests/fuzz/fuzz_$t" -max_total_time="$seconds" \
         -max_len="$(max_len "$t")" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \
         -print_final_stats=1 -artifact_prefix="$art/$t-" $(dict "$t") ${FUZZ_FLAGS:-} \
-        "$work/new-$t" "$corpus" $regress >"$log" 2>&1
+        "$new" "$corpus" $regress >"$log" 2>&1
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
