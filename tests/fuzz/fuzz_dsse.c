@@ -103,12 +103,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct json_object *sigs = temper_json_get_array(env, "signatures", &n_sigs);
     if (payload) {
         b64_round_trip(payload, strlen(payload));
-        (void)temper_base64_decode(payload, strlen(payload), &body, &body_len);
+        if (temper_base64_decode(payload, strlen(payload), &body, &body_len) != TEMPER_OK) {
+            body = NULL;
+        }
     }
     for (size_t i = 0; sigs && i < n_sigs && i < 16; i++) {
         const char *s = temper_json_get_str(json_object_array_get_idx(sigs, i), "sig");
         if (s && !sig) {
-            (void)temper_base64_decode(s, strlen(s), &sig, &sig_len);
+            if (temper_base64_decode(s, strlen(s), &sig, &sig_len) != TEMPER_OK) {
+                sig = NULL;
+            }
         }
     }
     if (type && body) {

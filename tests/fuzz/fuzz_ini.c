@@ -49,15 +49,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     /* a directory that does not exist: relative includes find nothing */
-    (void)temper_ini_read_mem(ini, "/nonexistent/temper-fuzz/fuzz.ini", (const char *)data,
-                              size, &d);
+    int rc = temper_ini_read_mem(ini, "/nonexistent/temper-fuzz/fuzz.ini", (const char *)data,
+                                 size, &d);
+    FUZZ_ASSERT(rc == TEMPER_OK || rc == TEMPER_EINVAL);
     for (size_t i = 0; i < temper_ini_count(ini); i++) {
         const struct temper_ini_section *sec = temper_ini_at(ini, i);
         struct fz_conf conf = { 0 };
         struct temper_optset set = { fz_options, &conf };
         char *label = temper_ini_section_label(sec);
         free(label);
-        (void)temper_options_apply(&set, 1, sec, TEMPER_OPTIONS_KEEP_UNKNOWN, &d);
+        rc = temper_options_apply(&set, 1, sec, TEMPER_OPTIONS_KEEP_UNKNOWN, &d);
+        FUZZ_ASSERT(rc == TEMPER_OK || rc == TEMPER_EINVAL);
         temper_options_free(fz_options, &conf);
         if (sec->n) {
             (void)temper_ini_last(sec, sec->entries[0].key);

@@ -21,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.max_entries = 5000;
     if (temper_oci_layer_extract(NULL, blob, root, &o) == TEMPER_OK) {
         o.whiteouts = true;
-        (void)temper_oci_layer_extract(NULL, blob, root, &o);
+        int rc = temper_oci_layer_extract(NULL, blob, root, &o);
+        FUZZ_ASSERT(rc <= 0);
     }
     fuzz_dir_check_contained();
     fuzz_dir_clean();

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(sig);
     }
     char *s = fuzz_cstr(data, size < 256 ? size : 256);
-    (void)temper_rfc2822_date_parse(s, &t);
+    int rc = temper_rfc2822_date_parse(s, &t);
+    FUZZ_ASSERT(rc == TEMPER_OK || rc == TEMPER_EFORMAT);
     free(s);
     return 0;
 }

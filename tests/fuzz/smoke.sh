@@ -25,10 +25,9 @@ max_len() {
     case $1 in
     version) echo 512 ;;
     http) echo 4096 ;;
-    ini | oci | dsse) echo 65536 ;;
-    release | patch | guard | github) echo 131072 ;;
-    apkindex) echo 1048576 ;;
-    *) echo 262144 ;;
+    deb822 | debindex | ini) echo 16384 ;;
+    release | patch | guard | github | oci | dsse) echo 32768 ;;
+    *) echo 65536 ;;
     esac
 }
 
