@@ -98,11 +98,11 @@ static const char sql_build_prune[] =
     " WHERE image = ?1 AND variant IS ?2 AND id < ?3)";
 static const char sql_pkg_insert[] =
     "INSERT INTO build_packages (build_id, name, version, arch, source, source_version,"
-    " distribution, purl, sha256, license, supplier, url)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    " distribution, purl, sha256, license, supplier, url, image, dist)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, coalesce(?7, ?14))";
 
-static int insert_package(struct sqs_state *s, long long build_id,
-                          const struct temper_package *in, size_t i)
+static int insert_package(struct sqs_state *s, const struct temper_build_record *b,
+                          long long build_id, const struct temper_package *in, size_t i)
 {
     const char *what = "cannot record the packages of a build";
     struct temper_package p;
@@ -114,9 +114,9 @@ static int insert_package(struct sqs_state *s, long long build_id,
         return temper_fail(s->st, TEMPER_EINVAL, "%s: %s: package %zu has no name",
                            s->path, what, i);
     }
-    return sqs_run(s, sql_pkg_insert, what, "lttttttttttt", build_id, p.name, p.version,
+    return sqs_run(s, sql_pkg_insert, what, "lttttttttttttt", build_id, p.name, p.version,
                    p.arch, p.source, p.source_version, p.distribution, p.purl, p.sha256,
-                   p.license, p.supplier, p.url);
+                   p.license, p.supplier, p.url, b->image, b->distribution);
 }
 
 static int build_tx(struct sqs_state *s, const struct temper_build_record *b,
@@ -131,7 +131,7 @@ static int build_tx(struct sqs_state *s, const struct temper_build_record *b,
     long long id = sqlite3_last_insert_rowid(s->db);
     rc = sqs_run(s, sql_build_prune, what, "ttl", b->image, b->variant, id);
     for (size_t i = 0; i < n_pkgs && rc == TEMPER_OK; i++) {
-        rc = insert_package(s, id, &pkgs[i], i);
+        rc = insert_package(s, b, id, &pkgs[i], i);
     }
     return rc;
 }

@@ -102,9 +102,27 @@ static const char migration_1[] =
     "PRAGMA application_id = 1414548818;"
     "PRAGMA user_version = 1;";
 
+/* 2: the image and the effective distribution copied into build_packages,
+ * indexed with the names, so "which images hold P" pages through an index
+ * instead of joining every build that ever held P (bench_affected). */
+static const char migration_2[] =
+    "ALTER TABLE build_packages ADD COLUMN image TEXT;"
+    "ALTER TABLE build_packages ADD COLUMN dist TEXT;"
+    "UPDATE build_packages SET"
+    " image = (SELECT b.image FROM builds b WHERE b.id = build_packages.build_id),"
+    " dist = coalesce(distribution,"
+    "  (SELECT b.distribution FROM builds b WHERE b.id = build_packages.build_id));"
+    "DROP INDEX build_packages_name;"
+    "DROP INDEX build_packages_source;"
+    "CREATE INDEX build_packages_name ON build_packages (name, image, dist);"
+    "CREATE INDEX build_packages_source ON build_packages (source, image, dist)"
+    " WHERE source IS NOT NULL;"
+    "PRAGMA user_version = 2;";
+
 static const char *const migrations[SQS_SCHEMA_VERSION + 1] = {
     NULL,
     migration_1,
+    migration_2,
 };
 
 static const char sql_user_version[] = "PRAGMA user_version";
