@@ -41,6 +41,19 @@ static const struct temper_option core_options[] = {
     TEMPER_OPTION_END,
 };
 
+#define SLA_OPT(key, def, field, doc) \
+    { TEMPER_OPT_DURATION, key, def, 0, offsetof(struct temper_sla_conf, field), 0, \
+      100LL * 365 * 86400 * 1000, NULL, doc }
+
+static const struct temper_option sla_options[] = {
+    SLA_OPT("critical", "7d", critical, "window for a critical vulnerability: from the time "
+            "a fix is available to the publication of the fixed image (0 = none)"),
+    SLA_OPT("high", "7d", high, "window for a high severity vulnerability (0 = none)"),
+    SLA_OPT("medium", NULL, medium, "window for a medium severity vulnerability (0 = none)"),
+    SLA_OPT("low", NULL, low, "window for a low severity vulnerability (0 = none)"),
+    TEMPER_OPTION_END,
+};
+
 static const struct temper_option stage_options[] = {
     { TEMPER_OPT_STR, "plugin", NULL, TEMPER_OPT_REQUIRED,
       offsetof(struct temper_stage_keys, plugin), 0, 0, NULL,
@@ -94,6 +107,7 @@ void temper_config_free(struct temper_config *c)
     free(c->plugins);
     free(c->chain);
     temper_options_free(core_options, &c->core);
+    temper_options_free(sla_options, &c->sla);
     temper_ini_section_free(c->store_sec);
     temper_loader_free(c->loader); /* last: option tables live in the modules */
     temper_ini_free(c->ini);
@@ -233,7 +247,8 @@ static int classify(struct temper_config *c, const struct temper_ini_section *se
     int kind = temper_kind_from_str(sec->name);
     int image_sec = strcmp(sec->name, "image") == 0 || strcmp(sec->name, "upstream") == 0 ||
                     strcmp(sec->name, "build") == 0 || strcmp(sec->name, "test") == 0;
-    if (strcmp(sec->name, "core") == 0 || strcmp(sec->name, "pipeline") == 0) {
+    if (strcmp(sec->name, "core") == 0 || strcmp(sec->name, "pipeline") == 0 ||
+        strcmp(sec->name, "sla") == 0) {
         if (sec->sub) {
             temper_diag_error(d, sec->file, sec->line, "%s: [%s] takes no name", label,
                               sec->name);
@@ -299,6 +314,19 @@ static int load_core(struct temper_config *c, const char *const *dirs, size_t n_
     free(err);
     temper_ini_section_free(tmp);
     return rc;
+}
+
+static int load_sla(struct temper_config *c, struct temper_diags *d)
+{
+    struct temper_ini_section *tmp = NULL;
+    const struct temper_ini_section *sec = section_or_empty(c, "sla", &tmp);
+    if (!sec) {
+        return TEMPER_ENOMEM;
+    }
+    struct temper_optset set = { sla_options, &c->sla };
+    int rc = temper_options_apply(&set, 1, sec, 0, d);
+    temper_ini_section_free(tmp);
+    return rc == TEMPER_ENOMEM ? rc : TEMPER_OK;
 }
 
 /* ---- the store --------------------------------------------------------- */
@@ -507,6 +535,7 @@ static int load_all(struct temper_config *c, const char *const *dirs, size_t n_d
         }
     }
     rc = load_store(c, d);
+    rc = rc == TEMPER_OK ? load_sla(c, d) : rc;
     rc = rc == TEMPER_OK ? load_chain(c, d) : rc;
     rc = rc == TEMPER_OK ? temper_config_load_images(c, d) : rc;
     return rc == TEMPER_ENOMEM ? rc : TEMPER_OK;

@@ -32,6 +32,15 @@ struct temper_core_conf {
     int log_level;                    /* enum temper_log_level */
 };
 
+/* [sla]: how long after a fix is available the fixed image must be
+ * published, per severity (ms; 0 = no window).  Read by `temper sla`. */
+struct temper_sla_conf {
+    long long critical;
+    long long high;
+    long long medium;
+    long long low;
+};
+
 /* The keys the core reserves in every plugin section (TEMPER_OPT_RESERVED_KEYS). */
 struct temper_stage_keys {
     char *plugin;
@@ -103,6 +112,7 @@ struct temper_config {
     char *path;
     struct temper_ini *ini;
     struct temper_core_conf core;
+    struct temper_sla_conf sla;
     struct temper_loader *loader;
     struct temper_conf_plugin **plugins; /* every plugin section, in file order */
     size_t n_plugins;

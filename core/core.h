@@ -46,6 +46,8 @@ int cmd_build(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_review(int argc, char **argv);
+int cmd_sla(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 struct temper_loader;
 /* Open the loader with --plugin-dir dirs followed by `extra`; prints the

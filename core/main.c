@@ -35,6 +35,8 @@ static const struct command commands[] = {
     { "daemon", NULL, "daemon -c FILE", "poll trackers on a schedule", 9 },
     { "worker", NULL, "worker -c FILE", "take jobs from the queue", 9 },
     { "graph", NULL, "graph -c FILE [--format dot|json]", "the image dependency graph", 9 },
+    { "sla", cmd_sla, "sla -c FILE [--json] [--image NAME]", "vulnerability fix times and SLA breaches", 9 },
+    { "status", cmd_status, "status -c FILE --html OUT", "a static HTML status page", 9 },
 };
 
 void temper_cmd_base_init(struct temper_cmd_base *b)

@@ -87,6 +87,35 @@ static void hit_free(struct vex_hit *h)
     free(h->impact);
     free(h->action);
     free(h->notes);
+    free(h->fixed);
+    free(h->summary);
+}
+
+/* Severity, publication date and fix are kept across feeds: the highest
+ * severity, the earliest date, and the deciding feed's fix (else any). */
+static int hit_merge_facts(struct vex_hit *h, const struct vex_decision *d, bool decided)
+{
+    if (vex_severity_rank(d->severity) > vex_severity_rank(h->severity)) {
+        h->severity = d->severity;
+    }
+    if (d->published > 0 && (h->published == 0 || d->published < h->published)) {
+        h->published = d->published;
+    }
+    if (d->summary && !h->summary && ac_text_ok(d->summary, 1024)) {
+        h->summary = strdup(d->summary);
+        if (!h->summary) {
+            return TEMPER_ENOMEM;
+        }
+    }
+    if (d->fixed && (decided || !h->fixed)) {
+        char *f = strdup(d->fixed);
+        if (!f) {
+            return TEMPER_ENOMEM;
+        }
+        free(h->fixed);
+        h->fixed = f;
+    }
+    return TEMPER_OK;
 }
 
 static int add_alias(struct json_object *set, const char *vuln, const char *a)
@@ -162,9 +191,13 @@ int vex_record(struct vex_ctx *c, const char *vuln, struct json_object *aliases,
         rc = hit_new(c, vuln, src, key, &h);
         fresh = true;
     }
-    if (rc == TEMPER_OK && (fresh || d->origin > h->origin ||
-                            (d->origin == h->origin && d->status > h->status))) {
+    bool decided = rc == TEMPER_OK && (fresh || d->origin > h->origin ||
+                                       (d->origin == h->origin && d->status > h->status));
+    if (decided) {
         rc = hit_set(h, d);
+    }
+    if (rc == TEMPER_OK) {
+        rc = hit_merge_facts(h, d, decided);
     }
     size_t n = json_object_is_type(aliases, json_type_array) ? json_object_array_length(aliases)
                                                               : 0;
@@ -413,13 +446,17 @@ static void ctx_cleanup(struct vex_ctx *c)
     temper_http_free(c->http);
 }
 
-static int vex_run(struct vex_ctx *c, const struct ac_input *in, struct json_object **doc)
+static int vex_run(struct vex_ctx *c, const struct ac_input *in,
+                   const struct temper_artifact *run, struct json_object **doc)
 {
     c->by_key = json_object_new_object();
     c->hit_index = json_object_new_object();
     int rc = c->by_key && c->hit_index ? build_sources(c, in->pk, in->n) : TEMPER_ENOMEM;
     if (rc == TEMPER_OK) {
         rc = vex_read_feeds(c);
+    }
+    if (rc == TEMPER_OK) {
+        rc = vex_sla_record(c, in, run);
     }
     if (rc == TEMPER_OK && c->n_hits > 0) {
         TEMPER_LOG_INFO(c->st, "%zu VEX statements about %s", c->n_hits, in->s.name);
@@ -436,7 +473,7 @@ static int vex_attest(void *state, struct temper_stage *st, const struct temper_
     struct json_object *doc = NULL;
     int rc = ac_input_init(st, image, run, true, &in);
     if (rc == TEMPER_OK) {
-        rc = vex_run(&c, &in, &doc);
+        rc = vex_run(&c, &in, run, &doc);
     }
     if (rc == TEMPER_OK && !doc) {
         TEMPER_LOG_INFO(st, "no known vulnerability touches %s: no VEX statement", in.s.name);

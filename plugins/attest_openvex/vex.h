@@ -56,6 +56,10 @@ struct vex_hit {
     char *impact;                /* not_affected: why */
     char *action;                /* affected: what to do */
     char *notes;                 /* how the status was decided */
+    const char *severity;        /* static "critical".."low", NULL = unknown */
+    long long published;         /* OSV `published`, Unix ms; 0 = unknown */
+    char *fixed;                 /* lowest fixed version above the installed one */
+    char *summary;               /* OSV summary, or NULL */
 };
 
 struct vex_ctx {
@@ -80,6 +84,10 @@ struct vex_decision {
     const char *impact;
     const char *action;
     const char *notes;
+    const char *severity;        /* static, see vex_severity_rank() */
+    long long published;
+    const char *fixed;
+    const char *summary;
 };
 
 /* Record (or merge) a decision about vuln for source `src`; `aliases` (may
@@ -98,6 +106,23 @@ int vex_tracker(struct vex_ctx *c, struct json_object *root, const char *where)
 
 /* Read every configured feed (files, directories, URLs) into decisions. */
 int vex_read_feeds(struct vex_ctx *c) TEMPER_WARN_UNUSED;
+
+/* ---- SLA facts (vex_sla.c) ----
+ * Severity words are the static strings "critical", "high", "medium", "low";
+ * rank 4..1, 0 for NULL or anything else. */
+int vex_severity_rank(const char *sev);
+/* An OSV record's severity for one affected[] entry (may be NULL): the
+ * highest of database_specific / ecosystem_specific "severity" words and
+ * CVSS v3 base scores of severity[] vectors; NULL when none is known. */
+const char *vex_osv_severity(struct json_object *rec, struct json_object *ent);
+/* A Debian tracker urgency ("high", "medium**", "unimportant") as a word. */
+const char *vex_urgency_severity(const char *urgency);
+/* "YYYY-MM-DDThh:mm:ss[.frac]Z" as Unix ms; 0 when not understood. */
+long long vex_time_ms(const char *s);
+/* Record the SLA facts of this evaluation in the stage's key/value state
+ * (see vex_sla.c); a stage without a store records nothing. */
+int vex_sla_record(struct vex_ctx *c, const struct ac_input *in,
+                   const struct temper_artifact *run) TEMPER_WARN_UNUSED;
 
 /* "Update X to V or later ..." / "No fix ..." (new strings). */
 char *vex_action_fix(const struct vex_src *s, const char *fixed);

@@ -85,6 +85,8 @@ static int tracker_entry(struct vex_ctx *c, size_t si, const char *release, cons
     struct vex_decision d = { .origin = VEX_FROM_TRACKER };
     bool fix_action = false;
     tracker_status(c, s, status, fixed, &d, &fix_action);
+    d.severity = vex_urgency_severity(temper_json_get_str(r, "urgency"));
+    d.fixed = fix_action ? fixed : NULL;
     char *notes = tracker_notes(s, release, status, fixed, r);
     char *text = NULL;
     if (d.status == VEX_NOT_AFFECTED) {

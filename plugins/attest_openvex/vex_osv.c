@@ -235,6 +235,7 @@ static int record_src(struct vex_ctx *c, struct json_object *rec, const char *id
 {
     const struct vex_src *s = &c->srcs[si];
     struct verdict vd = { 0 };
+    const char *severity = NULL;
     size_t na = 0;
     struct json_object *aff = temper_json_get_array(rec, "affected", &na);
     int rc = TEMPER_OK;
@@ -244,12 +245,18 @@ static int record_src(struct vex_ctx *c, struct json_object *rec, const char *id
         const char *name = temper_json_get_str(ent, "package.name");
         if (eco && name && strcmp(eco, s->distro.ecosystem) == 0 && strcmp(name, s->name) == 0) {
             rc = eval_entry(c, ent, s, where, &vd);
+            const char *sev = vex_osv_severity(rec, ent);
+            severity = vex_severity_rank(sev) > vex_severity_rank(severity) ? sev : severity;
         }
     }
     struct vex_decision d;
     char *own[2] = { NULL, NULL };
     if (rc == TEMPER_OK) {
         rc = decide(c, s, &vd, id, &d, own);
+        d.severity = severity;
+        d.published = vex_time_ms(temper_json_get_str(rec, "published"));
+        d.fixed = d.status == VEX_AFFECTED ? vd.fix : NULL;
+        d.summary = temper_json_get_str(rec, "summary");
     }
     if (rc == TEMPER_OK) {
         rc = vex_record(c, vuln_name(rec, id), temper_json_get(rec, "aliases"), id, si, &d);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,6 +26,7 @@ struct sqlite_conf {
     long long busy_timeout;
     int synchronous;
     long long max_attempts_default;
+    long long cache_size;
 };
 
 enum { SYNC_NORMAL = 0, SYNC_FULL = 1 };
@@ -45,6 +47,9 @@ static const struct temper_option sqlite_options[] = {
     { TEMPER_OPT_INT, "max_attempts_default", "3", 0,
       offsetof(struct sqlite_conf, max_attempts_default), 1, 100, NULL,
       "attempts of a job enqueued without max_attempts before it is FAILED" },
+    { TEMPER_OPT_SIZE, "cache_size", "64M", 0, offsetof(struct sqlite_conf, cache_size),
+      1 << 20, 1LL << 36, NULL,
+      "page cache of the connection: the package index of many images stays in memory" },
     TEMPER_OPTION_END
 };
 
@@ -116,6 +121,13 @@ static int configure(struct sqs_state *s, const struct sqlite_conf *conf)
     if (rc == TEMPER_OK) {
         rc = sqs_run(s, conf->synchronous == SYNC_NORMAL ? sql_sync_normal : sql_sync_full,
                      "cannot set the synchronous level", "");
+    }
+    if (rc == TEMPER_OK) {
+        /* a PRAGMA takes no parameters; the number comes from a checked SIZE */
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA cache_size = -%lld", conf->cache_size / 1024);
+        int src = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        rc = src == SQLITE_OK ? TEMPER_OK : sqs_fail(s, src, "cannot set the cache size");
     }
     return rc;
 }
