@@ -382,6 +382,17 @@ int temper_http_parse_retry_after(const char *value, long long now_ms, long long
     if (t == (time_t)-1) {
         return TEMPER_EFORMAT;
     }
+    /* a date in the past waits 0; one beyond the cap waits the cap, like a
+     * delay does (curl_getdate() takes years like 1666123306: no overflow) */
+    long long now_s = now_ms / 1000;
+    if ((long long)t <= now_s) {
+        *wait_ms = 0;
+        return TEMPER_OK;
+    }
+    if ((long long)t - now_s > RETRY_AFTER_MAX_S) {
+        *wait_ms = RETRY_AFTER_MAX_S * 1000;
+        return TEMPER_OK;
+    }
     long long ms = (long long)t * 1000 - now_ms;
     *wait_ms = ms < 0 ? 0 : ms;
     return TEMPER_OK;

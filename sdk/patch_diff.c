@@ -320,8 +320,10 @@ int patch_on_diff(struct pctx *c)
         }
         return TEMPER_OK;
     }
+    /* noise of other diff tools, and "# " notes a tracker writes where it
+     * has no patch to give (tracker_github: a file GitHub sent no patch for) */
     if (c->slen == 0 || patch_is(c, "Only in ") || patch_is(c, "Index: ") ||
-        patch_is(c, "====")) {
+        patch_is(c, "====") || patch_is(c, "# ")) {
         return TEMPER_OK;
     }
     return patch_err(c, TEMPER_EFORMAT, "unexpected line in the diff%s",

@@ -35,7 +35,8 @@
  * as a commit without a sha, and a bare unified diff (`git diff`, `diff -ruN`)
  * as one commit without metadata.  Text before the first message or diff
  * (hg export headers, `git show` output, notes) is skipped, as patch(1) and
- * git apply do.
+ * git apply do; between files, lines starting with "# " are notes a tracker
+ * writes where it has no patch to give, and are skipped too.
  *
  * Every input is hostile: sizes and counts are capped (struct
  * temper_patch_limits), a hunk must hold exactly the lines its header

@@ -39,8 +39,18 @@ int sqs_rc(int src)
 int sqs_fail(struct sqs_state *s, int src, const char *what)
 {
     const char *msg = sqlite3_errstr(src);
+    int sys = 0;
     if (s->db && sqlite3_errcode(s->db) != SQLITE_OK) {
+        int prim = sqlite3_errcode(s->db) & 0xff;
         msg = sqlite3_errmsg(s->db);
+        /* "disk I/O error" alone hides a full disk: add what the OS said */
+        if (prim == SQLITE_IOERR || prim == SQLITE_FULL || prim == SQLITE_CANTOPEN) {
+            sys = sqlite3_system_errno(s->db);
+        }
+    }
+    if (sys > 0) {
+        return temper_fail(s->st, sqs_rc(src), "%s: %s: %s (%s)", s->path, what, msg,
+                           strerror(sys));
     }
     return temper_fail(s->st, sqs_rc(src), "%s: %s: %s", s->path, what, msg);
 }

@@ -139,7 +139,7 @@ int cexec_paths(const char *argv0, const struct temper_strlist *env, struct temp
         return temper_oci_list_push(out, argv0);
     }
     size_t i = env_find(env, "PATH=");
-    const char *p = i < env->n ? env->v[i] + 5 : DEFAULT_PATH + 5;
+    const char *p = i < env->n ? env->v[i] + 5 : &DEFAULT_PATH[5];
     int rc = TEMPER_OK;
     while (rc == TEMPER_OK && out->n < PATH_DIRS_MAX) {
         size_t n = strcspn(p, ":");

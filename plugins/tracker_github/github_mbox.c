@@ -20,6 +20,7 @@
  * (no header injection), are cut at 900 bytes, and non-ASCII text is written
  * as RFC 2047 encoded-words, as git does. */
 #include "github.h"
+#include <temper/patch.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +255,21 @@ static int file_header(struct temper_buf *b, const char *status, const char *fro
     return rc;
 }
 
+/* Does `patch` hold well-formed unified hunks (each with exactly the lines
+ * its header announces)?  Checked through the SDK's writer, which refuses
+ * what the guards' parser would refuse: a malformed patch text must not
+ * make the whole mbox unreadable (nor forge structure in it). */
+static bool hunks_ok(const char *patch)
+{
+    struct temper_patch_file pf = { .size = sizeof pf, .old_path = "x", .new_path = "x",
+                                    .path = "x" };
+    struct temper_buf t;
+    temper_buf_init(&t, 0);
+    int rc = temper_patch_write_file(&t, &pf, patch);
+    temper_buf_cleanup(&t);
+    return rc != TEMPER_EFORMAT;
+}
+
 static int put_file(struct temper_buf *b, const struct json_object *f)
 {
     const char *to = temper_json_get_str(f, "filename");
@@ -265,6 +281,10 @@ static int put_file(struct temper_buf *b, const struct json_object *f)
     status = status ? status : "modified";
     bool added = strcmp(status, "added") == 0, removed = strcmp(status, "removed") == 0;
     int rc = file_header(b, status, from, to);
+    if (rc == TEMPER_OK && patch && !hunks_ok(patch)) {
+        return temper_buf_printf(b, "# temper: GitHub sent a malformed patch for this file "
+                                 "(%zu bytes, left out)\n", strlen(patch));
+    }
     if (rc == TEMPER_OK && patch) {
         rc = temper_buf_puts(b, "--- ");
         rc = rc ? rc : added ? temper_buf_puts(b, "/dev/null") : put_path(b, "a/", from);

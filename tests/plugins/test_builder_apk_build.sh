@@ -26,17 +26,8 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-script=$TEMPER_SRCDIR/tests/plugins/apk_repo.py
-mkdir "$tmp/canary"
-"$PY" "$script" scenario "$tmp/s" --samples "$TEMPER_DATA/samples/alpine" \
-    --canary "$tmp/canary" >"$tmp/facts" || { echo "Bail out! scenario failed"; exit 1; }
-key=$(awk '$1 == "key" { print $2 }' "$tmp/facts")
-"$PY" "$script" serve "$tmp/s/repo" >"$tmp/port" &
-srv=$!
-i=0
-while ! grep -q PORT "$tmp/port" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
-port=$(awk '/PORT/ { print $2 }' "$tmp/port")
-[ -n "$port" ] || { echo "Bail out! the repository server did not start"; exit 1; }
+. "$TEMPER_SRCDIR/tests/lib/apk_repo.sh"
+apk_repo_start "$tmp"
 
 # pipeline NAME: its own store, work and cache directories
 pipeline() {

@@ -137,6 +137,11 @@ static void test_parsers(void)
         CHECK_INT_EQ(temper_http_parse_retry_after("", 0, &w), TEMPER_EFORMAT);
         CHECK_INT_EQ(temper_http_parse_retry_after("99999999999999999999", 0, &w), TEMPER_OK);
         CHECK(w > 0);
+        /* found by tests/fuzz/fuzz_http: curl_getdate() reads this as a date
+         * in the year 1666123306; the wait used to overflow (UBSan) */
+        CHECK_INT_EQ(temper_http_parse_retry_after("1666123306Oct1", 1700000000000LL, &w),
+                     TEMPER_OK);
+        CHECK(w == 1000000000000LL);
     }
 }
 

@@ -344,6 +344,23 @@ static void test_writer_refusals(void)
     }
 }
 
+/* Found by tests/fuzz/fuzz_github: tracker_github writes a "# temper: ..."
+ * note for a file GitHub sent no patch for; the parser must read it. */
+static void test_notes(void)
+{
+    TEST("a '# ' note between files is skipped, the file kept") {
+        static const char mbox[] = "diff --git a/big.c b/big.c\n"
+                                   "# temper: GitHub sent no patch for this file\n"
+                                   "diff --git a/ok.c b/ok.c\n--- a/ok.c\n+++ b/ok.c\n"
+                                   "@@ -1 +1 @@\n-a\n+b\n";
+        struct temper_patch_set *ps = NULL;
+        CHECK_INT_EQ(temper_patch_parse(st, "notes", mbox, sizeof mbox - 1, NULL, &ps),
+                     TEMPER_OK);
+        CHECK(ps && ps->n_files == 2 && ps->n_hunks == 1);
+        temper_patch_set_free(ps);
+    }
+}
+
 int main(void)
 {
     st = temper_stage_new(NULL, "patch-hostile");
@@ -353,6 +370,7 @@ int main(void)
     test_files();
     test_writer_roundtrip();
     test_writer_refusals();
+    test_notes();
     temper_stage_free(st);
     return tap_done();
 }
