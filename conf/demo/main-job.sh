@@ -196,12 +196,12 @@ verify_all
 step "upstream publishes v1.56, with a risky change in its diff"
 curl -s --noproxy '*' -X POST --data '{"add_release": [{"repo": "PyGithub/PyGithub", "tag_name": "v1.56"}],
   "synth_compare": {"repo": "PyGithub/PyGithub", "base": "v1.55", "head": "v1.56", "commits": 2,
-  "files": 2, "evil": true}}' "$GH/_mock/scenario" > /dev/null
+  "files": 2, "risky": true}}' "$GH/_mock/scenario" > /dev/null
 show track -c "$S/pipeline.ini"
 show run -c "$S/pipeline.ini"
 echo "(exit 3: the guard blocked the update; a person decides)"
 show review -c "$S/pipeline.ini" list
-id=$(t review -c "$S/pipeline.ini" list 2>/dev/null | awk 'NR>1 && $1 ~ /^[0-9]+$/ {print $1; exit}')
+id=$(t review -c "$S/pipeline.ini" list 2>/dev/null | awk '$1 ~ /^[0-9]+$/ && $2 == "open" {print $1; exit}')
 [ -n "$id" ] || die "no review item"
 show review -c "$S/pipeline.ini" show "$id" | head -n 20
 show review -c "$S/pipeline.ini" approve "$id" --reason "demo: reviewed the diff" --actor demo
