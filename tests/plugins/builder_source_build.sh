@@ -12,8 +12,10 @@
 # wrong or changed sha256.
 #
 # The build root (gcc, make, libc6-dev and the Essential set) is cached in
-# $TEMPER_BUILDDIR/tests/plugins/builder_source.cache so that it is
-# unpacked once, not on every run.
+# $TEMPER_SOURCE_ROOT_CACHE (default /var/tmp/temper-test-source-roots-UID,
+# shared by every build directory of this user: roots are keyed by the
+# sha256 of their package set and renamed into place whole) so that it is
+# unpacked once, not on every run of every configuration.
 : "${TEMPER_BIN:?}" "${TEMPER_PLUGINS:?}" "${TEMPER_SRCDIR:?}" "${TEMPER_BUILDDIR:?}"
 export TEMPER_NO_INSTALLED_PLUGINS=1
 PYTHON3=${PYTHON3:-python3}
@@ -27,7 +29,7 @@ done
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -f "$KEYRING" ] || { echo "Bail out! $KEYRING missing (apt-get install -y debian-archive-keyring)"; exit 1; }
 T=$(mktemp -d /tmp/temper-source-XXXXXX)
-CACHE=$TEMPER_BUILDDIR/tests/plugins/builder_source.cache
+CACHE=${TEMPER_SOURCE_ROOT_CACHE:-/var/tmp/temper-test-source-roots-$(id -u)}
 LPID=
 . "$TEMPER_SRCDIR/tests/plugins/deb_mirror.sh"
 trap 'deb_stop; [ -n "$LPID" ] && kill "$LPID" 2>/dev/null; rm -rf "$T"' EXIT
