@@ -3,7 +3,8 @@
  *
  * The base is the image the core hands over in the request (the newest
  * published build of `base = image:NAME`), or a reference written in the
- * definition (`base = oci:DIR:TAG`).  Its layers are kept as they are (same
+ * definition (`base = oci:DIR:TAG`, or `HOST/REPO:TAG` pulled from a
+ * registry; artifacts the same).  Its layers are kept as they are (same
  * digests), each `artifact =` of the definition's [build] section adds its
  * layers on top in order (later artifacts win, as overlay layers do), and
  * the image config is the base's with the definition's overrides applied:
@@ -31,6 +32,14 @@ static const struct temper_option ov_options[] = {
         "largest uncompressed content of an artifact layer that is filtered"),
     OPT(TEMPER_OPT_INT, "max_entries", "1000000", 0, max_entries, 1, 100000000,
         "most entries in an artifact layer that is filtered"),
+    OPT(TEMPER_OPT_BOOL, "plain_http", "false", 0, plain_http, 0, 0,
+        "talk http:// to registries (a loopback test registry); default https, verified"),
+    OPT(TEMPER_OPT_PATH, "ca_file", NULL, 0, ca_file, 0, 0,
+        "PEM bundle replacing the trust store for registries"),
+    OPT(TEMPER_OPT_PATH, "credentials_file", NULL, 0, credentials_file, 0, 0,
+        "registry credentials: user:password or a token"),
+    OPT(TEMPER_OPT_PATH, "docker_config", NULL, 0, docker_config, 0, 0,
+        "a Docker config.json whose auths give the registry credentials"),
     TEMPER_OPTION_END,
 };
 
@@ -194,8 +203,9 @@ static char *image_ref(const struct temper_build_request *req, const struct ov_i
     return ref;
 }
 
-static int open_base(struct temper_stage *st, const struct temper_build_request *req,
-                     const char *platform, struct ov_src *base)
+static int open_base(struct temper_stage *st, const struct ov_conf *c,
+                     const struct temper_build_request *req, const char *platform,
+                     struct ov_src *base)
 {
     if (req->base) {
         return ov_src_open_artifact(st, req->base, platform, base);
@@ -209,7 +219,7 @@ static int open_base(struct temper_stage *st, const struct temper_build_request 
         return temper_fail(st, TEMPER_ENOTFOUND, "image %s: base %s has no published build "
                            "yet: build and publish it first", req->def->name, b);
     }
-    int rc = ov_src_open_ref(st, b, platform, base);
+    int rc = ov_src_open_ref(st, c, b, platform, base);
     if (rc == TEMPER_OK && !base->is_image) {
         rc = temper_fail(st, TEMPER_EFORMAT, "%s: the base is not an image", b);
         ov_src_cleanup(base);
@@ -328,7 +338,7 @@ static int ov_build(void *state, struct temper_stage *st, const struct temper_bu
         rc = temper_fail(st, TEMPER_EINVAL, "image %s: the tag (version + tag_suffix) is not a "
                          "valid OCI tag", req->def->name);
     }
-    rc = rc == TEMPER_OK ? open_base(st, req, platform, &b.base) : rc;
+    rc = rc == TEMPER_OK ? open_base(st, b.conf, req, platform, &b.base) : rc;
     rc = rc == TEMPER_OK ? temper_oci_layout_create(st, req->layout_dir, &b.l) : rc;
     rc = rc == TEMPER_OK ? layers(&b, platform) : rc;
     rc = rc == TEMPER_OK ? write_image(&b, ref) : rc;

@@ -9,6 +9,10 @@
 struct ov_conf {
     long long max_layer_bytes;   /* uncompressed bytes of one filtered layer */
     long long max_entries;       /* entries of one filtered layer */
+    bool plain_http;             /* registries: http:// (loopback tests) */
+    char *ca_file;
+    char *credentials_file;
+    char *docker_config;
 };
 
 /* [build] of a customization */
@@ -46,8 +50,8 @@ struct ov_stack {
 };
 
 /* overlay_src.c */
-int ov_src_open_ref(struct temper_stage *st, const char *ref, const char *platform,
-                    struct ov_src *out);
+int ov_src_open_ref(struct temper_stage *st, const struct ov_conf *c, const char *ref,
+                    const char *platform, struct ov_src *out);
 int ov_src_open_artifact(struct temper_stage *st, const struct temper_artifact *a,
                          const char *platform, struct ov_src *out);
 void ov_src_cleanup(struct ov_src *s);

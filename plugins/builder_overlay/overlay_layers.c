@@ -382,7 +382,7 @@ int ov_add_artifact(struct temper_stage *st, const struct ov_conf *c, long long 
                     const char *platform, struct ov_stack *stack)
 {
     struct ov_src src;
-    int rc = ov_src_open_ref(st, a->ref, platform, &src);
+    int rc = ov_src_open_ref(st, c, a->ref, platform, &src);
     if (rc != TEMPER_OK) {
         return rc;
     }

@@ -2,12 +2,17 @@
  *
  * A source is a manifest in an OCI image layout: the base image artifact the
  * core hands over (path = layout, digest), or a reference written in the
- * definition, `oci:DIR[:TAG]` or `oci:DIR@sha256:HEX`.  An image index is
+ * definition, `oci:DIR[:TAG]` or `oci:DIR@sha256:HEX`, or a registry
+ * reference `HOST[:PORT]/REPO[:TAG|@DIGEST]`, pulled first (every blob
+ * checked against its digest) into a layout in the stage's cache directory
+ * through the SDK's registry client.  An image index is
  * resolved to the manifest of the build's platform.  Blobs are copied into
  * the output layout through the SDK's streaming writer, which checks their
  * digest, so a corrupted or substituted source blob is refused. */
 #include "config.h"
 #include "overlay_int.h"
+
+#include <temper/registry.h>
 
 #include <archive.h>
 #include <errno.h>
@@ -145,13 +150,59 @@ static int find_entry(struct temper_stage *st, struct ov_src *s, const char *sel
     return rc == TEMPER_OK ? temper_oci_descriptor_copy(&s->desc, d) : rc;
 }
 
-int ov_src_open_ref(struct temper_stage *st, const char *ref, const char *platform,
-                    struct ov_src *out)
+/* Pull a registry reference into <cache>/pulled; *layout_ref = "oci:DIR:NAME". */
+static int pull_ref(struct temper_stage *st, const struct ov_conf *c, const char *ref,
+                    char **layout_ref)
+{
+    struct temper_registry_ref rr;
+    if (temper_registry_ref_parse(ref, &rr) != TEMPER_OK) {
+        return temper_fail(st, TEMPER_EINVAL, "%s: not oci:DIR[:TAG] nor HOST/REPO[:TAG]", ref);
+    }
+    struct temper_registry_opts o;
+    temper_registry_opts_init(&o);
+    o.plain_http = c->plain_http;
+    o.ca_file = c->ca_file;
+    o.credentials_file = c->credentials_file;
+    o.docker_config = c->docker_config;
+    char hex[TEMPER_SHA256_HEX_LEN + 1];
+    char *dir = temper_strdupf("%s/pulled", temper_stage_cachedir(st));
+    struct temper_oci_layout *l = NULL;
+    struct temper_registry *r = NULL;
+    int rc = dir ? temper_sha256_hex(ref, strlen(ref), hex) : TEMPER_ENOMEM;
+    char name[32];
+    snprintf(name, sizeof name, "pull-%.16s", hex);
+    rc = rc == TEMPER_OK ? temper_oci_layout_create(st, dir, &l) : rc;
+    rc = rc == TEMPER_OK ? temper_registry_new(st, rr.host, &o, &r) : rc;
+    rc = rc == TEMPER_OK ? temper_registry_pull(r, rr.repo, rr.digest[0] ? rr.digest : rr.tag,
+                                                l, name, NULL)
+                         : rc;
+    if (rc == TEMPER_OK) {
+        *layout_ref = temper_strdupf("oci:%s:%s", dir, name);
+        rc = *layout_ref ? TEMPER_OK : TEMPER_ENOMEM;
+    }
+    temper_registry_free(r);
+    temper_oci_layout_free(l);
+    free(dir);
+    return rc;
+}
+
+int ov_src_open_ref(struct temper_stage *st, const struct ov_conf *c, const char *ref,
+                    const char *platform, struct ov_src *out)
 {
     memset(out, 0, sizeof *out);
     if (strncmp(ref, "oci:", 4) != 0 || !ref[4]) {
-        return temper_fail(st, TEMPER_ENOTSUP,
-                           "%s: only OCI layout references (oci:DIR[:TAG]) are read here", ref);
+        char *local = NULL;
+        int rc = pull_ref(st, c, ref, &local);
+        rc = rc == TEMPER_OK ? ov_src_open_ref(st, c, local, platform, out) : rc;
+        free(local);
+        if (rc == TEMPER_OK) {
+            char *name = strdup(ref); /* messages name what the definition wrote */
+            if (name) {
+                free(out->ref);
+                out->ref = name;
+            }
+        }
+        return rc;
     }
     out->ref = strdup(ref);
     const char *dir = ref + 4;

@@ -5,7 +5,10 @@
  * section names this tracker and lists each reference with a `ref =` line
  * (`oci:DIR:TAG` for an OCI layout).  A poll resolves every reference to its
  * manifest (or index) digest and compares it with the digest saved for
- * (watch, reference): a new digest is one change, with
+ * (watch, reference), or in a registry, `HOST[:PORT]/REPO:TAG` (a HEAD of the
+ * manifest through the SDK's registry client: TLS verified, `ca_file`,
+ * credentials from a file or a Docker config.json, `plain_http` for a
+ * loopback registry).  A new digest is one change, with
  *   upstream      the reference
  *   old_ref       the digest seen before (absent on the first poll)
  *   new_ref       the digest now (also TEMPER_ATTR_DIGEST)
@@ -21,9 +24,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <temper/registry.h>
 #include <temper/temper.h>
 
 #define MAX_REFS 256
+
+struct oci_conf {
+    bool plain_http;
+    char *ca_file;
+    char *credentials_file;
+    char *docker_config;
+};
+
+static const struct temper_option oci_options[] = {
+    { TEMPER_OPT_BOOL, "plain_http", "false", 0, offsetof(struct oci_conf, plain_http), 0, 0,
+      NULL, "talk http:// to registries (a loopback test registry); default https, verified" },
+    { TEMPER_OPT_PATH, "ca_file", NULL, 0, offsetof(struct oci_conf, ca_file), 0, 0, NULL,
+      "PEM bundle replacing the trust store for registries" },
+    { TEMPER_OPT_PATH, "credentials_file", NULL, 0, offsetof(struct oci_conf, credentials_file),
+      0, 0, NULL, "registry credentials: user:password or a token" },
+    { TEMPER_OPT_PATH, "docker_config", NULL, 0, offsetof(struct oci_conf, docker_config), 0, 0,
+      NULL, "a Docker config.json whose auths give the registry credentials" },
+    TEMPER_OPTION_END,
+};
 
 struct oci_watch_conf {
     struct temper_strlist refs;
@@ -33,7 +56,8 @@ struct oci_watch_conf {
 static const struct temper_option oci_watch_options[] = {
     { TEMPER_OPT_STR, "ref", NULL, TEMPER_OPT_REQUIRED | TEMPER_OPT_MULTI,
       offsetof(struct oci_watch_conf, refs), 0, 0, NULL,
-      "a reference to watch (oci:DIR:TAG); one line each: the base and every artifact" },
+      "a reference to watch (oci:DIR:TAG or HOST/REPO:TAG); one line each: the base and "
+      "every artifact" },
     { TEMPER_OPT_BOOL, "report_first", "true", 0, offsetof(struct oci_watch_conf, report_first),
       0, 0, NULL, "report a reference the first time it is seen (builds the image once)" },
     TEMPER_OPTION_END,
@@ -42,8 +66,7 @@ static const struct temper_option oci_watch_options[] = {
 static int oci_open(struct temper_stage *st, const void *conf, void **state)
 {
     (void)st;
-    (void)conf;
-    *state = NULL;
+    *state = (void *)conf;
     return TEMPER_OK;
 }
 
@@ -77,13 +100,42 @@ static int resolve_layout(struct temper_stage *st, const char *ref,
     return rc;
 }
 
-static int resolve(struct temper_stage *st, const char *ref, char digest[TEMPER_DIGEST_STR_LEN])
+/* The digest a registry reference points at: HEAD of its manifest. */
+static int resolve_registry(struct temper_stage *st, const struct oci_conf *c, const char *ref,
+                            char digest[TEMPER_DIGEST_STR_LEN])
+{
+    struct temper_registry_ref rr;
+    if (temper_registry_ref_parse(ref, &rr) != TEMPER_OK) {
+        return temper_fail(st, TEMPER_EINVAL, "%s: not oci:DIR:TAG nor HOST/REPO:TAG", ref);
+    }
+    struct temper_registry_opts o;
+    temper_registry_opts_init(&o);
+    o.plain_http = c && c->plain_http;
+    o.ca_file = c ? c->ca_file : NULL;
+    o.credentials_file = c ? c->credentials_file : NULL;
+    o.docker_config = c ? c->docker_config : NULL;
+    struct temper_registry *r = NULL;
+    struct temper_oci_descriptor d;
+    memset(&d, 0, sizeof d);
+    int rc = temper_registry_new(st, rr.host, &o, &r);
+    rc = rc == TEMPER_OK ? temper_registry_manifest_head(r, rr.repo,
+                                                         rr.digest[0] ? rr.digest : rr.tag, &d)
+                         : rc;
+    if (rc == TEMPER_OK) {
+        snprintf(digest, TEMPER_DIGEST_STR_LEN, "%s", d.digest);
+    }
+    temper_oci_descriptor_cleanup(&d);
+    temper_registry_free(r);
+    return rc;
+}
+
+static int resolve(struct temper_stage *st, const struct oci_conf *c, const char *ref,
+                   char digest[TEMPER_DIGEST_STR_LEN])
 {
     if (strncmp(ref, "oci:", 4) == 0 && ref[4]) {
         return resolve_layout(st, ref, digest);
     }
-    return temper_fail(st, TEMPER_ENOTSUP, "%s: only OCI layout references (oci:DIR:TAG) "
-                       "are watched by this build", ref);
+    return resolve_registry(st, c, ref, digest);
 }
 
 static int emit_change(struct temper_stage *st, const struct temper_watch *w, const char *ref,
@@ -104,13 +156,14 @@ static int emit_change(struct temper_stage *st, const struct temper_watch *w, co
     return temper_emit(st, a);
 }
 
-static int poll_ref(struct temper_stage *st, const struct temper_watch *w,
-                    const struct oci_watch_conf *c, const char *ref)
+static int poll_ref(struct temper_stage *st, const struct oci_conf *oc,
+                    const struct temper_watch *w, const struct oci_watch_conf *c,
+                    const char *ref)
 {
     char now[TEMPER_DIGEST_STR_LEN];
     char *key = temper_strdupf("%s|%s", w->id, ref);
     char *old = NULL;
-    int rc = key ? resolve(st, ref, now) : TEMPER_ENOMEM;
+    int rc = key ? resolve(st, oc, ref, now) : TEMPER_ENOMEM;
     if (rc == TEMPER_OK) {
         int g = temper_stage_state_get(st, key, &old);
         rc = g == TEMPER_ENOTFOUND || g == TEMPER_OK ? TEMPER_OK : g;
@@ -131,13 +184,13 @@ static int poll_ref(struct temper_stage *st, const struct temper_watch *w,
 static int oci_poll(void *state, struct temper_stage *st,
                     const struct temper_watch *const *watches, size_t n)
 {
-    (void)state;
+    const struct oci_conf *oc = state;
     size_t ok = 0, tried = 0;
     for (size_t i = 0; i < n; i++) {
         const struct oci_watch_conf *c = watches[i]->conf;
         for (size_t j = 0; j < c->refs.n && j < MAX_REFS; j++) {
             tried++;
-            ok += poll_ref(st, watches[i], c, c->refs.v[j]) == TEMPER_OK;
+            ok += poll_ref(st, oc, watches[i], c, c->refs.v[j]) == TEMPER_OK;
         }
     }
     if (tried > 0 && ok == 0) {
@@ -159,8 +212,8 @@ TEMPER_PLUGIN(tracker_oci) = {
     .name = "oci",
     .version = "0.1.0",
     .summary = "Watch OCI references (base images, artifacts) and report digest changes",
-    .options = NULL,
-    .conf_size = 0,
+    .options = oci_options,
+    .conf_size = sizeof(struct oci_conf),
     .open = oci_open,
     .close = oci_close,
     .ops = &oci_ops,

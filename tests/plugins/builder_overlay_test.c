@@ -486,11 +486,11 @@ static void test_refusals(struct ph *h)
         CHECK(build(h, &d, &r) != TEMPER_OK);
         CHECK_STR_CONTAINS(r.err, "nowhere");
     }
-    d.base = "registry.invalid/x:1";
-    TEST("a reference that is not a layout needs the registry client")
+    d.base = "not a reference!";
+    TEST("a base that is neither a layout nor a registry reference is refused, named")
     {
         CHECK(build(h, &d, &r) != TEMPER_OK);
-        CHECK_STR_CONTAINS(r.err, "registry.invalid/x:1");
+        CHECK_STR_CONTAINS(r.err, "not a reference!");
     }
 }
 
