@@ -34,6 +34,36 @@ static int set_time_attr(struct temper_artifact *a, const char *key, long long m
     return temper_artifact_set(a, key, ts);
 }
 
+/* What started the run (the change it carries, if any) and the version it
+ * builds: SLSA's external parameters must name them. */
+static int set_trigger(struct temper_artifact *a, const struct temper_job_input *in)
+{
+    const struct temper_artifact *c = in->change;
+    const char *tr = c ? temper_artifact_get(c, TEMPER_ATTR_TRACKER) : NULL;
+    const char *kind = !c ? "manual"
+                       : tr && strcmp(tr, "cascade") == 0 ? "base"
+                       : temper_artifact_get(c, TEMPER_ATTR_PACKAGE) ? "package"
+                                                                     : "upstream";
+    const char *up = c ? temper_artifact_get(c, TEMPER_ATTR_UPSTREAM) : NULL;
+    const char *from = c ? temper_artifact_get(c, TEMPER_ATTR_OLD_VERSION) : NULL;
+    const char *to = c ? temper_artifact_get(c, TEMPER_ATTR_NEW_VERSION) : NULL;
+    up = up ? up : c ? temper_artifact_get(c, TEMPER_ATTR_PACKAGE) : NULL;
+    from = from ? from : c ? temper_artifact_get(c, TEMPER_ATTR_OLD_REF) : NULL;
+    to = to ? to : c ? temper_artifact_get(c, TEMPER_ATTR_NEW_REF) : NULL;
+    int rc = temper_artifact_set(a, TEMPER_RUN_TRIGGER, kind);
+    rc = rc == TEMPER_OK && tr ? temper_artifact_set(a, TEMPER_RUN_TRIGGER_TRACKER, tr) : rc;
+    rc = rc == TEMPER_OK && up ? temper_artifact_set(a, TEMPER_RUN_TRIGGER_UPSTREAM, up) : rc;
+    rc = rc == TEMPER_OK && from ? temper_artifact_set(a, TEMPER_RUN_TRIGGER_FROM, from) : rc;
+    rc = rc == TEMPER_OK && to ? temper_artifact_set(a, TEMPER_RUN_TRIGGER_TO, to) : rc;
+    rc = rc == TEMPER_OK && in->def && in->def->version
+             ? temper_artifact_set(a, TEMPER_RUN_VERSION, in->def->version)
+             : rc;
+    rc = rc == TEMPER_OK && in->review_approved
+             ? temper_artifact_set(a, TEMPER_RUN_REVIEW_APPROVED, "true")
+             : rc;
+    return rc;
+}
+
 /* The run record every attest stage sees: kept by the core, never by a
  * builder. */
 static int make_run_artifact(struct prun *r, long long started)
@@ -67,6 +97,9 @@ static int make_run_artifact(struct prun *r, long long started)
     }
     if (rc == TEMPER_OK && in->def && in->def->path) {
         rc = temper_artifact_set(a, TEMPER_RUN_DEFINITION_URI, in->def->path);
+    }
+    if (rc == TEMPER_OK) {
+        rc = set_trigger(a, in);
     }
     if (rc == TEMPER_OK && in->def && in->def->name) {
         rc = temper_artifact_set(a, TEMPER_ATTR_IMAGE, in->def->name);

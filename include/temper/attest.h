@@ -29,6 +29,18 @@ extern "C" {
  * to (sha256:<hex>).  Set by the core. */
 #define TEMPER_RUN_BASE_REF "base_ref"
 #define TEMPER_RUN_BASE_DIGEST "base_digest"
+/* What started the run and what it builds (set by the core): the trigger
+ * ("upstream", "package", "base", "manual"), the tracker and upstream (or
+ * package) of the change, the version before and after, and the upstream
+ * version the build takes (the accepted one: approved in review when a
+ * guard blocked it). */
+#define TEMPER_RUN_TRIGGER "trigger"
+#define TEMPER_RUN_TRIGGER_TRACKER "trigger_tracker"
+#define TEMPER_RUN_TRIGGER_UPSTREAM "trigger_upstream"
+#define TEMPER_RUN_TRIGGER_FROM "trigger_from"
+#define TEMPER_RUN_TRIGGER_TO "trigger_to"
+#define TEMPER_RUN_VERSION "version"
+#define TEMPER_RUN_REVIEW_APPROVED "review_approved" /* "true" when a person took it */
 
 struct temper_attest_ops {
     int (*attest)(void *state, struct temper_stage *st,

@@ -112,6 +112,31 @@ static struct json_object *external_params(int *rc, struct temper_stage *st,
         *rc = input_ref(st, run, TEMPER_RUN_PIPELINE_URI, TEMPER_RUN_PIPELINE_DIGEST, ep,
                         "pipeline");
     }
+    /* what started the build and the upstream version it takes */
+    const char *kind = run ? temper_artifact_get(run, TEMPER_RUN_TRIGGER) : NULL;
+    if (*rc == TEMPER_OK && kind) {
+        static const char *const keys[][2] = {
+            { "kind", TEMPER_RUN_TRIGGER }, { "tracker", TEMPER_RUN_TRIGGER_TRACKER },
+            { "upstream", TEMPER_RUN_TRIGGER_UPSTREAM }, { "from", TEMPER_RUN_TRIGGER_FROM },
+            { "to", TEMPER_RUN_TRIGGER_TO },
+        };
+        struct json_object *tr = ac_new_obj(rc);
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            const char *v = temper_artifact_get(run, keys[i][1]);
+            if (v) {
+                ac_put_str(rc, tr, keys[i][0], v);
+            }
+        }
+        if (temper_artifact_get(run, TEMPER_RUN_REVIEW_APPROVED)) {
+            ac_put(rc, tr, "approvedInReview",
+                   *rc == TEMPER_OK ? json_object_new_boolean(1) : NULL);
+        }
+        ac_put(rc, ep, "trigger", tr);
+    }
+    const char *version = run ? temper_artifact_get(run, TEMPER_RUN_VERSION) : NULL;
+    if (*rc == TEMPER_OK && version) {
+        ac_put_str(rc, ep, "version", version);
+    }
     return ep;
 }
 

@@ -49,7 +49,15 @@ static struct temper_artifact *with_base(struct temper_artifact *run)
     static const char ref[] = "registry.example/base/debian:12";
     if (run && (temper_artifact_set(run, TEMPER_RUN_BASE_REF, ref) != TEMPER_OK ||
                 temper_artifact_set(run, TEMPER_RUN_BASE_DIGEST, "sha256:" BASE_HEX) !=
-                    TEMPER_OK)) {
+                    TEMPER_OK ||
+                temper_artifact_set(run, TEMPER_RUN_TRIGGER, "upstream") != TEMPER_OK ||
+                temper_artifact_set(run, TEMPER_RUN_TRIGGER_TRACKER, "github") != TEMPER_OK ||
+                temper_artifact_set(run, TEMPER_RUN_TRIGGER_UPSTREAM, "python/cpython") !=
+                    TEMPER_OK ||
+                temper_artifact_set(run, TEMPER_RUN_TRIGGER_FROM, "3.11.6") != TEMPER_OK ||
+                temper_artifact_set(run, TEMPER_RUN_TRIGGER_TO, "3.11.7") != TEMPER_OK ||
+                temper_artifact_set(run, TEMPER_RUN_VERSION, "3.11.7") != TEMPER_OK ||
+                temper_artifact_set(run, TEMPER_RUN_REVIEW_APPROVED, "true") != TEMPER_OK)) {
         temper_artifact_free(run);
         return NULL;
     }
@@ -99,6 +107,15 @@ static void test_provenance(const struct temper_artifact *img, const struct temp
                      "1b4f0e9851971998e732078544c96b36c3d01cedf7caa332359d6f1d83567014");
         CHECK_STR_EQ(temper_json_get_str(bd, "externalParameters.pipeline.digest.sha256"),
                      "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752");
+        /* the trigger and the accepted version are external parameters */
+        CHECK_STR_EQ(temper_json_get_str(bd, "externalParameters.trigger.kind"), "upstream");
+        CHECK_STR_EQ(temper_json_get_str(bd, "externalParameters.trigger.upstream"),
+                     "python/cpython");
+        CHECK_STR_EQ(temper_json_get_str(bd, "externalParameters.trigger.from"), "3.11.6");
+        CHECK_STR_EQ(temper_json_get_str(bd, "externalParameters.trigger.to"), "3.11.7");
+        CHECK(json_object_get_boolean(
+            temper_json_get(bd, "externalParameters.trigger.approvedInReview")));
+        CHECK_STR_EQ(temper_json_get_str(bd, "externalParameters.version"), "3.11.7");
         CHECK_STR_EQ(temper_json_get_str(bd, "internalParameters.variant"), "runtime");
         CHECK_STR_EQ(temper_json_get_str(bd, "internalParameters.platforms.0"), "linux/amd64");
         struct json_object *deps = temper_json_get(bd, "resolvedDependencies");
