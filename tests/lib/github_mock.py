@@ -30,7 +30,7 @@ Control (not counted):
     GET  /_mock/stats     {"count", "conditional", "not_modified", "max_inflight",
                            "remaining" (the primary budget left),
                            "paths": {path?query: n}, "auth": [values seen],
-                           "requests": [{"path", "status", "inm"}...]}
+                           "requests": [{"path", "status", "inm", "t" (Unix s)}...]}
     POST /_mock/reset     forget the stats
     POST /_mock/scenario  JSON object applied like the scenario file:
       latency_ms   int: added before every API reply
@@ -388,7 +388,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             reqs = st.stats["requests"]
             if len(reqs) < 5000 and not self.path_only.startswith("/_mock"):
                 reqs.append({"path": self.target_key, "raw": self.path_only, "status": status,
-                             "inm": self.headers.get("If-None-Match")})
+                             "inm": self.headers.get("If-None-Match"), "t": time.time()})
 
     def json_reply(self, status, obj, extra=()):
         self.send(status, TEMPLATE + list(extra), compact(obj))
