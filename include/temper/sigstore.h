@@ -95,8 +95,9 @@ TEMPER_EXPORT void temper_sigstore_objects_free(struct temper_sigstore_object *o
 
 /* Where the objects are read from.  Both callbacks record their own error
  * with temper_fail() and return a negative rc; get_manifest returns
- * TEMPER_ENOTFOUND (without recording anything) when the tag does not
- * exist. */
+ * TEMPER_ENOTFOUND when the tag does not exist (the layout implementation
+ * records nothing then; the registry one in core/verify_registry.c logs the
+ * client's 404 line). */
 struct temper_sigstore_fetch {
     uint32_t size; /* sizeof(struct temper_sigstore_fetch) */
     void *ctx;
