@@ -5,6 +5,7 @@
 #include "options.h"
 #include <temper/buf.h>
 #include <temper/log.h>
+#include <temper/http.h>
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -38,6 +39,30 @@ static const struct temper_option core_options[] = {
       0, 0, log_formats, "format of log lines on stderr" },
     { TEMPER_OPT_ENUM, "log_level", "info", 0, offsetof(struct temper_core_conf, log_level), 0,
       0, log_levels, "lowest level logged" },
+    { TEMPER_OPT_INT, "workers", "1", 0, offsetof(struct temper_core_conf, workers), 1, 64,
+      NULL, "worker processes `temper daemon` runs (--workers overrides)" },
+    { TEMPER_OPT_DURATION, "lease", "5m", 0, offsetof(struct temper_core_conf, lease), 1000,
+      86400000, NULL, "how long a claimed job stays with its worker without a heartbeat; "
+      "a worker heartbeats every third of it, a dead worker's job is taken over after it" },
+    CORE_OPT(TEMPER_OPT_STR, "review_webhook", NULL, 0, review_webhook,
+             "http(s) URL POSTed a JSON body when a review item is created"),
+    CORE_OPT(TEMPER_OPT_PATH, "review_webhook_secret_file", NULL, 0,
+             review_webhook_secret_file,
+             "file whose first line signs the webhook body (X-Hub-Signature-256, "
+             "HMAC-SHA256)"),
+    CORE_OPT(TEMPER_OPT_PATH, "review_webhook_ca_file", NULL, 0, review_webhook_ca_file,
+             "PEM bundle replacing the default trust store for the webhook"),
+    { TEMPER_OPT_DURATION, "review_webhook_timeout", "10s", 0,
+      offsetof(struct temper_core_conf, review_webhook_timeout), 100, 300000, NULL,
+      "time limit of one webhook attempt" },
+    TEMPER_OPTION_END,
+};
+
+/* Keys the core adds to [tracker "..."] sections. */
+static const struct temper_option tracker_options[] = {
+    { TEMPER_OPT_DURATION, "interval", "1h", 0, 0, 10000, 2592000000LL, NULL,
+      "how often `temper daemon` polls this tracker (10s to 30d; each wait is "
+      "jittered by +-10%)" },
     TEMPER_OPTION_END,
 };
 
@@ -204,12 +229,16 @@ static int fill_plugin(struct temper_conf_plugin *p, const struct temper_ini_sec
     if (!p->conf) {
         return TEMPER_ENOMEM;
     }
-    struct temper_optset sets[2] = {
+    struct temper_optset sets[3] = {
         { stage_options, &p->keys },
         { desc ? desc->options : NULL, p->conf },
+        { NULL, NULL },
     };
-    return temper_options_apply(sets, desc ? 2 : 1, sec, desc ? 0 : TEMPER_OPTIONS_KEEP_UNKNOWN,
-                                d);
+    size_t n = desc ? 2 : 1;
+    if (p->kind == TEMPER_KIND_TRACKER) {
+        sets[n++] = (struct temper_optset){ tracker_options, &p->interval };
+    }
+    return temper_options_apply(sets, n, sec, desc ? 0 : TEMPER_OPTIONS_KEEP_UNKNOWN, d);
 }
 
 static int load_plugin_section(struct temper_config *c, enum temper_kind kind,
@@ -285,6 +314,35 @@ static const struct temper_ini_section *section_or_empty(struct temper_config *c
     return *tmp;
 }
 
+/* [core] review_webhook*: an http(s) URL without credentials; the other
+ * keys only with it. */
+static int check_webhook(const struct temper_core_conf *core,
+                         const struct temper_ini_section *sec, struct temper_diags *d)
+{
+    const char *u = core->review_webhook;
+    char *r = NULL;
+    if (!u) {
+        if (core->review_webhook_secret_file || core->review_webhook_ca_file) {
+            temper_diag_error(d, sec->file, sec->line, "[core] review_webhook_secret_file / "
+                              "review_webhook_ca_file: set review_webhook too");
+            return TEMPER_EINVAL;
+        }
+        return TEMPER_OK;
+    }
+    bool scheme = strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0;
+    const char *auth = scheme ? strstr(u, "//") + 2 : u;
+    size_t alen = strcspn(auth, "/?#");
+    bool creds = memchr(auth, '@', alen) != NULL;
+    int prc = scheme && !creds ? temper_http_resolve_url(u, u, &r) : TEMPER_EFORMAT;
+    free(r);
+    if (prc != TEMPER_OK) {
+        temper_diag_error(d, sec->file, sec->line, "[core] review_webhook: '%s' is not an "
+                          "http(s) URL without credentials", creds ? "<redacted>" : u);
+        return TEMPER_EINVAL;
+    }
+    return TEMPER_OK;
+}
+
 static int load_core(struct temper_config *c, const char *const *dirs, size_t n_dirs,
                      struct temper_diags *d)
 {
@@ -303,6 +361,9 @@ static int load_core(struct temper_config *c, const char *const *dirs, size_t n_
     }
     for (size_t i = 0; i < c->core.plugin_dir.n && n < 63; i++) {
         all[n++] = c->core.plugin_dir.v[i];
+    }
+    if (rc == TEMPER_OK) {
+        rc = check_webhook(&c->core, sec, d);
     }
     if (rc != TEMPER_ENOMEM) {
         rc = temper_loader_new(all, n, &c->loader, &err);

@@ -509,6 +509,32 @@ static void check_names(const struct temper_config *c, struct temper_diags *d)
     }
 }
 
+/* The base of an image when it is another image of the config, or NULL. */
+static const struct temper_conf_image *image_base(const struct temper_config *c,
+                                                  const struct temper_conf_image *img)
+{
+    const char *b = img->keys.base;
+    return b && strncmp(b, "image:", 6) == 0 ? temper_config_image(c, b + 6) : NULL;
+}
+
+/* "a -> b -> a": the cycle of bases through img (which is on it). */
+static void cycle_error(const struct temper_config *c, const struct temper_conf_image *img,
+                        const struct temper_ini_entry *e, struct temper_diags *d)
+{
+    struct temper_buf path;
+    temper_buf_init(&path, 4096);
+    int rc = temper_buf_puts(&path, img->keys.name);
+    const struct temper_conf_image *b = image_base(c, img);
+    for (size_t steps = 0; rc == TEMPER_OK && b && steps <= c->n_images; steps++) {
+        rc = temper_buf_printf(&path, " -> %s", b->keys.name);
+        b = b == img ? NULL : image_base(c, b);
+    }
+    temper_diag_error(d, e->file, e->line, "[image] base: a cycle of bases: %s%s",
+                      rc == TEMPER_OK && path.data ? path.data : img->keys.name,
+                      rc == TEMPER_OK ? "" : " -> ...");
+    temper_buf_cleanup(&path);
+}
+
 static void check_bases(const struct temper_config *c, struct temper_diags *d)
 {
     for (size_t i = 0; i < c->n_images; i++) {
@@ -526,12 +552,10 @@ static void check_bases(const struct temper_config *c, struct temper_diags *d)
         }
         for (size_t steps = 0; b && steps <= c->n_images; steps++) {
             if (b == img) {
-                temper_diag_error(d, e->file, e->line, "[image] base: '%s' leads back to "
-                                  "this image (a cycle of bases)", base);
+                cycle_error(c, img, e, d);
                 break;
             }
-            const char *bb = b->keys.base;
-            b = bb && strncmp(bb, "image:", 6) == 0 ? temper_config_image(c, bb + 6) : NULL;
+            b = image_base(c, b);
         }
     }
 }

@@ -30,6 +30,12 @@ struct temper_core_conf {
     char *builder_id;                 /* NULL: the host name */
     int log_format;                   /* enum temper_log_format */
     int log_level;                    /* enum temper_log_level */
+    long long workers;                /* worker processes of `temper daemon` */
+    long long lease;                  /* ms a claimed job is held between heartbeats */
+    char *review_webhook;             /* URL POSTed when a review opens, or NULL */
+    char *review_webhook_secret_file; /* HMAC-SHA256 key of the body, or NULL */
+    char *review_webhook_ca_file;     /* trust store of the webhook, or NULL */
+    long long review_webhook_timeout; /* ms per attempt */
 };
 
 /* [sla]: how long after a fix is available the fixed image must be
@@ -61,6 +67,7 @@ struct temper_conf_plugin {
     const char *file;                 /* section header, borrowed */
     unsigned line;
     int chain_pos;                    /* index in the chain, or -1 */
+    long long interval;               /* [tracker] sections: ms between polls (daemon) */
 };
 
 /* [test "NAME"] of an image definition. */

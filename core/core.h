@@ -46,6 +46,11 @@ int cmd_build(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_review(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 int cmd_sla(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 

@@ -63,6 +63,11 @@ const struct temper_stage *temper_pipeline_stage(const struct temper_pipeline *p
     return p && i < p->n ? p->stages[i].st : NULL;
 }
 
+void temper_pipeline_set_notify(struct temper_pipeline *p, const struct temper_core_conf *core)
+{
+    p->notify = core;
+}
+
 void temper_pipeline_keep_workdirs(struct temper_pipeline *p, int keep)
 {
     p->keep = keep;

@@ -41,6 +41,11 @@ struct temper_case_set {
     size_t n;
 };
 
+/* Progress of a run, called on the thread that runs it: before a stage
+ * (done = 0) and after it (done = 1, rc and verdict set). */
+typedef void (*temper_progress_fn)(void *ctx, const char *stage, int done, int rc,
+                                   enum temper_verdict verdict);
+
 /* What one job asks for. */
 struct temper_job_input {
     long long job_id;                   /* 0 = not from the queue */
@@ -59,11 +64,18 @@ struct temper_job_input {
     const struct temper_artifact *image;  /* a prebuilt image (temper test), or NULL */
     const struct temper_artifact *diff;   /* an upstream diff (temper scan), or NULL */
     bool no_review;                     /* a guard's block opens no review item */
+    bool no_diff;                       /* the change's tracker has no diff: guards pass */
     const char *definition_digest;      /* sha256:<hex> of the image file */
     const char *pipeline_digest;        /* sha256:<hex> of the pipeline file */
     const char *pipeline_uri;           /* the pipeline file */
     const char *builder_id;
     long long source_date_epoch;
+    bool review_approved;               /* a person approved this change: guards pass */
+    const struct temper_artifact *base; /* the published base image, or NULL */
+    const char *base_digest;            /* its digest (sha256:<hex>), or NULL */
+    const char *worker;                 /* lease holder recorded with the run, or NULL */
+    temper_progress_fn progress;        /* or NULL */
+    void *progress_ctx;
 };
 
 enum temper_run_outcome {
@@ -96,6 +108,10 @@ int temper_pipeline_run(struct temper_pipeline *p, const struct temper_job_input
                         struct temper_run_result *res);
 /* The i-th stage as the last run left it (its cases and findings), or NULL. */
 const struct temper_stage *temper_pipeline_stage(const struct temper_pipeline *p, size_t i);
+/* Post the review webhook of `core` (borrowed; see notify.h) whenever a run
+ * opens a review item.  NULL turns it off. */
+struct temper_core_conf;
+void temper_pipeline_set_notify(struct temper_pipeline *p, const struct temper_core_conf *core);
 /* Keep the run directories after the run (debugging). */
 void temper_pipeline_keep_workdirs(struct temper_pipeline *p, int keep);
 /* Ask a running pipeline to stop (signal-safe). */

@@ -25,6 +25,7 @@ struct temper_pipeline {
     char *cachedir;
     int keep;
     volatile int cancel;
+    const struct temper_core_conf *notify; /* review webhook settings, or NULL */
 };
 
 /* One run in progress. */

@@ -1,6 +1,7 @@
 /* temper — running one job through the chain and recording it. */
 #include "config.h"
 #include "pipeline_priv.h"
+#include "notify.h"
 
 #include <errno.h>
 #include <gnutls/crypto.h>
@@ -60,6 +61,9 @@ static int make_run_artifact(struct prun *r, long long started)
     }
     if (rc == TEMPER_OK && in->def && in->def->base) {
         rc = temper_artifact_set(a, TEMPER_RUN_BASE_REF, in->def->base);
+    }
+    if (rc == TEMPER_OK && in->base_digest) {
+        rc = temper_artifact_set(a, TEMPER_RUN_BASE_DIGEST, in->base_digest);
     }
     if (rc == TEMPER_OK && in->def && in->def->path) {
         rc = temper_artifact_set(a, TEMPER_RUN_DEFINITION_URI, in->def->path);
@@ -193,6 +197,9 @@ static int open_review(struct prun *r, struct pstage *ps)
     };
     long long id = 0;
     int rc = s->ops->review_add(s->state, &rv, &id);
+    if (rc == TEMPER_OK && r->p->notify) {
+        temper_review_notify(r->p->notify, &rv, id); /* logs its own failures */
+    }
     free(summary);
     json_object_put(f);
     return rc;
@@ -274,6 +281,9 @@ static int run_chain(struct prun *r, struct temper_run_result *res)
         enum temper_verdict v = TEMPER_VERDICT_NONE;
         size_t from = temper_artlist_count(r->arts);
         long long t0 = temper_now_ms();
+        if (r->in->progress) {
+            r->in->progress(r->in->progress_ctx, ps->label, 0, TEMPER_OK, v);
+        }
         int rc = prepare_stage(r, ps);
         if (rc == TEMPER_OK) {
             rc = temper_stage_dispatch(r, ps, &v);
@@ -292,6 +302,9 @@ static int run_chain(struct prun *r, struct temper_run_result *res)
         }
         if (ps->spec->kind == TEMPER_KIND_SUITE) {
             r->suites[r->n_suites++] = (struct temper_report_stage){ ps->label, ps->st, t0, t1 };
+        }
+        if (r->in->progress) {
+            r->in->progress(r->in->progress_ctx, ps->label, 1, rc, v);
         }
         int src = record_stage(r, ps, (int)i, rc, v, t0, t1, from);
         if (src != TEMPER_OK) {
@@ -326,7 +339,7 @@ static int begin_run(struct prun *r, long long started)
     struct temper_run_record rr = {
         .size = sizeof rr, .job_id = in->job_id, .image = in->def ? in->def->name : NULL,
         .variant = in->variant, .version = in->def ? in->def->version : NULL,
-        .invocation_id = r->invocation, .started_at = started,
+        .invocation_id = r->invocation, .worker = in->worker, .started_at = started,
         .status = TEMPER_RUN_RUNNING,
     };
     return s->ops->run_begin(s->state, &rr, &r->run_id);

@@ -1,6 +1,7 @@
 /* temper — what each kind of stage gets and gives (DESIGN.md section 2). */
 #include "config.h"
 #include "pipeline_priv.h"
+#include "tags.h"
 
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -38,7 +39,39 @@ static int run_guard(struct prun *r, struct pstage *ps, enum temper_verdict *v)
         *v = TEMPER_VERDICT_PASS;
         return TEMPER_OK;
     }
+    if (r->in->no_diff && !newest(r, TEMPER_ART_DIFF)) {
+        /* packages and OCI digests: the tracker has no upstream source to diff */
+        TEMPER_LOG_INFO(ps->st, "the change (%s) comes with no upstream diff: nothing to "
+                        "review", temper_artifact_get(change, TEMPER_ATTR_TRACKER));
+        *v = TEMPER_VERDICT_PASS;
+        return TEMPER_OK;
+    }
+    if (r->in->review_approved) {
+        /* the review gate: a person took this change after a block */
+        TEMPER_LOG_INFO(ps->st, "change approved in review: passing the gate");
+        *v = TEMPER_VERDICT_PASS;
+        return TEMPER_OK;
+    }
     return ops->review(ps->state, ps->st, change, newest(r, TEMPER_ART_DIFF), v);
+}
+
+/* The job's tags are templates (core/tags.h), expanded here for the version
+ * being published: the accepted upstream version of the image definition,
+ * else the triggering change's new version. */
+static int job_tags(struct prun *r, struct pstage *ps, char ***tags, size_t *n)
+{
+    const struct temper_job_input *in = r->in;
+    const char *version = in->def ? in->def->version : NULL;
+    if (!version && in->change) {
+        version = temper_artifact_get(in->change, TEMPER_ATTR_NEW_VERSION);
+    }
+    char *err = NULL;
+    int rc = temper_tags_expand(in->tags, in->n_tags, version, in->variant, tags, n, &err);
+    if (rc != TEMPER_OK) {
+        rc = temper_fail(ps->st, rc, "%s", err ? err : temper_rc_str(rc));
+    }
+    free(err);
+    return rc;
 }
 
 static int run_builder(struct prun *r, struct pstage *ps)
@@ -46,7 +79,8 @@ static int run_builder(struct prun *r, struct pstage *ps)
     const struct temper_builder_ops *ops = ps->spec->mod->desc->ops;
     const struct temper_job_input *in = r->in;
     static const char *const default_platforms[] = { "linux/amd64" };
-    char *layout = NULL;
+    char *layout = NULL, **tags = NULL;
+    size_t n_tags = 0;
     if (!in->def) {
         return temper_fail(ps->st, TEMPER_EINVAL, "job has no image definition to build");
     }
@@ -56,18 +90,24 @@ static int run_builder(struct prun *r, struct pstage *ps)
             return TEMPER_ENOMEM;
         }
     }
+    int rc = in->n_tags ? job_tags(r, ps, &tags, &n_tags) : TEMPER_OK;
+    if (rc != TEMPER_OK) {
+        free(layout);
+        return rc;
+    }
     struct temper_build_request req = {
         .size = sizeof req, .def = in->def, .image_conf = in->image_conf,
         .variant = in->variant ? in->variant : "runtime",
         .platforms = in->n_platforms ? in->platforms : default_platforms,
         .n_platforms = in->n_platforms ? in->n_platforms : 1,
         .layout_dir = in->layout_dir ? in->layout_dir : layout,
-        .tag = in->n_tags ? in->tags[0] : NULL,
+        .tag = n_tags ? tags[0] : NULL,
         .source_date_epoch = in->source_date_epoch,
-        .base = NULL,
+        .base = in->base,
     };
-    int rc = ops->build(ps->state, ps->st, &req);
+    rc = ops->build(ps->state, ps->st, &req);
     free(layout);
+    temper_tags_free(tags, n_tags);
     if (rc == TEMPER_OK && !newest(r, TEMPER_ART_IMAGE)) {
         rc = temper_fail(ps->st, TEMPER_EINTERNAL, "builder %s returned no image",
                          ps->spec->mod->module);
@@ -133,11 +173,17 @@ static int run_publish(struct prun *r, struct pstage *ps)
             extras[k++] = a;
         }
     }
+    char **tags = NULL;
+    size_t n_tags = 0;
+    rc = job_tags(r, ps, &tags, &n_tags);
     struct temper_publish_request req = {
         .size = sizeof req, .image = img, .extras = extras, .n_extras = k,
-        .tags = r->in->tags, .n_tags = r->in->n_tags,
+        .tags = (const char *const *)tags, .n_tags = n_tags,
     };
-    rc = ops->publish(ps->state, ps->st, &req);
+    if (rc == TEMPER_OK) {
+        rc = ops->publish(ps->state, ps->st, &req);
+    }
+    temper_tags_free(tags, n_tags);
     free(extras);
     return rc;
 }

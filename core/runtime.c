@@ -54,13 +54,24 @@ int temper_parse_day_end(const char *s, long long *ms)
 struct keep_ctx {
     char *pinned;
     char *digest;
+    int same;          /* the record already says what the definition says */
+    const struct temper_image_def *def;
+    long long until;
 };
+
+static int same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
 
 static int keep_image(void *ctx, const struct temper_image_record *img)
 {
     struct keep_ctx *k = ctx;
     k->pinned = img->pinned_version ? strdup(img->pinned_version) : NULL;
     k->digest = img->last_digest ? strdup(img->last_digest) : NULL;
+    k->same = same_str(img->base, k->def->base) &&
+              same_str(img->distribution, k->def->distribution) &&
+              img->support_until == k->until;
     return 0;
 }
 
@@ -71,15 +82,17 @@ static int sync_images(struct temper_runtime *rt)
     const struct temper_store_ops *ops = rt->store.ops;
     for (size_t i = 0; i < rt->cfg->n_images; i++) {
         const struct temper_image_def *def = &rt->cfg->images[i]->def;
-        struct keep_ctx k = { NULL, NULL };
         long long until = 0;
         int rc = temper_parse_day_end(def->support_until, &until);
         if (rc != TEMPER_OK) {
             return temper_fail(rt->store.st, rc, "%s: support_until '%s' is not YYYY-MM-DD",
                                def->path, def->support_until);
         }
+        struct keep_ctx k = { NULL, NULL, 0, def, until };
         rc = ops->image_get(rt->store.state, def->name, keep_image, &k);
-        if (rc == TEMPER_OK || rc == TEMPER_ENOTFOUND) {
+        /* an unchanged record is not rewritten: a worker starting while
+         * another publishes must not put back an older pinned version */
+        if ((rc == TEMPER_OK && !k.same) || rc == TEMPER_ENOTFOUND) {
             struct temper_image_record rec = {
                 .size = sizeof rec, .name = def->name, .base = def->base,
                 .distribution = def->distribution, .support_until = until,

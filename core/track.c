@@ -1,6 +1,7 @@
 /* temper — `temper track`: one polling round and the transitive fan-out. */
 #include "config.h"
 #include "track.h"
+#include "cascade.h"
 #include "pipeline_priv.h"
 
 #include <json-c/json.h>
@@ -115,20 +116,12 @@ static int enqueue(struct temper_runtime *rt, const char *image, const char *ver
                    const char *reason, const char *change, json_object *jobs,
                    struct temper_track_result *res)
 {
-    char *key = temper_strdupf("build:%s", image);
-    if (!key) {
-        return TEMPER_ENOMEM;
-    }
-    struct temper_job job = {
-        .size = sizeof job, .image = (char *)image, .version = (char *)version,
-        .reason = (char *)reason, .change = (char *)change, .dedup_key = key,
-    };
     long long id = 0;
     bool merged = false;
     pthread_mutex_lock(&rt->lock);
-    int rc = rt->store.ops->job_enqueue(rt->store.state, &job, &id, &merged);
+    int rc = temper_job_enqueue_image(&rt->store, image, version, reason, change, 0, &id,
+                                      &merged);
     pthread_mutex_unlock(&rt->lock);
-    free(key);
     if (rc != TEMPER_OK) {
         return rc;
     }
@@ -161,6 +154,88 @@ static int package_hits(struct temper_runtime *rt, const struct temper_artifact 
         pthread_mutex_unlock(&rt->lock);
     }
     return rc;
+}
+
+/* ---- versions rejected in review (#8) ----------------------------------------
+ * A version a person rejected in `temper review reject` is not raised again
+ * for that image: its change is dropped before it is printed or enqueued
+ * (whatever the tracker's own state says, e.g. after that state was reset).
+ * A later approval of the same image and version lifts it. */
+#define TRACK_MAX_REJECTED 100000
+
+struct rejected {
+    struct temper_review *items; /* image, version (owned), id, state */
+    size_t n, cap;
+    bool over;
+};
+
+static int keep_review(void *ctx, const struct temper_review *r)
+{
+    struct rejected *rj = ctx;
+    if (!r->image || !r->version) {
+        return 0;
+    }
+    if (rj->n == TRACK_MAX_REJECTED) {
+        rj->over = true;
+        return 0;
+    }
+    if (rj->n == rj->cap) {
+        size_t cap = rj->cap ? rj->cap * 2 : 16;
+        struct temper_review *p = realloc(rj->items, cap * sizeof *p);
+        if (!p) {
+            return TEMPER_ENOMEM;
+        }
+        rj->items = p;
+        rj->cap = cap;
+    }
+    struct temper_review *it = &rj->items[rj->n];
+    memset(it, 0, sizeof *it);
+    it->id = r->id;
+    it->state = r->state;
+    it->image = strdup(r->image);
+    it->version = strdup(r->version);
+    rj->n++;
+    return it->image && it->version ? 0 : TEMPER_ENOMEM;
+}
+
+static void rejected_cleanup(struct rejected *rj)
+{
+    for (size_t i = 0; i < rj->n; i++) {
+        free((char *)rj->items[i].image);
+        free((char *)rj->items[i].version);
+    }
+    free(rj->items);
+    memset(rj, 0, sizeof *rj);
+}
+
+static int rejected_load(struct temper_runtime *rt, struct rejected *rj)
+{
+    unsigned mask = 1u << TEMPER_REVIEW_REJECTED | 1u << TEMPER_REVIEW_APPROVED;
+    pthread_mutex_lock(&rt->lock);
+    int rc = rt->store.ops->review_list(rt->store.state, mask, keep_review, rj);
+    pthread_mutex_unlock(&rt->lock);
+    if (rj->over) {
+        fprintf(stderr, "temper: more than %d decided reviews: only the first are checked\n",
+                TRACK_MAX_REJECTED);
+    }
+    return rc;
+}
+
+/* The id of the review that rejected image's version, or 0. */
+static long long rejected_by(const struct rejected *rj, const char *image, const char *version)
+{
+    long long id = 0;
+    for (size_t i = 0; image && version && i < rj->n; i++) {
+        const struct temper_review *it = &rj->items[i];
+        if (strcmp(it->image, image) != 0 || strcmp(it->version, version) != 0) {
+            continue;
+        }
+        if (it->state == TEMPER_REVIEW_APPROVED) {
+            return 0;
+        }
+        id = it->id;
+    }
+    return id;
 }
 
 static int fan_out(struct temper_runtime *rt, const struct temper_track_opts *o,
@@ -198,9 +273,13 @@ static int fan_out(struct temper_runtime *rt, const struct temper_track_opts *o,
                                                                        JSON_C_TO_STRING_NOSLASHESCAPE));
     } else {
         const char *what = image ? image : temper_artifact_get(a, TEMPER_ATTR_PACKAGE);
+        /* digest trackers (tracker_oci) report references, not versions */
         const char *old = temper_artifact_get(a, TEMPER_ATTR_OLD_VERSION);
+        const char *now = temper_artifact_get(a, TEMPER_ATTR_NEW_VERSION);
+        old = old ? old : temper_artifact_get(a, TEMPER_ATTR_OLD_REF);
+        now = now ? now : temper_artifact_get(a, TEMPER_ATTR_NEW_REF);
         fprintf(o->out, "%s %s %s -> %s (%zu image%s)\n", tracker, what ? what : "?",
-                old && *old ? old : "(new)", temper_artifact_get(a, TEMPER_ATTR_NEW_VERSION),
+                old && *old ? old : "(new)", now ? now : "?",
                 json_object_array_length(jobs), json_object_array_length(jobs) == 1 ? "" : "s");
     }
     json_object_put(ch);
@@ -219,13 +298,15 @@ static void free_runs(struct tracker_run *runs, size_t n)
     free(runs);
 }
 
-static int start_trackers(struct temper_runtime *rt, struct tracker_run *runs, size_t *n_runs,
-                          char **pinned, struct temper_track_result *res)
+static int start_trackers(struct temper_runtime *rt, const struct temper_conf_plugin *only,
+                          struct tracker_run *runs, size_t *n_runs, char **pinned,
+                          struct temper_track_result *res)
 {
     const struct temper_config *c = rt->cfg;
     for (size_t i = 0; i < c->n_plugins; i++) {
         const struct temper_conf_plugin *cp = c->plugins[i];
-        if (cp->kind != TEMPER_KIND_TRACKER || !cp->keys.enabled || !cp->module) {
+        if (cp->kind != TEMPER_KIND_TRACKER || !cp->keys.enabled || !cp->module ||
+            (only && cp != only)) {
             continue;
         }
         struct tracker_run *tr = &runs[(*n_runs)++];
@@ -258,11 +339,15 @@ int temper_track_round(struct temper_runtime *rt, const struct temper_track_opts
     struct tracker_run *runs = calloc(c->n_plugins ? c->n_plugins : 1, sizeof *runs);
     char **pinned = calloc(c->n_images ? c->n_images : 1, sizeof *pinned);
     size_t n_runs = 0;
-    int rc = runs && pinned ? start_trackers(rt, runs, &n_runs, pinned, res) : TEMPER_ENOMEM;
+    int rc = runs && pinned ? start_trackers(rt, o->only, runs, &n_runs, pinned, res) : TEMPER_ENOMEM;
     for (size_t i = 0; i < n_runs; i++) {
         if (runs[i].started) {
             pthread_join(runs[i].thread, NULL);
         }
+    }
+    struct rejected rj = { .items = NULL };
+    if (rc == TEMPER_OK) {
+        rc = rejected_load(rt, &rj);
     }
     for (size_t i = 0; rc == TEMPER_OK && i < n_runs; i++) {
         struct tracker_run *tr = &runs[i];
@@ -275,11 +360,22 @@ int temper_track_round(struct temper_runtime *rt, const struct temper_track_opts
         /* changes are reported even from a round that failed in part */
         for (size_t k = 0; rc == TEMPER_OK && k < temper_artlist_count(tr->os.arts); k++) {
             const struct temper_artifact *a = temper_artlist_at(tr->os.arts, k);
-            if (temper_artifact_type(a) == TEMPER_ART_CHANGE) {
-                rc = fan_out(rt, &opts, tr->os.cp->id, a, res);
+            if (temper_artifact_type(a) != TEMPER_ART_CHANGE) {
+                continue;
             }
+            const char *image = temper_artifact_get(a, TEMPER_ATTR_IMAGE);
+            const char *version = temper_artifact_get(a, TEMPER_ATTR_NEW_VERSION);
+            long long by = rejected_by(&rj, image, version);
+            if (by > 0) {
+                fprintf(stderr, "temper: image %s: upstream version %s was rejected in "
+                                "review %lld: not raised again\n", image, version, by);
+                res->rejected++;
+                continue;
+            }
+            rc = fan_out(rt, &opts, tr->os.cp->id, a, res);
         }
     }
+    rejected_cleanup(&rj);
     fflush(opts.out);
     if (runs) {
         free_runs(runs, n_runs);

@@ -323,6 +323,50 @@ static size_t host_busy(const struct run *r, const char *origin)
     return k;
 }
 
+/* Gives an attempt back to the rate-limit table (with its reply, if any). */
+static void rate_release(struct xfer *x, bool replied)
+{
+    long status = 0;
+    if (!x->rate_held) {
+        return;
+    }
+    x->rate_held = false;
+    if (replied && x->easy) {
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    }
+    http_rate_release(x->origin, status > 0 ? x->resp : NULL, status,
+                      temper_stage_now_ms(x->h->st));
+}
+
+/* Asks the per-host rate-limit table whether x may go now: true when it
+ * may; otherwise x waits (XS_WAITING) or has failed (XS_DONE). */
+static bool rate_admit(struct xfer *x)
+{
+    char why[512];
+    long long wait = 0;
+    long long now = temper_stage_now_ms(x->h->st);
+    enum rate_verdict v = http_rate_admit(x->origin, now, x->h->max_wait_ms, &wait, why,
+                                          sizeof why);
+    if (v == RATE_GO) {
+        x->rate_held = true;
+        return true;
+    }
+    if (v == RATE_DENY) {
+        xfer_fail(x, TEMPER_ELIMIT, "not sent: %s, longer than the maximum wait of %ld s", why,
+                  (x->h->max_wait_ms + 999) / 1000);
+        return false;
+    }
+    if (!x->rate_logged && wait > 100) {
+        char *u = temper_http_safe_url(x->url);
+        TEMPER_LOG_INFO(x->h->st, "%s %s waits %lld ms: %s", x->method, u ? u : "?", wait, why);
+        free(u);
+        x->rate_logged = true;
+    }
+    x->state = XS_WAITING;
+    x->due_ms = http_mono_ms() + wait;
+    return false;
+}
+
 static void start_due(struct run *r)
 {
     long long now = http_mono_ms();
@@ -334,9 +378,14 @@ static void start_due(struct run *r)
         if (x->state != XS_READY || host_busy(r, x->origin) >= (size_t)r->h->max_host) {
             continue;
         }
+        if (!rate_admit(x)) {
+            r->left -= x->state == XS_DONE;
+            continue;
+        }
         if (xfer_start(x) == TEMPER_OK) {
             r->act[r->nact++] = x;
         } else {
+            rate_release(x, false);
             r->left--;
         }
     }
@@ -359,6 +408,7 @@ static size_t reap(struct run *r)
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
         CURLcode res = m->data.result;
         curl_multi_remove_handle(r->h->multi, m->easy_handle);
+        rate_release(x, true);
         for (size_t i = 0; i < r->nact; i++) {
             if (r->act[i] == x) {
                 r->act[i] = r->act[--r->nact];
@@ -392,6 +442,7 @@ static void abort_all(struct run *r, int rc)
 {
     for (size_t i = 0; i < r->nact; i++) {
         curl_multi_remove_handle(r->h->multi, r->act[i]->easy);
+        rate_release(r->act[i], false);
     }
     r->nact = 0;
     for (size_t i = 0; i < r->n; i++) {

@@ -82,6 +82,9 @@ struct xfer {
     char cb_msg[256];
     /* validators sent with a conditional request */
     char *inm, *ims;
+    /* the per-host rate-limit table admitted this attempt */
+    bool rate_held;
+    bool rate_logged;
 };
 
 /* http_url.c, http_parse.c */
@@ -106,6 +109,14 @@ void xfer_cleanup(struct xfer *x);
 void xfer_discard_tmp(struct xfer *x);
 bool xfer_will_follow(const struct xfer *x, long status);
 void xfer_fail(struct xfer *x, int rc, const char *fmt, ...) TEMPER_PRINTF(3, 4);
+
+/* http_rate.c: the process-wide per-host rate-limit table */
+enum rate_verdict { RATE_GO, RATE_WAIT, RATE_DENY };
+enum rate_verdict http_rate_admit(const char *origin, long long now_ms, long long max_wait_ms,
+                                  long long *wait_ms, char *why, size_t n);
+void http_rate_release(const char *origin, const struct temper_http_resp *r, long status,
+                       long long now_ms);
+void http_rate_when(long long now_ms, long long until_ms, char *out, size_t n);
 
 /* http_retry.c: an attempt ended (removed from the multi handle already);
  * decide between done, redirect and retry. */

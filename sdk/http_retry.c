@@ -99,15 +99,6 @@ static long long backoff(const struct temper_http *h, unsigned tries)
     return d / 2 + (long long)(r % (uint32_t)(d / 2 + 1));
 }
 
-static void format_when(const struct temper_http *h, long long wait_ms, char *out, size_t n)
-{
-    time_t t = (time_t)((temper_stage_now_ms(h->st) + wait_ms + 999) / 1000);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-        snprintf(out, n, "?");
-    }
-}
-
 static enum retry schedule_retry(struct xfer *x, const char *cause, long long server_wait,
                                  bool safe)
 {
@@ -121,11 +112,13 @@ static enum retry schedule_retry(struct xfer *x, const char *cause, long long se
     }
     if (server_wait > h->max_wait_ms) {
         char when[40];
-        format_when(h, server_wait, when, sizeof when);
+        long long now = temper_stage_now_ms(h->st);
+        bool limit = x->resp->status == 403 || x->resp->status == 429;
+        http_rate_when(now, now + server_wait, when, sizeof when);
         xfer_fail(x, TEMPER_ELIMIT,
-                  "%s: the server asks to wait %lld s, more than the maximum wait of %ld s; "
-                  "retry after %s", cause, (server_wait + 999) / 1000,
-                  (h->max_wait_ms + 999) / 1000, when);
+                  "%s: %s %s (the server asks to wait %lld s, more than the maximum wait of "
+                  "%ld s)", cause, limit ? "rate limited until" : "retry after", when,
+                  (server_wait + 999) / 1000, (h->max_wait_ms + 999) / 1000);
         return RETRY_FAILED;
     }
     long long delay = backoff(h, tries);
@@ -284,6 +277,17 @@ out:
     free(origin);
 }
 
+/* A final 403/429 that is a rate limit: TEMPER_ELIMIT saying until when. */
+static void rate_limited(struct xfer *x, long status, long long wait)
+{
+    char when[40], note[40], body[SNIPPET_MAX + 8];
+    long long now = temper_stage_now_ms(x->h->st);
+    http_rate_when(now, now + wait, when, sizeof when);
+    snippet(&x->resp->body, body, sizeof body);
+    xfer_fail(x, TEMPER_ELIMIT, "HTTP %ld%s: rate limited until %s%s", status,
+              attempts_note(x, note, sizeof note), when, body);
+}
+
 static void after_reply(struct xfer *x)
 {
     long status = 0;
@@ -309,6 +313,11 @@ static void after_reply(struct xfer *x)
         if (schedule_retry(x, cause, wait, false) != RETRY_NO) {
             return;
         }
+    }
+    if ((status == 403 || status == 429) && wait >= 0 &&
+        !(x->flags & TEMPER_HTTP_ANY_STATUS)) {
+        rate_limited(x, status, wait);
+        return;
     }
     finish_reply(x, status);
 }

@@ -55,6 +55,13 @@ enum temper_art_type {
 #define TEMPER_ATTR_SIGNED_DIGEST "signed_digest" /* what a signature covers */
 #define TEMPER_ATTR_REF "ref"                   /* published reference */
 #define TEMPER_ATTR_FORMAT "format"             /* report format */
+/* Image artifacts of builders that compile (builder_source): what went into
+ * the build without being in the image, as a JSON array of in-toto
+ * ResourceDescriptors [{"name", "uri", "digest": {"sha256": "<hex>"}}]:
+ * the source tarball (name "source"), each patch ("patch:<file>") and each
+ * build dependency (name = its purl, uri = where the package came from).
+ * attest_slsa lists them in resolvedDependencies. */
+#define TEMPER_ATTR_BUILD_INPUTS "build_inputs"
 
 struct temper_artifact; /* opaque */
 

@@ -234,6 +234,34 @@ TEMPER_EXPORT int temper_http_resolve_url(const char *base, const char *ref, cha
  * NULL on ENOMEM.  Unparsable input gives "<invalid URL>". */
 TEMPER_EXPORT char *temper_http_safe_url(const char *url);
 
+/* ---- per-host rate limits (appended in ABI 1.x) --------------------------
+ *
+ * One table per process, shared by every client and thread, keyed by origin
+ * (scheme, host, port).  Every reply updates it: X-RateLimit-Remaining /
+ * X-RateLimit-Reset (the primary budget; a 304 costs nothing) and, on 403 /
+ * 429, Retry-After or a one-minute default (secondary limits).  Every attempt
+ * of temper_http_do() and temper_http_batch() is admitted by it first: while
+ * the host is blocked, an attempt waits when the block ends within the
+ * client's max_wait_ms (other hosts of a batch go on meanwhile) and fails at
+ * once otherwise, without any request, with TEMPER_ELIMIT and "rate limited
+ * until HH:MM:SS UTC (ORIGIN: cause)".  With the budget spent and attempts
+ * still in flight, new attempts wait for those replies. */
+struct temper_http_rate {
+    uint32_t size;              /* sizeof(struct temper_http_rate), set by the caller */
+    long long remaining;        /* estimated budget left; -1 unknown */
+    long long reset_ms;         /* Unix ms of the budget's reset; 0 unknown */
+    long long blocked_until_ms; /* Unix ms before which nothing is sent; 0 none */
+    int inflight;               /* admitted attempts without a reply yet */
+};
+
+/* What the table knows of url's host.  TEMPER_ENOTFOUND (out filled as
+ * unknown) when nothing, TEMPER_EINVAL for a bad URL. */
+TEMPER_EXPORT int temper_http_rate_get(const char *url, struct temper_http_rate *out)
+    TEMPER_WARN_UNUSED;
+/* Forget url's host (every host when url is NULL): for tests and operators
+ * who know the limit was lifted. */
+TEMPER_EXPORT void temper_http_rate_forget(const char *url);
+
 #ifdef __cplusplus
 }
 #endif

@@ -554,6 +554,33 @@ TEMPER_EXPORT int temper_oci_layer_extract(struct temper_stage *st, const char *
                                            const struct temper_oci_extract_opts *opts)
     TEMPER_WARN_UNUSED;
 
+/* ---- copying images between layouts (appended) ---------------------------- */
+
+/* Copy the image d points to (a manifest or index, with every manifest,
+ * config and layer below it) from src into dst; index.json of dst is not
+ * touched (tag afterwards).  Children are stored before what points at
+ * them.  A blob dst already has with the right content is kept.  Otherwise
+ * the source blob is opened with O_NOFOLLOW (it must be a regular file of
+ * the descriptor's size) and, when `link` is true and both layouts are on
+ * one file system, that very inode is hard-linked into dst and checked
+ * against the digest; else it is copied through a blob writer that checks
+ * the digest.  Missing blobs give TEMPER_ENOTFOUND, a wrong digest
+ * TEMPER_ECRYPTO. */
+TEMPER_EXPORT int temper_oci_image_copy(struct temper_stage *st,
+                                        const struct temper_oci_layout *src,
+                                        struct temper_oci_layout *dst,
+                                        const struct temper_oci_descriptor *d, bool link)
+    TEMPER_WARN_UNUSED;
+/* The descriptor of the manifest or index `digest` in l: a copy of its
+ * index.json entry (without the ref.name annotation) when it has one, else
+ * built from the blob (size, and the mediaType the JSON declares).
+ * *out is cleaned up first.  TEMPER_ENOTFOUND when l has no such blob. */
+TEMPER_EXPORT int temper_oci_layout_describe(struct temper_stage *st,
+                                             const struct temper_oci_layout *l,
+                                             const char *digest,
+                                             struct temper_oci_descriptor *out)
+    TEMPER_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

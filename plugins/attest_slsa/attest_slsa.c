@@ -17,7 +17,12 @@
  *   buildDefinition.resolvedDependencies the base image (uri <ref>@<digest>,
  *                                        digest) and every package: uri = the
  *                                        URL it was fetched from (its purl when
- *                                        unknown), digest sha256, name = purl
+ *                                        unknown), digest sha256, name = purl;
+ *                                        then the build inputs a compiling
+ *                                        builder records on the image
+ *                                        (TEMPER_ATTR_BUILD_INPUTS: source
+ *                                        tarball, patches, build
+ *                                        dependencies), each checked
  *   runDetails.builder                  {id (the run's builder_id as a URI),
  *                                        version {temper}}
  *   runDetails.metadata                 {invocationId, startedOn, finishedOn}
@@ -28,6 +33,7 @@
  * urn:temper:builder:<percent-encoded id>. */
 #include "config.h"
 #include "attest_common.h"
+#include <temper/json.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +169,53 @@ static int package_deps(const struct temper_package *const *pk, size_t n, struct
     return rc;
 }
 
+#define INPUTS_MAX_BYTES (8u << 20)
+#define INPUTS_MAX 20000
+
+/* One entry of TEMPER_ATTR_BUILD_INPUTS: name, uri, digest.sha256. */
+static int build_input(struct temper_stage *st, struct json_object *e, size_t i,
+                       struct json_object *deps)
+{
+    const char *name = temper_json_get_str(e, "name");
+    const char *uri = temper_json_get_str(e, "uri");
+    const char *sha = temper_json_get_str(e, "digest.sha256");
+    if (!name || !uri || !sha || !ac_text_ok(name, RUN_TEXT_MAX) ||
+        !ac_text_ok(uri, RUN_TEXT_MAX) || !ac_is_hex64(sha)) {
+        return temper_fail(st, TEMPER_EFORMAT, "image artifact: %s entry %zu needs text name "
+                           "and uri and a sha256 digest", TEMPER_ATTR_BUILD_INPUTS, i);
+    }
+    int rc = TEMPER_OK;
+    struct json_object *d = ac_new_obj(&rc);
+    ac_put_str(&rc, d, "uri", uri);
+    ac_put_str(&rc, d, "name", name);
+    ac_put(&rc, d, "digest", ac_digest_obj(sha));
+    ac_push(&rc, deps, d);
+    return rc;
+}
+
+static int build_inputs(struct temper_stage *st, const struct temper_artifact *image,
+                        struct json_object *deps)
+{
+    const char *text = temper_artifact_get(image, TEMPER_ATTR_BUILD_INPUTS);
+    struct json_object *arr = NULL;
+    if (!text) {
+        return TEMPER_OK;
+    }
+    int rc = temper_json_parse(st, TEMPER_ATTR_BUILD_INPUTS, text, strlen(text),
+                               INPUTS_MAX_BYTES, 8, &arr);
+    if (rc == TEMPER_OK && (!json_object_is_type(arr, json_type_array) ||
+                            json_object_array_length(arr) > INPUTS_MAX)) {
+        rc = temper_fail(st, TEMPER_EFORMAT, "image artifact: %s is not an array of at most "
+                         "%d entries", TEMPER_ATTR_BUILD_INPUTS, INPUTS_MAX);
+    }
+    size_t n = rc == TEMPER_OK ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; rc == TEMPER_OK && i < n; i++) {
+        rc = build_input(st, json_object_array_get_idx(arr, i), i, deps);
+    }
+    json_object_put(arr);
+    return rc;
+}
+
 /* builder_id as a TypeURI. */
 static char *builder_uri(const char *id)
 {
@@ -219,9 +272,10 @@ static struct json_object *run_details(int *rc, struct temper_stage *st,
     return rd;
 }
 
-static int provenance(struct temper_stage *st, const struct temper_artifact *run,
-                      const struct ac_subject *s, const struct temper_package *const *pk,
-                      size_t n, struct json_object *pred)
+static int provenance(struct temper_stage *st, const struct temper_artifact *image,
+                      const struct temper_artifact *run, const struct ac_subject *s,
+                      const struct temper_package *const *pk, size_t n,
+                      struct json_object *pred)
 {
     int rc = TEMPER_OK;
     struct json_object *bd = ac_new_obj(&rc), *deps = ac_new_arr(&rc);
@@ -234,6 +288,9 @@ static int provenance(struct temper_stage *st, const struct temper_artifact *run
     }
     if (rc == TEMPER_OK) {
         rc = package_deps(pk, n, deps);
+    }
+    if (rc == TEMPER_OK) {
+        rc = build_inputs(st, image, deps);
     }
     ac_put(&rc, bd, "resolvedDependencies", deps);
     ac_put(&rc, pred, "buildDefinition", bd);
@@ -249,7 +306,7 @@ static int slsa_attest(void *state, struct temper_stage *st, const struct temper
     int rc = ac_input_init(st, image, run, false, &in);
     if (rc == TEMPER_OK) {
         pred = json_object_new_object();
-        rc = pred ? provenance(st, run, &in.s, in.pk, in.n, pred) : TEMPER_ENOMEM;
+        rc = pred ? provenance(st, image, run, &in.s, in.pk, in.n, pred) : TEMPER_ENOMEM;
     }
     rc = ac_finish(st, rc, &in, SLSA_PREDICATE, "slsa-provenance-1", "provenance", &pred);
     json_object_put(pred);

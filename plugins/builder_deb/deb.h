@@ -120,8 +120,11 @@ int deb_cache_put(struct deb_build *b, const char *key, struct temper_oci_layout
                   const struct deb_set *set, const struct temper_oci_descriptor *desc,
                   const char *diff_id, long long epoch);
 
-/* small helpers (builder_deb.c) */
+/* small helpers (deb_util.c) */
 int deb_mkdirs(struct temper_stage *st, const char *dir);
 char *deb_upstream_version(const char *version);
+/* The packages of set on the image artifact (URL = mirror + Filename). */
+int deb_add_packages(const char *distribution, const struct deb_repo *r,
+                     struct temper_artifact *a, const struct deb_set *set);
 
 #endif

@@ -1,6 +1,7 @@
 /* temper — suite_command internals: the unpacked image root
  * (command_root.c), the command line and environment of a case
- * (command_prep.c) and the sandbox that runs it (command_sandbox.c). */
+ * (command_prep.c); the sandbox that runs it is the SDK's
+ * (include/temper/sandbox.h). */
 #ifndef TEMPER_COMMAND_H
 #define TEMPER_COMMAND_H
 
@@ -8,6 +9,7 @@
 #include <stddef.h>
 #include <temper/buf.h>
 #include <temper/plugin.h>
+#include <temper/sandbox.h>
 #include "suite_common.h"
 
 struct command_conf {
@@ -84,51 +86,5 @@ int cenv_build(const struct temper_strlist *image_env, const struct temper_strli
 int cexec_paths(const char *argv0, const struct temper_strlist *env,
                 struct temper_strlist *out);
 void cstrlist_cleanup(struct temper_strlist *l);
-
-/* ---- the sandbox ------------------------------------------------------------- */
-
-struct sbx_spec {
-    const char *root;
-    char *const *argv;
-    char *const *paths;                 /* candidates for argv[0] */
-    char *const *envp;
-    const char *workdir;
-    unsigned long uid, gid;             /* inside the sandbox */
-    long long timeout_ms;
-    size_t max_output;
-    long long max_procs;
-    unsigned long long max_file_size;
-    unsigned long long max_memory;
-    long long max_open_files;
-};
-
-enum sbx_outcome {
-    SBX_EXITED = 0,        /* exit_code / signal say how */
-    SBX_SETUP_FAILED,      /* the sandbox could not be made: setup says why */
-    SBX_EXEC_FAILED,       /* the command could not be executed */
-    SBX_TIMEOUT,
-    SBX_OUTPUT_CAPPED,
-    SBX_CANCELLED
-};
-
-struct sbx_result {
-    enum sbx_outcome outcome;
-    int exit_code;                      /* SBX_EXITED, when not signalled */
-    int signal;                         /* SBX_EXITED: killed by this signal, or 0 */
-    char setup[256];                    /* SETUP/EXEC_FAILED: what went wrong */
-    struct temper_buf out, err;         /* captured, at most max_output each */
-    const char *capped;                 /* "stdout" or "stderr" (OUTPUT_CAPPED) */
-};
-
-/* Why this process cannot run sandboxes (unprivileged and the kernel
- * refuses user namespaces), as a message into why; TEMPER_OK when it can
- * (as far as can be told before trying). */
-int sbx_check(struct temper_buf *why);
-/* Run spec's command in a fresh mount, PID, network, IPC and UTS namespace
- * (plus a user namespace when not root); returns an error only when the
- * run itself failed (fork, pipes), never for what the command did. */
-int sbx_run(struct temper_stage *st, const struct sbx_spec *spec, struct sbx_result *res);
-void sbx_result_init(struct sbx_result *res, size_t max_output);
-void sbx_result_cleanup(struct sbx_result *res);
 
 #endif

@@ -1,5 +1,5 @@
 /* temper — suite_command: run commands inside the built image, isolated,
- * with no container engine (see command_sandbox.c for the sandbox).
+ * with no container engine (the sandbox is the SDK's, sdk/sandbox.c).
  *
  *   [suite "command"]
  *   plugin    = command
@@ -164,25 +164,26 @@ static int add_stream(struct temper_buf *b, const char *what, const struct tempe
 
 /* The case's status and message from what the sandbox saw. */
 static int judge(const struct command_conf *conf, const struct command_case *c,
-                 const struct sbx_result *res, long long timeout, struct temper_buf *why,
+                 const struct temper_sandbox_result *res, long long timeout,
+                 struct temper_buf *why,
                  enum temper_case_status *status)
 {
     *status = TEMPER_CASE_FAILED;
     switch (res->outcome) {
-    case SBX_SETUP_FAILED:
+    case TEMPER_SANDBOX_SETUP_FAILED:
         *status = TEMPER_CASE_ERROR;
         return temper_buf_printf(why, "sandbox: %s", res->setup);
-    case SBX_EXEC_FAILED:
+    case TEMPER_SANDBOX_EXEC_FAILED:
         return temper_buf_printf(why, "%s (command '%s')", res->setup, c->command);
-    case SBX_TIMEOUT:
+    case TEMPER_SANDBOX_TIMEOUT:
         return temper_buf_printf(why, "timed out after %lld ms: the command and every "
                                  "process it started were killed", timeout);
-    case SBX_OUTPUT_CAPPED:
+    case TEMPER_SANDBOX_OUTPUT_CAPPED:
         return temper_buf_printf(why, "%s exceeded max_output (%llu bytes): the command "
                                  "was killed", res->capped, conf->max_output);
-    case SBX_CANCELLED:
+    case TEMPER_SANDBOX_CANCELLED:
         return TEMPER_ECANCEL;
-    case SBX_EXITED:
+    case TEMPER_SANDBOX_EXITED:
         break;
     }
     int rc = TEMPER_OK;
@@ -214,17 +215,18 @@ static int execute(struct temper_stage *st, const struct command_conf *conf,
                    struct temper_buf *why, struct temper_buf *output,
                    enum temper_case_status *status)
 {
-    struct sbx_result res;
+    struct temper_sandbox_result res;
     long long timeout = c->timeout > 0 ? c->timeout : conf->timeout;
-    struct sbx_spec spec = {
+    struct temper_sandbox_spec spec = {
+        .size = sizeof spec,
         .root = r->root, .argv = p->argv.v, .paths = p->paths.v, .envp = p->env.v,
         .workdir = p->workdir, .uid = p->user.uid, .gid = p->user.gid,
         .timeout_ms = timeout, .max_output = (size_t)conf->max_output,
         .max_procs = conf->max_procs, .max_file_size = conf->max_file_size,
         .max_memory = conf->max_memory, .max_open_files = conf->max_open_files,
     };
-    sbx_result_init(&res, (size_t)conf->max_output);
-    int rc = sbx_run(st, &spec, &res);
+    temper_sandbox_result_init(&res, (size_t)conf->max_output);
+    int rc = temper_sandbox_run(st, &spec, &res);
     rc = rc == TEMPER_OK ? judge(conf, c, &res, timeout, why, status) : rc;
     if (rc == TEMPER_ECANCEL) {
         rc = temper_fail(st, rc, "run cancelled during case '%s'", c->command);
@@ -235,7 +237,7 @@ static int execute(struct temper_stage *st, const struct command_conf *conf,
     }
     TEMPER_LOG_DEBUG(st, "case '%s' as %lu:%lu: outcome %d, exit %d, signal %d", c->command,
                      p->user.uid, p->user.gid, (int)res.outcome, res.exit_code, res.signal);
-    sbx_result_cleanup(&res);
+    temper_sandbox_result_cleanup(&res);
     return rc == TEMPER_ELIMIT ? TEMPER_OK : rc;
 }
 
@@ -287,7 +289,7 @@ static int command_run(void *state, struct temper_stage *st,
     memset(&im, 0, sizeof im);
     *verdict = TEMPER_VERDICT_PASS;
     int rc = TEMPER_OK;
-    bool can_run = sbx_check(&refused) == TEMPER_OK;
+    bool can_run = temper_sandbox_check(&refused) == TEMPER_OK;
     if (n_cases && can_run) {
         rc = sc_image_open(st, image, true, &im);
         rc = rc == TEMPER_OK ? croot_unpack(st, &im, conf, &r) : rc;

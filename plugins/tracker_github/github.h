@@ -67,15 +67,6 @@ struct gh_watch_conf {
     bool drafts;
 };
 
-/* What the instance knows of the API host's rate limits (one host per
- * instance: api_url).  Kept across polls in the instance state. */
-struct gh_rate {
-    long long remaining;      /* last X-RateLimit-Remaining, -1 unknown */
-    long long reset_ms;       /* X-RateLimit-Reset as Unix ms, 0 unknown */
-    long long blocked_until;  /* Unix ms before which nothing is sent */
-    char why[160];            /* what blocked it */
-};
-
 struct gh_state {
     const struct gh_conf *conf;
     enum gh_mode mode;
@@ -83,7 +74,6 @@ struct gh_state {
     char *web;          /* web base for release/compare links */
     char *origin;       /* "scheme://host[:port]" of api, lower-case */
     char *auth_header;  /* "Authorization: Bearer ..." from token_env */
-    struct gh_rate rate;
 };
 
 /* One release or tag that passed a watch's filters. */
@@ -109,8 +99,9 @@ struct gh_watch {
     bool failed, all_cached, refetch;
 };
 
-/* One request of a batch and its outcome (a request the rate limit stopped
- * before it was sent has rc TEMPER_ELIMIT, sent false and err set). */
+/* One request of a batch and its outcome (a request the SDK's rate-limit
+ * table stopped before it was sent has rc TEMPER_ELIMIT, sent false and err
+ * set). */
 struct gh_call {
     struct temper_http_req req;
     struct temper_http_resp resp;

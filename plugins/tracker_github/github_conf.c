@@ -241,7 +241,6 @@ static int gh_open(struct temper_stage *st, const void *conf, void **state, enum
     }
     s->conf = conf;
     s->mode = mode;
-    s->rate.remaining = -1;
     rc = set_urls(s, st);
     if (rc == TEMPER_OK && s->conf->token_file && s->conf->token_env) {
         rc = temper_fail(st, TEMPER_EINVAL, "token_file and token_env are mutually exclusive");

@@ -7,9 +7,11 @@
  * manifest (or index) digest and compares it with the digest saved for
  * (watch, reference): a new digest is one change, with
  *   upstream      the reference
- *   old_version   the digest seen before (absent on the first poll)
- *   new_version   the digest now (also TEMPER_ATTR_DIGEST)
+ *   old_ref       the digest seen before (absent on the first poll)
+ *   new_ref       the digest now (also TEMPER_ATTR_DIGEST)
  *   image         the watching image
+ * and no version: the rebuilt image keeps its own version (a digest is not
+ * one), so its tags do not move to a digest-shaped name.
  * The first poll of a reference records its digest and reports it too, so
  * that the customization is built once from what it watches.  A reference
  * that cannot be resolved is logged and keeps its saved digest; the round
@@ -92,8 +94,8 @@ static int emit_change(struct temper_stage *st, const struct temper_watch *w, co
                : TEMPER_ENOMEM;
     rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_IMAGE, w->image) : rc;
     rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_UPSTREAM, ref) : rc;
-    rc = rc == TEMPER_OK && old ? temper_artifact_set(a, TEMPER_ATTR_OLD_VERSION, old) : rc;
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_NEW_VERSION, now) : rc;
+    rc = rc == TEMPER_OK && old ? temper_artifact_set(a, TEMPER_ATTR_OLD_REF, old) : rc;
+    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_NEW_REF, now) : rc;
     rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_DIGEST, now) : rc;
     if (rc != TEMPER_OK) {
         temper_artifact_free(a);

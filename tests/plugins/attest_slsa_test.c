@@ -231,6 +231,43 @@ static void test_run_record(const struct temper_artifact *img)
     }
 }
 
+/* builder_source's build inputs (TEMPER_ATTR_BUILD_INPUTS) become resolved
+ * dependencies after the packages; malformed ones fail the stage. */
+static void test_build_inputs(struct json_object *pk, const struct temper_artifact *run,
+                              const char *digest)
+{
+    static const char inputs[] =
+        "[{\"name\":\"source\",\"uri\":\"https://example.org/hello-1.0.tar.gz\","
+        "\"digest\":{\"sha256\":\"" BASE_HEX "\"}},"
+        "{\"name\":\"patch:fix.patch\",\"uri\":\"file:///etc/temper/fix.patch\","
+        "\"digest\":{\"sha256\":\"" BASE_HEX "\"}}]";
+    TEST("slsa: build inputs of a source build are resolved dependencies") {
+        struct temper_artifact *a = at_image_json(IMAGE, digest, pk);
+        CHECK(a && temper_artifact_set(a, TEMPER_ATTR_BUILD_INPUTS, inputs) == TEMPER_OK);
+        struct json_object *j = at_attest_once("slsa", NULL, a, run, "inputs.json", NULL);
+        struct json_object *deps = temper_json_get(j, "predicate.buildDefinition."
+                                                      "resolvedDependencies");
+        CHECK_INT_EQ(alen(deps), 7);
+        struct json_object *src = dep_named(deps, "source");
+        CHECK_STR_EQ(temper_json_get_str(src, "uri"), "https://example.org/hello-1.0.tar.gz");
+        CHECK_STR_EQ(temper_json_get_str(src, "digest.sha256"), BASE_HEX);
+        CHECK(dep_named(deps, "patch:fix.patch") != NULL);
+        json_object_put(j);
+        static const char *const bad[] = {
+            "{}", "[1]", "[{\"name\":\"x\",\"uri\":\"y\"}]",
+            "[{\"name\":\"x\",\"uri\":\"y\",\"digest\":{\"sha256\":\"ABC\"}}]", "[",
+        };
+        for (size_t i = 0; a && i < sizeof bad / sizeof bad[0]; i++) {
+            struct ph h;
+            CHECK(temper_artifact_set(a, TEMPER_ATTR_BUILD_INPUTS, bad[i]) == TEMPER_OK);
+            CHECK(at_open(&h, "slsa", NULL) == TEMPER_OK);
+            CHECK_INT_EQ(at_attest(&h, a, run), TEMPER_EFORMAT);
+            ph_close(&h);
+        }
+        temper_artifact_free(a);
+    }
+}
+
 static void test_real(const struct temper_artifact *run)
 {
     bool skip = false;
@@ -288,6 +325,7 @@ int main(void)
     }
     if (img && run) {
         test_provenance(img, run, digest);
+        test_build_inputs(pk, run, digest);
         test_claims_ignored(pk, run, digest);
         test_run_record(img);
         test_real(run);

@@ -7,7 +7,7 @@
  * SQLite connections must not cross fork(): the parent closes every
  * connection before forking, and each child opens its own store. */
 #include "config.h"
-#include "tests/plugins/store_sqlite_harness.h"
+#include "tests/plugins/store_crew.h"
 #include "tests/lib/tap.h"
 #include "sdk/host.h"
 
@@ -27,30 +27,6 @@
 static struct sqh H;
 #define OPS (H.ops)
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* ---- concurrent workers ------------------------------------------------ */
 
 /* Child: claim and complete until the queue is empty; report each completed
@@ -66,12 +42,12 @@ static void worker_main(const char *path, int n, int fd)
     }
     for (int i = 0; i < 10 * JOBS; i++) {
         struct temper_job job;
-        int rc = OPS->job_claim(s.state, name, now_ms(), 60000, &job);
+        int rc = OPS->job_claim(s.state, name, crew_now_ms(), 60000, &job);
         if (rc == TEMPER_ENOTFOUND) {
             break;
         }
         if (rc == TEMPER_OK && OPS->job_complete(s.state, job.id, name) == TEMPER_OK) {
-            status |= write_all(fd, &job.id, sizeof job.id) != 0;
+            status |= crew_write_all(fd, &job.id, sizeof job.id) != 0;
         } else {
             status = 1;
         }
@@ -79,17 +55,6 @@ static void worker_main(const char *path, int n, int fd)
     }
     sqh_close(&H, &s);
     _exit(status);
-}
-
-static int wait_ok(pid_t pid)
-{
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0) {
-        if (errno != EINTR) {
-            return 0;
-        }
-    }
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 static void test_workers(void)
@@ -132,7 +97,7 @@ static void test_workers(void)
         }
         busy_workers += mine > 0;
         close(fds[w][0]);
-        exits_ok += pids[w] > 0 && wait_ok(pids[w]);
+        exits_ok += pids[w] > 0 && crew_wait_ok(pids[w]);
     }
     printf("# %d of %d workers completed jobs\n", busy_workers, WORKERS);
     sqlite3 *db = sqh_raw(path);
@@ -179,7 +144,7 @@ static void test_dedup_processes(void)
         }
     }
     for (int w = 0; w < WORKERS; w++) {
-        ok += pids[w] > 0 && wait_ok(pids[w]);
+        ok += pids[w] > 0 && crew_wait_ok(pids[w]);
     }
     sqlite3 *db = sqh_raw(path);
     TEST("enqueues with one key from four processes make one job") {
@@ -325,7 +290,7 @@ static void holder_main(const char *path, int fd)
         OPS->job_claim(s.state, "victim", 1000, 500, &out) != TEMPER_OK) {
         _exit(1);
     }
-    if (write_all(fd, &out.id, sizeof out.id) != 0) {
+    if (crew_write_all(fd, &out.id, sizeof out.id) != 0) {
         _exit(1);
     }
     for (;;) {

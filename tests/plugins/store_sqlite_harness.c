@@ -1,6 +1,6 @@
-/* temper — test harness for store_sqlite (see store_sqlite_harness.h). */
+/* temper — test harness for the store plugins (see store_sqlite_harness.h). */
 #include "config.h"
-#include "tests/plugins/store_sqlite_harness.h"
+#include "tests/plugins/store_conformance.h"
 #include "core/loader.h"
 #include "sdk/host.h"
 #include <temper/buf.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int load(struct sqh *h, char **err)
+static int load(struct sqh *h, const char *plugin, char **err)
 {
     memset(h, 0, sizeof *h);
     *err = NULL;
@@ -31,16 +31,16 @@ static int load(struct sqh *h, char **err)
     int rc = temper_loader_new(dirs, n_dirs, &h->loader, err);
     const struct temper_module *m = NULL;
     if (rc == TEMPER_OK) {
-        rc = temper_loader_load(h->loader, TEMPER_KIND_STORE, "sqlite", &m, err);
+        rc = temper_loader_load(h->loader, TEMPER_KIND_STORE, plugin, &m, err);
     }
     if (rc != TEMPER_OK) {
         return rc;
     }
     h->desc = m->desc;
     h->ops = m->desc->ops;
-    printf("# store_sqlite loaded from %s\n", m->path);
+    printf("# store_%s loaded from %s\n", plugin, m->path);
     const char *tmp = getenv("TMPDIR");
-    int n = snprintf(h->dir, sizeof h->dir, "%s/temper-sqlite-......",
+    int n = snprintf(h->dir, sizeof h->dir, "%s/temper-store-......",
                      tmp && tmp[0] ? tmp : "/tmp");
     if (n > 6 && (size_t)n < sizeof h->dir) {
         memset(h->dir + n - 6, 'X', 6); /* the mkdtemp() template */
@@ -55,10 +55,15 @@ static int load(struct sqh *h, char **err)
 
 int sqh_init(struct sqh *h)
 {
+    return sqh_init_plugin(h, "sqlite");
+}
+
+int sqh_init_plugin(struct sqh *h, const char *plugin)
+{
     char *err = NULL;
-    int rc = load(h, &err);
+    int rc = load(h, plugin, &err);
     if (rc != TEMPER_OK) {
-        printf("# cannot load store_sqlite: %s\n", err ? err : temper_rc_str(rc));
+        printf("# cannot load store_%s: %s\n", plugin, err ? err : temper_rc_str(rc));
     }
     free(err);
     fflush(stdout); /* forked children must not repeat buffered output */
@@ -171,6 +176,16 @@ void *sqh_conf_new(const struct temper_plugin *d, const char *location)
     return conf;
 }
 
+const struct temper_option *sqh_option(const struct temper_plugin *d, const char *key)
+{
+    for (const struct temper_option *o = d->options; o && o->type != TEMPER_OPT_END; o++) {
+        if (strcmp(o->key, key) == 0) {
+            return o;
+        }
+    }
+    return NULL;
+}
+
 void *sqh_conf_field(const struct temper_plugin *d, void *conf, const char *key)
 {
     for (const struct temper_option *o = d->options; o && o->type != TEMPER_OPT_END; o++) {
@@ -250,4 +265,42 @@ long long sqh_raw_int(sqlite3 *db, const char *sql)
     }
     sqlite3_finalize(stmt);
     return out;
+}
+
+/* ---- the store_sqlite backend of the conformance suite ----------------- */
+
+static char *sqlite_fresh(const struct store_backend *b, const char *name)
+{
+    return sqh_path(b->ctx, name);
+}
+
+static int sqlite_raw_exec(const struct store_backend *b, const char *location,
+                           const char *sql, char **msg)
+{
+    (void)b;
+    sqlite3 *db = sqh_raw(location);
+    int src = db ? sqlite3_exec(db, sql, NULL, NULL, NULL) : SQLITE_ERROR;
+    if (msg) {
+        *msg = src == SQLITE_OK ? NULL : strdup(db ? sqlite3_errmsg(db) : "cannot open");
+    }
+    sqlite3_close(db);
+    return src == SQLITE_OK ? 0 : -1;
+}
+
+static long long sqlite_raw_int(const struct store_backend *b, const char *location,
+                                const char *sql)
+{
+    (void)b;
+    sqlite3 *db = sqh_raw(location);
+    long long v = db ? sqh_raw_int(db, sql) : -1;
+    sqlite3_close(db);
+    return v;
+}
+
+void store_sqlite_backend(struct sqh *h, struct store_backend *b)
+{
+    b->fresh = sqlite_fresh;
+    b->raw_exec = sqlite_raw_exec;
+    b->raw_int = sqlite_raw_int;
+    b->ctx = h;
 }

@@ -1,5 +1,6 @@
-/* temper — test harness for store_sqlite: loads the built module through the
- * real loader (core/loader.c), fills conf blocks generically from the option
+/* temper — test harness for the store plugins (store_sqlite first, whence
+ * the name; store_postgres too): loads the built module through the real
+ * loader (core/loader.c), fills conf blocks generically from the option
  * table, opens stores in a scratch directory. */
 #ifndef TEMPER_TESTS_STORE_SQLITE_HARNESS_H
 #define TEMPER_TESTS_STORE_SQLITE_HARNESS_H
@@ -25,6 +26,8 @@ struct sqh_store {
  * make the scratch directory.  On failure a TAP comment says why.  Call
  * sqh_cleanup() in every case. */
 int sqh_init(struct sqh *h);
+/* The same for store_<plugin>. */
+int sqh_init_plugin(struct sqh *h, const char *plugin);
 void sqh_cleanup(struct sqh *h);
 
 /* "<scratch>/<name>", a new string. */
@@ -34,6 +37,8 @@ char *sqh_path(const struct sqh *h, const char *name);
  * core does) and `location` set when not NULL.  Free with sqh_conf_free(). */
 void *sqh_conf_new(const struct temper_plugin *d, const char *location);
 void sqh_conf_free(const struct temper_plugin *d, void *conf);
+/* The option `key` of the table, NULL if unknown. */
+const struct temper_option *sqh_option(const struct temper_plugin *d, const char *key);
 /* Pointer to the field of option `key` inside conf, NULL if unknown. */
 void *sqh_conf_field(const struct temper_plugin *d, void *conf, const char *key);
 

@@ -1,10 +1,11 @@
 /* temper — store_sqlite through the real loader: option table, open/close and
- * their failures, key/value state, images, builds and the package index,
- * and the query plan of the package lookup on 100k rows.  The job queue, runs,
- * reviews and the audit log are covered by store_sqlite_queue_test, crash
- * safety by store_sqlite_crash_test. */
+ * their failures, the query plan of the package lookup on 100k rows, and
+ * part 1 of the store conformance suite (key/value state, images, builds and
+ * the package index: store_conformance_state.c).  The job queue, runs,
+ * reviews and the audit log are part 2 (store_sqlite_queue_test), crash
+ * safety is store_sqlite_crash_test. */
 #include "config.h"
-#include "tests/plugins/store_sqlite_harness.h"
+#include "tests/plugins/store_conformance.h"
 #include "tests/lib/tap.h"
 #include "core/loader.h"
 #include "plugins/store_sqlite/sqlite_sql.h"
@@ -18,17 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/plugins/store_conformance_state.c"
+
 static struct sqh H;
 #define OPS (H.ops)
 
 static const struct temper_option *opt(const char *key)
 {
-    for (const struct temper_option *o = H.desc->options; o && o->type; o++) {
-        if (strcmp(o->key, key) == 0) {
-            return o;
-        }
-    }
-    return NULL;
+    return sqh_option(H.desc, key);
 }
 
 static void test_options(void)
@@ -222,309 +220,6 @@ static void test_open_fresh(void)
     free(wal);
 }
 
-/* ---- key/value --------------------------------------------------------- */
-
-static void test_kv(void *s)
-{
-    char *v = (char *)"untouched";
-    const char *tricky = "it's \"quoted\"; DROP TABLE kv; --";
-    TEST("kv absent") {
-        CHECK_INT_EQ(OPS->kv_get(s, "tracker.github", "etag", &v), TEMPER_ENOTFOUND);
-        CHECK(v == NULL);
-    }
-    TEST("kv put, get, overwrite, namespaces") {
-        CHECK_INT_EQ(OPS->kv_put(s, "tracker.github", "etag", "W/\"1\""), TEMPER_OK);
-        CHECK_INT_EQ(OPS->kv_put(s, "tracker.github", "etag", tricky), TEMPER_OK);
-        CHECK_INT_EQ(OPS->kv_get(s, "tracker.github", "etag", &v), TEMPER_OK);
-        CHECK_STR_EQ(v, tricky);
-        free(v);
-        v = NULL;
-        CHECK_INT_EQ(OPS->kv_get(s, "tracker.alpine", "etag", &v), TEMPER_ENOTFOUND);
-        CHECK_INT_EQ(OPS->kv_put(s, "tracker.alpine", "etag", ""), TEMPER_OK);
-        CHECK_INT_EQ(OPS->kv_get(s, "tracker.alpine", "etag", &v), TEMPER_OK);
-        CHECK_STR_EQ(v, "");
-        free(v);
-        v = NULL;
-    }
-    TEST("kv delete and bad arguments") {
-        CHECK_INT_EQ(OPS->kv_put(s, "tracker.github", "etag", NULL), TEMPER_OK);
-        CHECK_INT_EQ(OPS->kv_get(s, "tracker.github", "etag", &v), TEMPER_ENOTFOUND);
-        CHECK_INT_EQ(OPS->kv_put(s, "tracker.github", "etag", NULL), TEMPER_OK);
-        CHECK_INT_EQ(OPS->kv_put(s, NULL, "k", "v"), TEMPER_EINVAL);
-        CHECK_INT_EQ(OPS->kv_get(s, "ns", NULL, &v), TEMPER_EINVAL);
-        CHECK_INT_EQ(OPS->kv_get(NULL, "ns", "k", &v), TEMPER_EINVAL);
-    }
-}
-
-/* ---- collectors -------------------------------------------------------- */
-
-struct names {
-    int n;
-    int stop_at; /* return 42 from the callback number stop_at (1-based) */
-    char list[4096];
-    struct temper_image_record last;
-    char last_name[64], last_pinned[64], last_base[64];
-};
-
-static void names_add(struct names *c, const char *name)
-{
-    size_t len = strlen(c->list);
-    snprintf(c->list + len, sizeof c->list - len, "%s%s", len ? "," : "",
-             name ? name : "(null)");
-    c->n++;
-}
-
-static int collect_image(void *ctx, const struct temper_image_record *img)
-{
-    struct names *c = ctx;
-    names_add(c, img->name);
-    c->last = *img;
-    snprintf(c->last_name, sizeof c->last_name, "%s", img->name ? img->name : "");
-    snprintf(c->last_pinned, sizeof c->last_pinned, "%s",
-             img->pinned_version ? img->pinned_version : "(null)");
-    snprintf(c->last_base, sizeof c->last_base, "%s", img->base ? img->base : "(null)");
-    return c->stop_at && c->n == c->stop_at ? 42 : 0;
-}
-
-static int collect_package(void *ctx, const struct temper_package *p)
-{
-    struct names *c = ctx;
-    if (c->n < 20) {
-        names_add(c, p->name);
-    } else {
-        c->n++;
-    }
-    return c->stop_at && c->n == c->stop_at ? 42 : 0;
-}
-
-/* ---- images ------------------------------------------------------------ */
-
-static void test_images(void *s)
-{
-    struct temper_image_record py = {
-        .size = sizeof py, .name = "python", .base = "image:debian",
-        .distribution = "debian:bookworm", .support_until = 0,
-        .pinned_version = "3.11.8", .last_digest = "sha256:aa",
-    };
-    struct names c = { 0 };
-    TEST("image put and get") {
-        CHECK_INT_EQ(OPS->image_put(s, &py), TEMPER_OK);
-        CHECK_INT_EQ(OPS->image_get(s, "python", collect_image, &c), TEMPER_OK);
-        CHECK_INT_EQ(c.n, 1);
-        CHECK_STR_EQ(c.last_name, "python");
-        CHECK_STR_EQ(c.last_pinned, "3.11.8");
-        CHECK_STR_EQ(c.last_base, "image:debian");
-    }
-    py.pinned_version = "3.11.9";
-    py.base = NULL;
-    py.support_until = 1234;
-    memset(&c, 0, sizeof c);
-    TEST("image put replaces the record") {
-        CHECK_INT_EQ(OPS->image_put(s, &py), TEMPER_OK);
-        CHECK_INT_EQ(OPS->image_get(s, "python", collect_image, &c), TEMPER_OK);
-        CHECK_STR_EQ(c.last_pinned, "3.11.9");
-        CHECK_STR_EQ(c.last_base, "(null)");
-        CHECK_INT_EQ(c.last.support_until, 1234);
-    }
-    struct temper_image_record node = { .size = sizeof node, .name = "node" };
-    struct temper_image_record bad = { 0 };
-    struct names all = { 0 }, none = { 0 }, stop = { .stop_at = 1 };
-    TEST("image get: unknown, all, bad records, stop") {
-        CHECK_INT_EQ(OPS->image_get(s, "nope", collect_image, &none), TEMPER_ENOTFOUND);
-        CHECK_INT_EQ(none.n, 0);
-        CHECK_INT_EQ(OPS->image_put(s, &node), TEMPER_OK);
-        CHECK_INT_EQ(OPS->image_get(s, NULL, collect_image, &all), TEMPER_OK);
-        CHECK_STR_EQ(all.list, "node,python");
-        CHECK_INT_EQ(OPS->image_put(s, &bad), TEMPER_EINVAL);
-        bad.size = sizeof bad;
-        CHECK_INT_EQ(OPS->image_put(s, &bad), TEMPER_EINVAL);
-        CHECK_INT_EQ(OPS->image_get(s, NULL, collect_image, &stop), 42);
-        CHECK_INT_EQ(stop.n, 1);
-    }
-}
-
-/* ---- builds ------------------------------------------------------------ */
-
-static struct temper_package pkg(const char *name, const char *source, const char *dist)
-{
-    struct temper_package p = {
-        .size = sizeof p, .name = name, .version = "1.0-1", .arch = "amd64",
-        .source = source, .distribution = dist,
-    };
-    return p;
-}
-
-static int record_build(void *s, const char *image, const char *variant, const char *dist,
-                        const struct temper_package *p, size_t n)
-{
-    struct temper_build_record b = {
-        .size = sizeof b, .image = image, .variant = variant, .version = "1",
-        .digest = "sha256:0123", .distribution = dist, .built_at = 1000, .run_id = 0,
-    };
-    return OPS->build_record(s, &b, p, n);
-}
-
-static int check_full_package(void *ctx, const struct temper_package *p)
-{
-    int *ok = ctx;
-    *ok = p->size == sizeof *p && strcmp(p->name, "curl") == 0 &&
-          strcmp(p->purl, "pkg:deb/debian/curl@7.88.1-10?arch=amd64") == 0 &&
-          strcmp(p->sha256, "ab12") == 0 && strcmp(p->license, "curl") == 0 &&
-          strcmp(p->supplier, "Debian") == 0 && strcmp(p->url, "file:///curl.deb") == 0 &&
-          strcmp(p->source_version, "7.88.1-10") == 0 && p->source == NULL;
-    return 0;
-}
-
-static void test_build_paging(void *s)
-{
-    static char names[300][24];
-    static struct temper_package many[300];
-    for (int i = 0; i < 300; i++) {
-        snprintf(names[i], sizeof names[i], "many-pkg-%03d", i);
-        many[i] = pkg(names[i], NULL, "debian:bookworm");
-    }
-    struct names c = { 0 }, stop = { .stop_at = 150 };
-    TEST("300 packages are listed across pages") {
-        CHECK_INT_EQ(record_build(s, "many", NULL, "debian:bookworm", many, 300), TEMPER_OK);
-        CHECK_INT_EQ(OPS->build_packages(s, "many", NULL, collect_package, &c), TEMPER_OK);
-        CHECK_INT_EQ(c.n, 300);
-        CHECK_INT_EQ(OPS->build_packages(s, "many", NULL, collect_package, &stop), 42);
-        CHECK_INT_EQ(stop.n, 150);
-    }
-}
-
-static void test_builds(void *s)
-{
-    struct temper_package p3[3] = {
-        pkg("libssl3", "openssl", "debian:bookworm"),
-        pkg("python3.11-minimal", "python3.11", "debian:bookworm"),
-        pkg("libc6", "glibc", "debian:bookworm"),
-    };
-    struct names c = { 0 }, c2 = { 0 }, c3 = { 0 };
-    TEST("build record, packages of the latest build") {
-        CHECK_INT_EQ(record_build(s, "python", NULL, "debian:bookworm", p3, 3), TEMPER_OK);
-        CHECK_INT_EQ(OPS->build_packages(s, "python", NULL, collect_package, &c), TEMPER_OK);
-        CHECK_STR_EQ(c.list, "libssl3,python3.11-minimal,libc6");
-        CHECK_INT_EQ(OPS->build_packages(s, "python", "dev", collect_package, &c3),
-                     TEMPER_ENOTFOUND);
-        CHECK_INT_EQ(record_build(s, "python", NULL, "debian:bookworm", p3 + 1, 2),
-                     TEMPER_OK);
-        CHECK_INT_EQ(OPS->build_packages(s, "python", NULL, collect_package, &c2),
-                     TEMPER_OK);
-        CHECK_STR_EQ(c2.list, "python3.11-minimal,libc6");
-    }
-    struct temper_package full = {
-        .size = sizeof full, .name = "curl", .version = "7.88.1-10", .arch = "amd64",
-        .source_version = "7.88.1-10", .distribution = "debian:bookworm",
-        .purl = "pkg:deb/debian/curl@7.88.1-10?arch=amd64", .sha256 = "ab12",
-        .license = "curl", .supplier = "Debian", .url = "file:///curl.deb",
-    };
-    int ok = 0;
-    TEST("package fields round trip") {
-        CHECK_INT_EQ(record_build(s, "curl", "slim", "debian:bookworm", &full, 1), TEMPER_OK);
-        CHECK_INT_EQ(OPS->build_packages(s, "curl", "slim", check_full_package, &ok),
-                     TEMPER_OK);
-        CHECK(ok);
-    }
-    struct temper_package broken[2] = { pkg("zlib1g", "zlib", NULL), pkg(NULL, NULL, NULL) };
-    struct temper_build_record noimage = { .size = sizeof noimage };
-    struct names after = { 0 };
-    TEST("a bad build is refused as a whole") {
-        CHECK_INT_EQ(record_build(s, "python", NULL, "debian:bookworm", broken, 2),
-                     TEMPER_EINVAL);
-        CHECK_INT_EQ(OPS->build_packages(s, "python", NULL, collect_package, &after),
-                     TEMPER_OK);
-        CHECK_STR_EQ(after.list, "python3.11-minimal,libc6");
-        CHECK_INT_EQ(OPS->build_record(s, &noimage, NULL, 0), TEMPER_EINVAL);
-        CHECK_INT_EQ(record_build(s, "python", NULL, NULL, NULL, 2), TEMPER_EINVAL);
-    }
-    test_build_paging(s);
-}
-
-/* ---- transitive monitoring --------------------------------------------- */
-
-#define NOW 1000000LL
-
-static void put_image(void *s, const char *name, long long support_until)
-{
-    struct temper_image_record img = {
-        .size = sizeof img, .name = name, .distribution = "debian:bookworm",
-        .support_until = support_until,
-    };
-    if (OPS->image_put(s, &img) != TEMPER_OK) {
-        tap_diag("image_put failed");
-    }
-}
-
-static const char *lookup(void *s, const char *package, const char *dist, long long now,
-                          struct names *c)
-{
-    memset(c, 0, sizeof *c);
-    int rc = OPS->images_with_package(s, package, dist, now, collect_image, c);
-    return rc == TEMPER_OK ? c->list : "(error)";
-}
-
-static void setup_monitoring(void *s)
-{
-    const char *deb = "debian:bookworm";
-    struct temper_package ssl = pkg("libssl3", "openssl", deb);
-    struct temper_package ossl = pkg("openssl", NULL, deb);
-    struct temper_package zlib = pkg("zlib1g", "zlib", deb);
-    struct temper_package apk = pkg("libssl3", "openssl", "alpine:v3.19");
-    struct temper_package nodist = pkg("libssl3", "openssl", NULL);
-    put_image(s, "app-a", 0);            /* forever */
-    put_image(s, "app-b", NOW - 1);      /* support ended */
-    put_image(s, "app-c", NOW + 1000);   /* still supported */
-    put_image(s, "app-d", 0);
-    put_image(s, "app-e", 0);
-    put_image(s, "app-f", 0);
-    int rc = record_build(s, "app-a", NULL, deb, &ssl, 1);
-    rc |= record_build(s, "app-b", NULL, deb, &ssl, 1);
-    rc |= record_build(s, "app-c", NULL, deb, &ossl, 1);
-    rc |= record_build(s, "app-d", NULL, deb, &ssl, 1);   /* older build had it */
-    rc |= record_build(s, "app-d", NULL, deb, &zlib, 1);  /* latest does not */
-    rc |= record_build(s, "app-e", NULL, "alpine:v3.19", &apk, 1);
-    rc |= record_build(s, "app-f", "dev", deb, &ssl, 1);  /* one variant has it */
-    rc |= record_build(s, "app-f", NULL, deb, &zlib, 1);
-    rc |= record_build(s, "app-g", NULL, deb, &nodist, 1); /* no image record */
-    TEST("monitoring fixtures recorded") {
-        CHECK_INT_EQ(rc, TEMPER_OK);
-    }
-}
-
-static void test_images_with_package(void *s)
-{
-    struct names c, stop = { .stop_at = 2 };
-    setup_monitoring(s);
-    TEST("binary name, distribution, window, latest build only") {
-        CHECK_STR_EQ(lookup(s, "libssl3", "debian:bookworm", NOW, &c), "app-a,app-f,app-g");
-    }
-    TEST("source name") {
-        CHECK_STR_EQ(lookup(s, "openssl", "debian:bookworm", NOW, &c),
-                     "app-a,app-c,app-f,app-g");
-    }
-    TEST("any distribution") {
-        CHECK_STR_EQ(lookup(s, "libssl3", NULL, NOW, &c), "app-a,app-e,app-f,app-g");
-        CHECK_STR_EQ(lookup(s, "libssl3", "alpine:v3.19", NOW, &c), "app-e");
-    }
-    TEST("support window boundaries") {
-        CHECK_STR_EQ(lookup(s, "libssl3", "debian:bookworm", NOW - 1, &c),
-                     "app-a,app-b,app-f,app-g");
-        CHECK_STR_EQ(lookup(s, "openssl", "debian:bookworm", NOW + 1001, &c),
-                     "app-a,app-f,app-g");
-    }
-    TEST("no match, bad arguments, callback stop") {
-        CHECK_STR_EQ(lookup(s, "zlib1g", "alpine:v3.19", NOW, &c), "");
-        CHECK_STR_EQ(lookup(s, "zlib1g", NULL, NOW, &c), "app-d,app-f");
-        CHECK_INT_EQ(OPS->images_with_package(s, NULL, NULL, NOW, collect_image, &c),
-                     TEMPER_EINVAL);
-        CHECK_INT_EQ(OPS->images_with_package(s, "libssl3", NULL, NOW, collect_image,
-                                              &stop),
-                     42);
-        CHECK_INT_EQ(stop.n, 2);
-    }
-}
-
 /* ---- the package index on 100k rows ------------------------------------ */
 
 static int fill_big(void *s)
@@ -536,12 +231,12 @@ static int fill_big(void *s)
         for (int j = 0; j < 1000; j++) {
             snprintf(names[j], sizeof names[j], "p%03d-%04d", img, j);
             snprintf(sources[j], sizeof sources[j], "s%03d-%02d", img, j / 10);
-            p[j] = pkg(j == 0 && img % 10 == 0 ? "libcommon" : names[j], sources[j],
+            p[j] = store_conf_pkg(j == 0 && img % 10 == 0 ? "libcommon" : names[j], sources[j],
                        "debian:bookworm");
         }
         char image[16];
         snprintf(image, sizeof image, "img%03d", img);
-        rc = record_build(s, image, NULL, "debian:bookworm", p, 1000);
+        rc = store_conf_record_build(s, image, NULL, "debian:bookworm", p, 1000);
     }
     return rc;
 }
@@ -570,7 +265,7 @@ static void test_index(void)
 {
     char *path = sqh_path(&H, "big.db");
     struct sqh_store s;
-    struct names c;
+    char c[4096];
     int rc = sqh_open(&H, path, &s);
     if (rc == TEMPER_OK) {
         rc = fill_big(s.state);
@@ -596,17 +291,17 @@ static void test_index(void)
     for (int i = 0; i < 200 && rc == TEMPER_OK; i++) {
         char name[24];
         snprintf(name, sizeof name, "p%03d-%04d", i % 100, 1 + i);
-        hits += strcmp(lookup(s.state, name, "debian:bookworm", NOW, &c), "") != 0;
+        hits += strcmp(store_conf_lookup(&H, s.state, name, "debian:bookworm", NOW, c, sizeof c), "") != 0;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long long ms = (t1.tv_sec - t0.tv_sec) * 1000LL + (t1.tv_nsec - t0.tv_nsec) / 1000000;
     printf("# 200 package lookups on 100k rows took %lld ms\n", ms);
     TEST("lookups on 100k rows are right") {
         CHECK_INT_EQ(hits, 200);
-        CHECK_STR_EQ(lookup(s.state, "libcommon", "debian:bookworm", NOW, &c),
+        CHECK_STR_EQ(store_conf_lookup(&H, s.state, "libcommon", "debian:bookworm", NOW, c, sizeof c),
                      "img000,img010,img020,img030,img040,img050,img060,img070,img080,img090");
-        CHECK_STR_EQ(lookup(s.state, "s050-07", NULL, NOW, &c), "img050");
-        CHECK_STR_EQ(lookup(s.state, "p999-0001", NULL, NOW, &c), "");
+        CHECK_STR_EQ(store_conf_lookup(&H, s.state, "s050-07", NULL, NOW, c, sizeof c), "img050");
+        CHECK_STR_EQ(store_conf_lookup(&H, s.state, "p999-0001", NULL, NOW, c, sizeof c), "");
     }
     sqh_close(&H, &s);
     free(path);
@@ -619,21 +314,10 @@ static void run_all(void)
     test_open_null();
     test_open_failures();
     test_open_fresh();
-    char *path = sqh_path(&H, "main.db");
-    struct sqh_store s;
-    int rc = sqh_open(&H, path, &s);
-    TEST("open the main store") {
-        CHECK_INT_EQ(rc, TEMPER_OK);
-    }
-    if (rc == TEMPER_OK) {
-        test_kv(s.state);
-        test_images(s.state);
-        test_builds(s.state);
-        test_images_with_package(s.state);
-    }
-    sqh_close(&H, &s);
+    struct store_backend b;
+    store_sqlite_backend(&H, &b);
+    store_conformance_state(&H, &b);
     test_index();
-    free(path);
 }
 
 int main(void)

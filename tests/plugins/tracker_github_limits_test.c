@@ -76,8 +76,8 @@ static void test_primary(void)
             CHECK_INT_EQ(gm_stat(&m, "count"), 1);
             CHECK_INT_EQ(ph_artifact_count(&h), 1);
             CHECK_STR_EQ(gt_attr(&h, 0, TEMPER_ATTR_NEW_VERSION), "v2.0.2");
-            CHECK_STR_CONTAINS(temper_stage_error(h.st), "rate limit exhausted until");
-            CHECK_STR_CONTAINS(temper_stage_error(h.st), "not sent");
+            CHECK_STR_CONTAINS(temper_stage_error(h.st), "not sent: rate limited until");
+            CHECK_STR_CONTAINS(temper_stage_error(h.st), "rate limit exhausted");
             CHECK(ph_state(&h, "w:r0") != NULL);
             CHECK(ph_state(&h, "w:r1") == NULL && ph_state(&h, "w:r2") == NULL);
             CHECK_INT_EQ(gt_poll(&h, t.p, 3), TEMPER_ELIMIT);
@@ -98,7 +98,7 @@ static void test_primary(void)
             CHECK_INT_EQ(ph_artifact_count(&h), 0);
             CHECK_STR_CONTAINS(temper_stage_error(h.st), "repos/gen/repo-0000/releases");
             CHECK_STR_CONTAINS(temper_stage_error(h.st), "HTTP 403");
-            CHECK_STR_CONTAINS(temper_stage_error(h.st), "rate limit exhausted until");
+            CHECK_STR_CONTAINS(temper_stage_error(h.st), "rate limited until");
             CHECK_INT_EQ(ph_state_count(&h), 0);
         }
         three_cleanup(&t);
@@ -139,7 +139,8 @@ static void test_secondary(void)
             CHECK(mono_ms() - t0 < 2500);
             CHECK_INT_EQ(gm_stat(&m, "count"), 1);
             char *log = ph_log_text();
-            CHECK_STR_CONTAINS(log, "secondary rate limit (Retry-After) until");
+            CHECK_STR_CONTAINS(log, "rate limited until");
+            CHECK_STR_CONTAINS(log, "secondary rate limit (Retry-After)");
             free(log);
             CHECK_INT_EQ(ph_state_count(&h), 0);
         }

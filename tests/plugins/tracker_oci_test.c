@@ -85,8 +85,8 @@ int main(void)
         CHECK_INT_EQ(poll(&h, kv), TEMPER_OK);
         CHECK_INT_EQ((int)ph_artifact_count(&h), 2);
         CHECK_STR_EQ(attr(&h, 0, TEMPER_ATTR_IMAGE), "custom");
-        CHECK(attr(&h, 0, TEMPER_ATTR_OLD_VERSION) == NULL);
-        CHECK(strncmp(attr(&h, 1, TEMPER_ATTR_NEW_VERSION), "sha256:", 7) == 0);
+        CHECK(attr(&h, 0, TEMPER_ATTR_OLD_REF) == NULL);
+        CHECK(strncmp(attr(&h, 1, TEMPER_ATTR_NEW_REF), "sha256:", 7) == 0);
     }
     TEST("nothing moved: nothing reported")
     {
@@ -99,9 +99,9 @@ int main(void)
         CHECK_INT_EQ(poll(&h, kv), TEMPER_OK);
         CHECK_INT_EQ((int)ph_artifact_count(&h), 1);
         CHECK_STR_CONTAINS(attr(&h, 0, TEMPER_ATTR_UPSTREAM), "/art:v1");
-        CHECK(attr(&h, 0, TEMPER_ATTR_OLD_VERSION) &&
-              strcmp(attr(&h, 0, TEMPER_ATTR_OLD_VERSION),
-                     attr(&h, 0, TEMPER_ATTR_NEW_VERSION)) != 0);
+        CHECK(attr(&h, 0, TEMPER_ATTR_OLD_REF) &&
+              strcmp(attr(&h, 0, TEMPER_ATTR_OLD_REF),
+                     attr(&h, 0, TEMPER_ATTR_NEW_REF)) != 0);
     }
     TEST("a reference that cannot be resolved is logged; the others are still polled")
     {

@@ -389,7 +389,8 @@ static void test_retries(struct temper_http *h)
         long long t0 = fx_now_ms();
         CHECK_INT_EQ(temper_http_get(h, ua("/ra-long"), 0, &r), TEMPER_ELIMIT);
         CHECK_STR_CONTAINS(r.error, "asks to wait 3600 s");
-        CHECK_STR_CONTAINS(r.error, "retry after 20");
+        CHECK_STR_CONTAINS(r.error, "retry after ");
+        CHECK_STR_CONTAINS(r.error, " UTC");
         CHECK(fx_now_ms() - t0 < 1000);
     }
     TEST("GitHub rate limits") {

@@ -1,5 +1,6 @@
-/* temper — suite_command: running one command inside the unpacked image,
- * with no container engine.
+/* temper — the sandbox of include/temper/sandbox.h: running one command
+ * inside an unpacked root, with no container engine (suite_command runs its
+ * cases with it, builder_source its recipe steps).
  *
  * The plugin process clones the sandbox's init (raw clone(2), fork
  * semantics) into fresh mount, PID, network, IPC and UTS namespaces, plus a
@@ -14,6 +15,9 @@
  *      and the kernel's debug files hidden, as Docker does, and a
  *      small tmpfs on /dev with bind mounts of the host's null, zero, full,
  *      random and urandom, and the fd/stdin/stdout/stderr links;
+ *   2b. when asked: bind-mounts each writable directory onto itself, puts a
+ *      tmpfs on /tmp, and remounts the root read-only (keeping the flags
+ *      of the mount below, which a user namespace may not clear);
  *   3. pivot_root()s into the root and detaches the old one: nothing of the
  *      host file system is reachable any more;
  *   4. clones the command and waits; when the command exits it reports the
@@ -39,7 +43,8 @@
  * multi-threaded process: they only make system calls on data prepared
  * before the clone (no malloc, no stdio, no locks). */
 #include "config.h"
-#include "command.h"
+#include <temper/sandbox.h>
+#include <temper/temper.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +55,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +64,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -83,6 +90,7 @@ struct prep {
     bool userns;
     char uid_map[64];
     char gid_map[64];
+    char tmp_opts[64];
     int out_w, err_w, msg_w;
 };
 
@@ -215,7 +223,43 @@ static void make_proc(const struct prep *p)
     }
 }
 
-static void enter_root(const struct sbx_spec *s, const struct prep *p)
+/* The flags of the mount at cwd that a remount must keep. */
+static unsigned long kept_flags(void)
+{
+    struct statvfs sv;
+    unsigned long f = 0;
+    if (statvfs(".", &sv) == 0) {
+        f |= (sv.f_flag & ST_NOSUID) ? MS_NOSUID : 0;
+        f |= (sv.f_flag & ST_NODEV) ? MS_NODEV : 0;
+        f |= (sv.f_flag & ST_NOEXEC) ? MS_NOEXEC : 0;
+        f |= (sv.f_flag & ST_NOATIME) ? MS_NOATIME : 0;
+        f |= (sv.f_flag & ST_NODIRATIME) ? MS_NODIRATIME : 0;
+        f |= (sv.f_flag & ST_RELATIME) ? MS_RELATIME : 0;
+    }
+    return f;
+}
+
+/* Writable directories bound onto themselves, a tmpfs /tmp, the root
+ * read-only (cwd = the root). */
+static void make_readonly(const struct temper_sandbox_spec *s, const struct prep *p)
+{
+    unsigned long keep = kept_flags();
+    for (size_t i = 0; s->writable && s->writable[i] && i < TEMPER_SANDBOX_MAX_WRITABLE; i++) {
+        const char *src = s->writable_src && s->writable_src[i] ? s->writable_src[i]
+                                                                 : s->writable[i];
+        if (mount(src, s->writable[i], NULL, MS_BIND | MS_NOSUID | MS_NODEV, NULL) != 0) {
+            die(p->msg_w, MSG_SETUP, "bind a writable directory");
+        }
+    }
+    if (s->tmpfs_tmp && mount("tmpfs", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, p->tmp_opts) != 0) {
+        die(p->msg_w, MSG_SETUP, "mount tmpfs on /tmp");
+    }
+    if (mount(NULL, ".", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL) != 0) {
+        die(p->msg_w, MSG_SETUP, "remount the root read-only");
+    }
+}
+
+static void enter_root(const struct temper_sandbox_spec *s, const struct prep *p)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
         die(p->msg_w, MSG_SETUP, "make mounts private");
@@ -228,6 +272,9 @@ static void enter_root(const struct sbx_spec *s, const struct prep *p)
     }
     make_proc(p);
     make_dev(p);
+    if (s->readonly_root) {
+        make_readonly(s, p);
+    }
     if (syscall(SYS_pivot_root, ".", ".") != 0) {
         die(p->msg_w, MSG_SETUP, "pivot_root");
     }
@@ -256,7 +303,7 @@ static void set_limit(int fd, int res, unsigned long long v, const char *step)
     }
 }
 
-static void limits(const struct sbx_spec *s, int fd)
+static void limits(const struct temper_sandbox_spec *s, int fd)
 {
     set_limit(fd, RLIMIT_NPROC, (unsigned long long)s->max_procs, "set RLIMIT_NPROC");
     set_limit(fd, RLIMIT_FSIZE, s->max_file_size, "set RLIMIT_FSIZE");
@@ -268,7 +315,7 @@ static void limits(const struct sbx_spec *s, int fd)
 }
 
 /* Drop to the image's user with no capability left to gain. */
-static void become_user(const struct sbx_spec *s, const struct prep *p, int fd)
+static void become_user(const struct temper_sandbox_spec *s, const struct prep *p, int fd)
 {
     for (unsigned long cap = 0; cap < 64; cap++) {
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
@@ -327,9 +374,9 @@ static void stdio(const struct prep *p)
     }
 }
 
-static void command_main(const struct sbx_spec *s, const struct prep *p)
+static void command_main(const struct temper_sandbox_spec *s, const struct prep *p)
     __attribute__((noreturn));
-static void command_main(const struct sbx_spec *s, const struct prep *p)
+static void command_main(const struct temper_sandbox_spec *s, const struct prep *p)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -357,8 +404,8 @@ static void command_main(const struct sbx_spec *s, const struct prep *p)
     die(MSG_FD, MSG_EXEC, "execute the command");
 }
 
-static void init_main(const struct sbx_spec *s, const struct prep *p) __attribute__((noreturn));
-static void init_main(const struct sbx_spec *s, const struct prep *p)
+static void init_main(const struct temper_sandbox_spec *s, const struct prep *p) __attribute__((noreturn));
+static void init_main(const struct temper_sandbox_spec *s, const struct prep *p)
 {
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     signal(SIGCHLD, SIG_DFL);
@@ -390,14 +437,14 @@ static void init_main(const struct sbx_spec *s, const struct prep *p)
 
 /* ---- in the plugin -------------------------------------------------------------- */
 
-void sbx_result_init(struct sbx_result *res, size_t max_output)
+void temper_sandbox_result_init(struct temper_sandbox_result *res, size_t max_output)
 {
     memset(res, 0, sizeof *res);
     temper_buf_init(&res->out, max_output);
     temper_buf_init(&res->err, max_output);
 }
 
-void sbx_result_cleanup(struct sbx_result *res)
+void temper_sandbox_result_cleanup(struct temper_sandbox_result *res)
 {
     temper_buf_cleanup(&res->out);
     temper_buf_cleanup(&res->err);
@@ -424,17 +471,23 @@ static long long sysctl_value(const char *path)
     return v;
 }
 
-int sbx_check(struct temper_buf *why)
+static int why_(struct temper_buf *why, int rc, const char *msg)
+{
+    int frc = why ? temper_buf_puts(why, msg) : TEMPER_OK;
+    return frc == TEMPER_ENOMEM ? frc : rc;
+}
+
+int temper_sandbox_check(struct temper_buf *why)
 {
     if (geteuid() == 0) {
         return TEMPER_OK;
     }
     if (sysctl_value("/proc/sys/kernel/unprivileged_userns_clone") == 0) {
-        return sc_why(why, TEMPER_ENOTSUP, "unprivileged user namespaces are disabled "
+        return why_(why, TEMPER_ENOTSUP, "unprivileged user namespaces are disabled "
                       "(kernel.unprivileged_userns_clone = 0): run as root or enable them");
     }
     if (sysctl_value("/proc/sys/user/max_user_namespaces") == 0) {
-        return sc_why(why, TEMPER_ENOTSUP, "user namespaces are disabled "
+        return why_(why, TEMPER_ENOTSUP, "user namespaces are disabled "
                       "(user.max_user_namespaces = 0): run as root or enable them");
     }
     return TEMPER_OK;
@@ -469,7 +522,7 @@ struct watch {
     bool killed;
 };
 
-static void kill_all(struct watch *w, struct sbx_result *res, enum sbx_outcome why)
+static void kill_all(struct watch *w, struct temper_sandbox_result *res, enum temper_sandbox_outcome why)
 {
     if (!w->killed) {
         kill((pid_t)w->pid, SIGKILL); /* init: the kernel kills the whole namespace */
@@ -479,7 +532,7 @@ static void kill_all(struct watch *w, struct sbx_result *res, enum sbx_outcome w
 }
 
 /* Read what is there on fd i; false once it is closed. */
-static void drain(struct watch *w, int i, struct sbx_result *res)
+static void drain(struct watch *w, int i, struct temper_sandbox_result *res)
 {
     char buf[65536];
     ssize_t n = read(w->fd[i], buf, sizeof buf);
@@ -498,7 +551,7 @@ static void drain(struct watch *w, int i, struct sbx_result *res)
     }
     if (take < (size_t)n && i < 2) {
         res->capped = i == 0 ? "stdout" : "stderr";
-        kill_all(w, res, SBX_OUTPUT_CAPPED);
+        kill_all(w, res, TEMPER_SANDBOX_OUTPUT_CAPPED);
     }
 }
 
@@ -509,15 +562,15 @@ static long long mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void watch_loop(struct watch *w, long long timeout_ms, struct sbx_result *res)
+static void watch_loop(struct watch *w, long long timeout_ms, struct temper_sandbox_result *res)
 {
     long long deadline = mono_ms() + timeout_ms;
     while (w->fd[0] >= 0 || w->fd[1] >= 0 || w->fd[2] >= 0) {
         long long left = deadline - mono_ms();
         if (left <= 0) {
-            kill_all(w, res, SBX_TIMEOUT);
+            kill_all(w, res, TEMPER_SANDBOX_TIMEOUT);
         } else if (temper_stage_cancelled(w->st)) {
-            kill_all(w, res, SBX_CANCELLED);
+            kill_all(w, res, TEMPER_SANDBOX_CANCELLED);
         }
         if (w->killed) {
             break;
@@ -539,7 +592,7 @@ static void watch_loop(struct watch *w, long long timeout_ms, struct sbx_result 
 }
 
 /* What the children reported. */
-static void read_reports(const struct watch *w, struct sbx_result *res, bool *have_status,
+static void read_reports(const struct watch *w, struct temper_sandbox_result *res, bool *have_status,
                          int *status)
 {
     size_t n = w->msgs.len / sizeof(struct sbx_msg);
@@ -551,23 +604,23 @@ static void read_reports(const struct watch *w, struct sbx_result *res, bool *ha
             *have_status = true;
             *status = m.status;
         } else if ((m.kind == MSG_SETUP || m.kind == MSG_EXEC) &&
-                   res->outcome == SBX_EXITED) {
-            res->outcome = m.kind == MSG_SETUP ? SBX_SETUP_FAILED : SBX_EXEC_FAILED;
+                   res->outcome == TEMPER_SANDBOX_EXITED) {
+            res->outcome = m.kind == MSG_SETUP ? TEMPER_SANDBOX_SETUP_FAILED : TEMPER_SANDBOX_EXEC_FAILED;
             snprintf(res->setup, sizeof res->setup, "cannot %s: %s", m.step, strerror(m.err));
         }
     }
 }
 
-static void conclude(const struct watch *w, int init_status, struct sbx_result *res)
+static void conclude(const struct watch *w, int init_status, struct temper_sandbox_result *res)
 {
     bool have = false;
     int status = 0;
     read_reports(w, res, &have, &status);
-    if (res->outcome != SBX_EXITED) {
+    if (res->outcome != TEMPER_SANDBOX_EXITED) {
         return;
     }
     if (!have) {
-        res->outcome = SBX_SETUP_FAILED;
+        res->outcome = TEMPER_SANDBOX_SETUP_FAILED;
         snprintf(res->setup, sizeof res->setup, "the sandbox's init ended without a report "
                  "(wait status %d)", init_status);
     } else if (WIFSIGNALED(status)) {
@@ -577,7 +630,7 @@ static void conclude(const struct watch *w, int init_status, struct sbx_result *
     }
 }
 
-static int start(const struct sbx_spec *s, struct prep *p, long *pid)
+static int start(const struct temper_sandbox_spec *s, struct prep *p, long *pid)
 {
     unsigned long flags = SIGCHLD | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
                           CLONE_NEWUTS | (p->userns ? CLONE_NEWUSER : 0);
@@ -589,9 +642,30 @@ static int start(const struct sbx_spec *s, struct prep *p, long *pid)
     return *pid > 0 ? 0 : -1;
 }
 
-int sbx_run(struct temper_stage *st, const struct sbx_spec *spec, struct sbx_result *res)
+/* The caller's spec as this SDK's struct (fields past its size are absent). */
+static int copy_spec(struct temper_stage *st, const struct temper_sandbox_spec *in,
+                     struct temper_sandbox_spec *out)
 {
+    const size_t min = offsetof(struct temper_sandbox_spec, max_open_files) + sizeof(long long);
+    memset(out, 0, sizeof *out);
+    if (!in || in->size < min || !in->root || !in->argv || !in->argv[0] || !in->paths ||
+        !in->envp || !in->workdir) {
+        return temper_fail(st, TEMPER_EINVAL, "sandbox: incomplete spec");
+    }
+    memcpy(out, in, in->size < sizeof *out ? in->size : sizeof *out);
+    return TEMPER_OK;
+}
+
+int temper_sandbox_run(struct temper_stage *st, const struct temper_sandbox_spec *spec_in,
+                       struct temper_sandbox_result *res)
+{
+    struct temper_sandbox_spec sp;
+    const struct temper_sandbox_spec *spec = &sp;
+    if (copy_spec(st, spec_in, &sp) != TEMPER_OK) {
+        return TEMPER_EINVAL;
+    }
     struct prep p = { .userns = geteuid() != 0 };
+    snprintf(p.tmp_opts, sizeof p.tmp_opts, "mode=1777,size=%llu", sp.tmpfs_tmp);
     struct watch w = { .st = st, .pid = -1, .fd = { -1, -1, -1 } };
     int fds[3][2];
     temper_buf_init(&w.msgs, MSG_MAX * sizeof(struct sbx_msg));
@@ -605,7 +679,7 @@ int sbx_run(struct temper_stage *st, const struct sbx_spec *spec, struct sbx_res
     p.err_w = fds[1][1];
     p.msg_w = fds[2][1];
     if (rc == TEMPER_OK && start(spec, &p, &w.pid) != 0) {
-        res->outcome = SBX_SETUP_FAILED;
+        res->outcome = TEMPER_SANDBOX_SETUP_FAILED;
         snprintf(res->setup, sizeof res->setup, "cannot create the sandbox's namespaces: %s%s",
                  strerror(errno), p.userns ? " (as an unprivileged user this needs user "
                  "namespaces: see kernel.unprivileged_userns_clone, user.max_user_namespaces, "
