@@ -113,6 +113,8 @@ http)
             done
     done
     ;;
+registry)
+    ;;
 oci)
     add "$data"/samples/cosign-containers-image-fixture/*manifest.json
     ;;

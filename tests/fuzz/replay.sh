@@ -6,7 +6,7 @@
 # property).  One TAP line per target: it fails when the target crashes,
 # reports a sanitizer error or a violated property, or finds no input.
 . "$TEMPER_SRCDIR/tests/lib/tap.sh"
-targets="ini deb822 debindex release apkindex apkfile version http oci dsse patch guard github layer deb"
+targets="ini deb822 debindex release apkindex apkfile version http oci dsse patch guard github layer deb registry"
 work=$(mktemp -d "${TMPDIR:-/tmp}/temper-replay.XXXXXX") || exit 99
 trap 'rm -rf "$work"' EXIT
 for t in $targets; do

@@ -14,7 +14,7 @@
 set -u
 seconds=${1:-25}
 shift
-targets=${*:-"ini deb822 debindex release apkindex apkfile version http oci dsse patch guard github layer deb"}
+targets=${*:-"ini deb822 debindex release apkindex apkfile version http oci dsse patch guard github layer deb registry"}
 src=$TEMPER_SRCDIR
 b=$TEMPER_BUILDDIR
 art=${FUZZ_ARTIFACTS:-$b/tests/fuzz/artifacts}
@@ -29,7 +29,7 @@ mkdir -p "$art"
 max_len() {
     case $1 in
     version) echo 512 ;;
-    http) echo 4096 ;;
+    http | registry) echo 4096 ;;
     deb822 | debindex | ini) echo 16384 ;;
     release | patch | guard | github | oci | dsse) echo 32768 ;;
     *) echo 65536 ;;
@@ -39,6 +39,7 @@ max_len() {
 dict() {
     case $1 in
     ini | http) echo "-dict=$src/tests/fuzz/dict/$1.dict" ;;
+    registry) echo "-dict=$src/tests/fuzz/dict/http.dict" ;;
     oci | dsse | github) echo "-dict=$src/tests/fuzz/dict/json.dict" ;;
     patch | guard) echo "-dict=$src/tests/fuzz/dict/patch.dict" ;;
     deb822 | debindex | release | apkindex) echo "-dict=$src/tests/fuzz/dict/deb822.dict" ;;
