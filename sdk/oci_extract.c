@@ -467,6 +467,9 @@ static int open_archive(struct ex *x, const char *blob)
     archive_read_support_format_tar(x->a);
     archive_read_support_filter_gzip(x->a);
     archive_read_support_filter_zstd(x->a);
+    /* not OCI layer types, but what release tarballs use (builder_source) */
+    archive_read_support_filter_xz(x->a);
+    archive_read_support_filter_bzip2(x->a);
     if (archive_read_open_fd(x->a, x->fd, 65536) != ARCHIVE_OK) {
         const char *why = archive_error_string(x->a);
         return temper_fail(x->st, TEMPER_EFORMAT, "layer %s: not a tar layer: %s", x->name,

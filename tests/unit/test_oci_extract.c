@@ -30,11 +30,19 @@ struct hent {
     const char *data;   /* file content, or link target */
 };
 
+static int tar_filter; /* 0 gzip, 1 xz, 2 bzip2 */
+
 static void write_tar(const char *file, const struct hent *v, size_t n)
 {
     struct archive *a = archive_write_new();
     archive_write_set_format_pax_restricted(a);
-    archive_write_add_filter_gzip(a);
+    if (tar_filter == 1) {
+        archive_write_add_filter_xz(a);
+    } else if (tar_filter == 2) {
+        archive_write_add_filter_bzip2(a);
+    } else {
+        archive_write_add_filter_gzip(a);
+    }
     archive_write_open_filename(a, file);
     for (size_t i = 0; i < n; i++) {
         struct archive_entry *e = archive_entry_new();
@@ -339,6 +347,23 @@ static void hostile_limits(void)
     }
 }
 
+/* Release tarballs (builder_source) come as .tar.xz and .tar.bz2 too. */
+static void other_compressions(void)
+{
+    char root[4200], f[4400];
+    TEST("xz and bzip2 compressed tarballs extract like gzip ones")
+    {
+        struct hent v[] = { { "src", AE_IFDIR, 0755, NULL },
+                            { "src/main.c", AE_IFREG, 0644, "int main(void){return 0;}\n" } };
+        for (tar_filter = 1; tar_filter <= 2; tar_filter++) {
+            CHECK_INT_EQ(extract(v, 2, NULL, root, hst), TEMPER_OK);
+            path_in(f, sizeof f, root, "src/main.c");
+            CHECK(access(f, F_OK) == 0);
+        }
+        tar_filter = 0;
+    }
+}
+
 static void hostile_outside_untouched(void)
 {
     TEST("nothing was ever written outside the roots")
@@ -360,6 +385,7 @@ static void test_hostile(void)
     hostile_hardlinks();
     hostile_devices();
     hostile_limits();
+    other_compressions();
     hostile_outside_untouched();
     temper_stage_free(hst);
 }
