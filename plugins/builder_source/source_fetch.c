@@ -9,7 +9,7 @@
  * someone tampered with it).
  *
  * Extraction goes through the SDK's layer extractor (temper_oci_layer_
- * extract: tar, tar.gz, tar.zst): absolute names, "..", hardlinks out of
+ * extract: tar, tar.gz, tar.zst, tar.xz, tar.bz2): absolute names, "..", hardlinks out of
  * the tree and devices are refused, setuid bits dropped; on top of that a
  * symlink whose target is absolute or climbs out of the tree is refused. */
 #include "config.h"
