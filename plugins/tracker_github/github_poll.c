@@ -376,7 +376,17 @@ static int finish_watch(struct round *r, struct gh_watch *gw)
                         gw->w->image, r->s->mode == GH_TAGS ? "tag" : "release",
                         gw->wc->repo);
     } else if (!has_base || gh_version_cmp(best.version, base.version) > 0) {
-        rc = emit_change(r, gw, has_base ? &base : NULL, &best);
+        /* The change runs from the image's accepted (pinned) version when the
+         * page lists it, not from the last version reported: a version
+         * rejected in review must not ride along unreviewed in the next
+         * version's compare. */
+        struct gh_cand acc = { 0 };
+        if (gw->w->pinned && *gw->w->pinned && has_base &&
+            gh_version_cmp(base.version, gw->w->pinned) != 0) {
+            acc = best_of(gw, "pinned");
+        }
+        rc = emit_change(r, gw, acc.version && acc.ref ? &acc : has_base ? &base : NULL, &best);
+        gh_cand_cleanup(&acc);
         nlast = gh_cand_json(&best);
         last = nlast;
         rc = rc == TEMPER_OK && !nlast ? temper_fail(r->st, TEMPER_ENOMEM, "out of memory")

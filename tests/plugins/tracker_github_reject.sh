@@ -85,6 +85,9 @@ gm_track
 tap_check "round 5: a newer version is raised normally" \
     grep -q '"image":"pygithub".*"new_version":"1.57"' "$TMP/out"
 tap_check "round 5: with a job" grep -q '"jobs":\[{"image":"pygithub","job":[0-9]' "$TMP/out"
+tap_check "round 5: the change runs from the accepted 1.55, not the rejected 1.56" \
+    sh -c "grep -q '\"old_version\":\"1.55\"' '$TMP/out' &&
+           grep -q '\"compare_url\":\"[^\"]*/compare/v1.55...v1.57\"' '$TMP/out'"
 tap_check "the pinned version is still 1.55" \
     [ "$(sqlite3 "$TMP/state.db" "select pinned_version from images")" = 1.55 ]
 tap_done
