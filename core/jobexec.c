@@ -227,9 +227,16 @@ static int plan_diff(struct temper_exec *x, const struct temper_job *job, struct
             cp = p;
         }
     }
-    const struct temper_tracker_ops *ops = cp ? cp->module->desc->ops : NULL;
-    if (!ops || !ops->diff) {
-        jp->no_diff = jp->change != NULL;
+    bool guarded = false;
+    for (size_t i = 0; i < jp->n; i++) {
+        guarded |= jp->specs[i].kind == TEMPER_KIND_GUARD;
+    }
+    if (!guarded || !cp) {
+        return TEMPER_OK; /* nobody reads a diff, or the guards decide without one */
+    }
+    const struct temper_tracker_ops *ops = cp->module->desc->ops;
+    if (!ops->diff) {
+        jp->no_diff = true;
         return TEMPER_OK;
     }
     char sub[64];
