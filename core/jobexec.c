@@ -194,7 +194,20 @@ static int plan_change(const struct temper_job *job, struct job_plan *jp)
                                                              : NULL;
     size_t n = arr && json_object_is_type(arr, json_type_array)
                    ? json_object_array_length(arr) : 0;
+    /* the newest upstream or package change: a cascade entry merged after it
+     * (its base was republished) must not hide it from the guards */
     json_object *last = n ? json_object_array_get_idx(arr, n - 1) : NULL;
+    for (size_t i = n; i > 0; i--) {
+        json_object *o = json_object_array_get_idx(arr, i - 1), *t = NULL;
+        const char *ts = json_object_is_type(o, json_type_object) &&
+                                 json_object_object_get_ex(o, TEMPER_ATTR_TRACKER, &t)
+                             ? json_object_get_string(t)
+                             : NULL;
+        if (json_object_is_type(o, json_type_object) && (!ts || strcmp(ts, "cascade") != 0)) {
+            last = o;
+            break;
+        }
+    }
     int rc = TEMPER_OK;
     if (last && json_object_is_type(last, json_type_object)) {
         jp->change = temper_artifact_new(TEMPER_ART_CHANGE, job->image);
@@ -226,6 +239,10 @@ static int plan_diff(struct temper_exec *x, const struct temper_job *job, struct
             (strcmp(p->id, tr) == 0 || strcmp(p->instance, tr) == 0)) {
             cp = p;
         }
+    }
+    if (tr && strcmp(tr, "cascade") == 0) {
+        jp->no_diff = true; /* a republished base carries no upstream code */
+        return TEMPER_OK;
     }
     bool guarded = false;
     for (size_t i = 0; i < jp->n; i++) {

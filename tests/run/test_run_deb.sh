@@ -66,6 +66,7 @@ tap_check "the cascade job says why" \
 # a new version of the base's package: a new base digest, cascaded
 deb basefiles 2.0 all f:etc/base-release:two
 rm -f "$M/pool/basefiles_1.0_all.deb"
+sleep 1 # a new mtime: the mirror's Last-Modified has whole seconds (no stale 304)
 index
 SOURCE_DATE_EPOCH=1700000000 tp run -c "$T/p.ini" base 2>"$T/err"; rc=$?
 tap_check "second run exits 0 ($rc)" [ $rc -eq 0 ]
