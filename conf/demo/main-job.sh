@@ -50,6 +50,23 @@ printf 'listen: 8080\n' > "$S/team/app.yaml"
 printf 'Welcome to the team image\n' > "$S/team/motd"
 art=$("$PYTHON3" "$top/conf/demo/mkartifact.py" "$S/artifacts" v1 "$S/team/app.yaml" "$S/team/motd")
 echo "the team's configuration artifact: oci:$S/artifacts:v1 ($art)"
+REG=
+stages_pub=publish.local
+if [ -x /usr/bin/docker-registry ]; then
+    rport=$("$PYTHON3" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    mkdir -p "$S/registry"
+    printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n  secret: temper-demo\n' \
+        "$S/registry/storage" "$rport" > "$S/registry/config.yml"
+    /usr/bin/docker-registry serve "$S/registry/config.yml" > "$S/registry/log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 50); do
+        "$PYTHON3" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
+            "$rport" 2>/dev/null && { REG=127.0.0.1:$rport; break; }
+        sleep 0.1
+    done
+    [ -n "$REG" ] && stages_pub="publish.local, publish.registry" &&
+        echo "a local docker-registry at $REG (plain HTTP on loopback) receives the images too"
+fi
 
 cat > "$S/pipeline.ini" <<INI
 ; written by conf/demo/main-job.sh
@@ -61,7 +78,7 @@ images    = images/*.ini
 
 [pipeline]
 stages = guard.heuristic, builder.deb, builder.overlay, suite.command, suite.structure,
-         attest.spdx, attest.cyclonedx, attest.slsa, signer.release, publish.local
+         attest.spdx, attest.cyclonedx, attest.slsa, signer.release, $stages_pub
 
 [tracker "github"]
 plugin  = github_releases
@@ -105,6 +122,15 @@ generate = true
 plugin = layout
 path   = $S/published/{image}
 INI
+if [ -n "$REG" ]; then
+    cat >> "$S/pipeline.ini" <<INI
+
+[publish "registry"]
+plugin     = registry
+repository = $REG/demo/{image}
+plain_http = true
+INI
+fi
 cat > "$S/images/base.ini" <<INI
 [image]
 name         = base
@@ -192,6 +218,14 @@ for m in json.load(open(sys.argv[1]))["manifests"]:
     done
 }
 verify_all
+if [ -n "$REG" ]; then
+    show verify --plain-http --key "$S/keys/signing.key.pub" "$REG/demo/python-team:latest" ||
+        die "verify of the registry copy failed"
+    echo "\$ skopeo inspect --tls-verify=false docker://$REG/demo/python-team:latest"
+    skopeo inspect --tls-verify=false "docker://$REG/demo/python-team:latest" 2>/dev/null |
+        "$PYTHON3" -c 'import json,sys; j=json.load(sys.stdin); print("  digest", j["Digest"], "layers", len(j["Layers"]))' ||
+        die "skopeo cannot read the registry copy"
+fi
 
 step "upstream publishes v1.56, with a risky change in its diff"
 curl -s --noproxy '*' -X POST --data '{"add_release": [{"repo": "PyGithub/PyGithub", "tag_name": "v1.56"}],
@@ -213,6 +247,7 @@ show status -c "$S/pipeline.ini" --html "$S/status.html"
 step "where everything is"
 cat <<TXT
 published images (OCI layouts) $S/published/IMAGE   (skopeo inspect oci:$S/published/python:1.56)
+registry copy (while this runs) ${REG:-none: docker-registry is not installed}
 signing key / public key      $S/keys/signing.key / $S/keys/signing.key.pub
 state (SQLite)                $S/state.db
 run reports (JUnit, CTRF)     $S/work/reports
