@@ -7,6 +7,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +302,19 @@ static int record_builds(struct prun *r, size_t from)
     return rc;
 }
 
+/* Failpoints of the fault suite (tests/faults/test_kill_stages.sh):
+ * TEMPER_FAULT_KILL_AT=kind.instance kills the process with SIGKILL as that
+ * stage starts, TEMPER_FAULT_KILL_AFTER=kind.instance once it returned and
+ * before its result is recorded -- what a crash, an OOM kill or a power cut
+ * does there.  Unset, they cost one getenv per stage. */
+static void failpoint(const char *var, const char *label)
+{
+    const char *at = getenv(var);
+    if (at && strcmp(at, label) == 0) {
+        raise(SIGKILL);
+    }
+}
+
 /* Run the chain; the outcome goes to res.  Returns an rc only when the run
  * could not be recorded. */
 static int run_chain(struct prun *r, struct temper_run_result *res)
@@ -318,9 +332,11 @@ static int run_chain(struct prun *r, struct temper_run_result *res)
             r->in->progress(r->in->progress_ctx, ps->label, 0, TEMPER_OK, v);
         }
         int rc = prepare_stage(r, ps);
+        failpoint("TEMPER_FAULT_KILL_AT", ps->label);
         if (rc == TEMPER_OK) {
             rc = temper_stage_dispatch(r, ps, &v);
         }
+        failpoint("TEMPER_FAULT_KILL_AFTER", ps->label);
         long long t1 = temper_now_ms();
         if (rc == TEMPER_OK && ps->spec->kind == TEMPER_KIND_BUILDER) {
             char ts[40];
