@@ -3,7 +3,8 @@
  * build_record() keeps the package rows of the newest build (the one recorded
  * last) of each image/variant only, so images_with_package() answers "whose
  * current image contains P" from two index lookups (binary name, source
- * name).  The builds themselves are kept as history.  A variant of NULL is a
+ * name; the query is in sqlite_affected.c).  The builds themselves are kept as
+ * history.  A variant of NULL is a
  * variant of its own (compared with IS). */
 #include "config.h"
 #include "sqlite_store.h"
@@ -166,37 +167,7 @@ int sqs_build_record(void *sv, const struct temper_build_record *in,
     return sqs_end(s, build_tx(s, &b, pkgs, n_pkgs), what);
 }
 
-/* ---- package queries --------------------------------------------------- */
-
-struct pkg_query {
-    const char *package;
-    const char *distribution;
-    long long now;
-};
-
-static int bind_pkg_query(sqlite3_stmt *stmt, const void *ctx)
-{
-    const struct pkg_query *q = ctx;
-    return sqs_bind(stmt, "ttl", q->package, q->distribution, q->now);
-}
-
-static const char sql_images_with_package[] = SQS_SQL_IMAGES_WITH_PACKAGE;
-
-int sqs_images_with_package(void *sv, const char *package, const char *distribution,
-                            long long now, temper_image_fn fn, void *ctx)
-{
-    if (sv && (!package || !package[0])) {
-        return sqs_einval(sv, "cannot look up a package", "no package name");
-    }
-    struct pkg_query q = { package, distribution, now };
-    struct image_ctx c = { fn, ctx };
-    struct sqs_iter it = {
-        .sql = sql_images_with_package, .what = "cannot look up a package",
-        .text_key = true, .bind = bind_pkg_query, .bind_ctx = &q,
-        .row = image_row, .row_ctx = &c,
-    };
-    return sqs_list(sv, fn != NULL, &it);
-}
+/* ---- packages of a build ------------------------------------------------ */
 
 static const char sql_latest_build[] =
     "SELECT id FROM builds WHERE image = ?1 AND variant IS ?2 ORDER BY id DESC LIMIT 1";
