@@ -1,17 +1,23 @@
 /* temper — store_sqlite: images_with_package, the images affected by one
  * package update (issue #9, tests/bench/bench_affected.c).
  *
- * Two statements, one per index: the images whose current build holds the
- * package as a binary name, and as a source name, each ordered by image
- * (a range scan of build_packages_name or build_packages_source, joined to
- * the image's row).  They are stepped side by side and merged here, in image
- * order, dropping repeats (an image with several variants or dists, or with
- * both a binary and a source match), so there is no UNION, no temporary
- * B-tree and no second look-up of the image.  Rows are copied into one
- * arena per page; a page (AFF_PAGE images or AFF_PAGE_BYTES of text) is
- * delivered only after both statements are reset, so the callback may call
- * the store and no read transaction is held while it runs.  The next page
- * starts after the last image delivered. */
+ * Three statements stepped side by side in one read transaction and merged
+ * here, all in image-name order: the images whose current build holds the
+ * package as a binary name and as a source name (range scans of
+ * build_packages_name and build_packages_source, image names only), and the
+ * image rows (images is a WITHOUT ROWID table keyed by name since schema 3,
+ * so its rows come in name order).  The image cursor follows the wanted
+ * names: it steps forward while the next wanted image is near (AFF_STEPS),
+ * else it is re-seeked there, so a package in every image reads the images
+ * table once, sequentially, and a rare one costs one seek per image found.
+ * Repeats (several variants or dists of an image, a binary and a source
+ * match) are dropped, the support window is checked on the image row; a
+ * build of an image never put is reported with only its name.
+ *
+ * Rows are copied into one arena per page; a page (AFF_PAGE images or
+ * AFF_PAGE_BYTES of text) is delivered only after the statements are reset,
+ * so the callback may call the store and no read transaction is held while
+ * it runs.  The next page starts after the last image considered. */
 #include "config.h"
 #include "sqlite_store.h"
 
@@ -21,13 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AFF_PAGE 2048                   /* images per page */
+#define AFF_PAGE 2048                    /* images per page */
 #define AFF_PAGE_BYTES (4 * 1024 * 1024) /* text per page (one image may exceed it) */
-#define AFF_TEXT 5                      /* name, base, distribution, pinned, digest */
+#define AFF_STEPS 8                      /* image rows stepped before a re-seek */
+#define AFF_TEXT 5                       /* name, base, distribution, pinned, digest */
 #define AFF_NULL SIZE_MAX
 
 static const char sql_by_name[] = SQS_SQL_AFFECTED_BY_NAME;
 static const char sql_by_source[] = SQS_SQL_AFFECTED_BY_SOURCE;
+static const char sql_images_from[] = SQS_SQL_AFFECTED_IMAGES;
 
 struct aff_row {
     size_t off[AFF_TEXT]; /* into the arena, AFF_NULL for SQL NULL */
@@ -40,111 +48,180 @@ struct aff_page {
     struct temper_buf text;
 };
 
-/* One arm: its statement and whether it stands on a row. */
-struct aff_arm {
+/* One statement, whether it stands on a row and that row's column 0 (valid
+ * until the next step). */
+struct aff_cur {
     sqlite3_stmt *stmt;
     bool row;
+    const char *key;
+    size_t nkey;
 };
 
-static int arm_step(struct aff_arm *a)
+struct aff_scan {
+    struct sqs_state *s;
+    const char *what;
+    const char *package;
+    const char *distribution;
+    long long now;
+    struct aff_cur a, b, img; /* by name, by source, image rows */
+    struct temper_buf want;   /* the image being resolved, NUL-terminated */
+    bool img_started;
+};
+
+static const char *want_str(const struct aff_scan *sc)
 {
-    int src = sqlite3_step(a->stmt);
-    a->row = src == SQLITE_ROW;
-    return src == SQLITE_ROW || src == SQLITE_DONE ? SQLITE_OK : src;
+    return sc->want.data ? sc->want.data : "";
 }
 
-/* SQLite's BINARY order of two column-0 texts (memcmp, then length). */
-static int cmp_image(sqlite3_stmt *a, sqlite3_stmt *b)
+static int oom(struct aff_scan *sc)
 {
-    const void *x = sqlite3_column_text(a, 0), *y = sqlite3_column_text(b, 0);
-    int nx = sqlite3_column_bytes(a, 0), ny = sqlite3_column_bytes(b, 0);
-    int c = memcmp(x ? x : "", y ? y : "", (size_t)(nx < ny ? nx : ny));
-    return c != 0 ? c : (nx > ny) - (nx < ny);
+    return temper_fail(sc->s->st, TEMPER_ENOMEM, "%s: %s: out of memory", sc->s->path,
+                       sc->what);
 }
 
-static bool same_as_last(const struct aff_page *pg, sqlite3_stmt *stmt)
+static int cur_step(struct aff_scan *sc, struct aff_cur *c)
 {
-    if (pg->n == 0) {
-        return false;
+    int src = sqlite3_step(c->stmt);
+    c->row = src == SQLITE_ROW;
+    c->key = "";
+    c->nkey = 0;
+    if (c->row && sqlite3_column_type(c->stmt, 0) != SQLITE_NULL) {
+        c->key = (const char *)sqlite3_column_text(c->stmt, 0);
+        c->nkey = (size_t)sqlite3_column_bytes(c->stmt, 0);
+        if (!c->key) {
+            return oom(sc);
+        }
     }
-    const char *last = pg->text.data + pg->rows[pg->n - 1].off[0];
-    const void *v = sqlite3_column_text(stmt, 0);
-    size_t n = (size_t)sqlite3_column_bytes(stmt, 0);
-    return v && strlen(last) == n && memcmp(last, v, n) == 0;
+    return src == SQLITE_ROW || src == SQLITE_DONE ? TEMPER_OK : sqs_fail(sc->s, src, sc->what);
 }
 
-/* Copy the current row of stmt into the page. */
-static int keep_row(struct aff_page *pg, sqlite3_stmt *stmt)
+/* SQLite's BINARY order of a cursor's key against bytes (memcmp, then
+ * length). */
+static int cmp_key(const struct aff_cur *c, const char *y, size_t ny)
 {
-    static const int cols[AFF_TEXT] = { 0, 1, 2, 4, 5 };
-    struct aff_row *r = &pg->rows[pg->n];
-    for (int i = 0; i < AFF_TEXT; i++) {
-        if (sqlite3_column_type(stmt, cols[i]) == SQLITE_NULL) {
-            r->off[i] = AFF_NULL;
-            continue;
+    int r = memcmp(c->key, y, c->nkey < ny ? c->nkey : ny);
+    return r != 0 ? r : (c->nkey > ny) - (c->nkey < ny);
+}
+
+/* Bind and start a cursor from `after` (images: from it inclusive, package
+ * cursors: after it), stepped onto its first row. */
+static int cur_start(struct aff_scan *sc, const char *sql, struct aff_cur *c, const char *after)
+{
+    c->row = false;
+    int rc = sqs_stmt(sc->s, sql, &c->stmt);
+    if (rc != TEMPER_OK) {
+        c->stmt = NULL;
+        return rc;
+    }
+    int src = sql == sql_images_from
+                  ? sqs_bind(c->stmt, "t", after)
+                  : sqs_bind(c->stmt, "ttt", sc->package, sc->distribution, after);
+    return src == SQLITE_OK ? cur_step(sc, c) : sqs_fail(sc->s, src, sc->what);
+}
+
+static void cur_stop(struct aff_cur *c)
+{
+    if (c->stmt) {
+        sqlite3_reset(c->stmt);
+        sqlite3_clear_bindings(c->stmt);
+    }
+    c->row = false;
+    c->key = "";
+    c->nkey = 0;
+}
+
+/* Bring the image cursor to the first row >= want: step when near, else
+ * seek.  Leaves img.row false when no image row is at or after want. */
+static int follow_image(struct aff_scan *sc)
+{
+    const char *w = want_str(sc);
+    size_t nw = sc->want.len;
+    for (int i = 0; sc->img_started && i < AFF_STEPS; i++) {
+        if (!sc->img.row || cmp_key(&sc->img, w, nw) >= 0) {
+            return TEMPER_OK;
         }
-        const unsigned char *v = sqlite3_column_text(stmt, cols[i]);
-        if (!v) {
-            return TEMPER_ENOMEM;
-        }
-        r->off[i] = pg->text.len;
-        int rc = temper_buf_append(&pg->text, v, (size_t)sqlite3_column_bytes(stmt, cols[i]) + 1);
+        int rc = cur_step(sc, &sc->img);
         if (rc != TEMPER_OK) {
             return rc;
         }
     }
-    r->support_until = sqlite3_column_int64(stmt, 3);
+    if (sc->img_started && (!sc->img.row || cmp_key(&sc->img, w, nw) >= 0)) {
+        return TEMPER_OK;
+    }
+    sc->img_started = true;
+    return cur_start(sc, sql_images_from, &sc->img, w);
+}
+
+static int put_text(struct aff_page *pg, size_t *off, const void *v, size_t n)
+{
+    if (!v) {
+        *off = AFF_NULL;
+        return TEMPER_OK;
+    }
+    *off = pg->text.len;
+    return temper_buf_append(&pg->text, v, n + 1);
+}
+
+/* Keep `want` in the page: with the image row the cursor stands on when it
+ * is that image (and it is in its support window), alone when there is no
+ * such row. */
+static int resolve(struct aff_scan *sc, struct aff_page *pg)
+{
+    static const int cols[AFF_TEXT] = { 0, 1, 2, 4, 5 };
+    sqlite3_stmt *st = sc->img.stmt;
+    bool has = sc->img.row && cmp_key(&sc->img, want_str(sc), sc->want.len) == 0;
+    long long until = has ? sqlite3_column_int64(st, 3) : 0;
+    if (until != 0 && until < sc->now) {
+        return TEMPER_OK;
+    }
+    struct aff_row *r = &pg->rows[pg->n];
+    int rc = put_text(pg, &r->off[0], want_str(sc), sc->want.len);
+    for (int i = 1; i < AFF_TEXT && rc == TEMPER_OK; i++) {
+        bool null = !has || sqlite3_column_type(st, cols[i]) == SQLITE_NULL;
+        const unsigned char *v = null ? NULL : sqlite3_column_text(st, cols[i]);
+        if (!null && !v) {
+            rc = TEMPER_ENOMEM;
+            break;
+        }
+        rc = put_text(pg, &r->off[i], v, null ? 0 : (size_t)sqlite3_column_bytes(st, cols[i]));
+    }
+    if (rc != TEMPER_OK) {
+        return oom(sc);
+    }
+    r->support_until = until;
     pg->n++;
     return TEMPER_OK;
 }
 
-/* Step both arms from where they stand and merge up to one page. */
-static int merge_page(struct sqs_state *s, struct aff_arm *a, struct aff_arm *b,
-                      struct aff_page *pg, const char *what)
+/* Step a package cursor past every row naming `want`. */
+static int skip_want(struct aff_scan *sc, struct aff_cur *c)
 {
-    while ((a->row || b->row) && pg->n < AFF_PAGE && pg->text.len < AFF_PAGE_BYTES) {
-        struct aff_arm *m = !b->row || (a->row && cmp_image(a->stmt, b->stmt) <= 0) ? a : b;
-        if (!same_as_last(pg, m->stmt)) {
-            int rc = keep_row(pg, m->stmt);
-            if (rc != TEMPER_OK) {
-                return temper_fail(s->st, rc, "%s: %s: out of memory", s->path, what);
-            }
-        }
-        int src = arm_step(m);
-        if (src != SQLITE_OK) {
-            return sqs_fail(s, src, what);
-        }
+    int rc = TEMPER_OK;
+    while (rc == TEMPER_OK && c->row && cmp_key(c, want_str(sc), sc->want.len) == 0) {
+        rc = cur_step(sc, c);
     }
-    return TEMPER_OK;
+    return rc;
 }
 
-struct aff_query {
-    const char *package;
-    const char *distribution;
-    long long now;
-};
-
-/* Bind one arm from `after` (exclusive) and step it onto its first row. */
-static int arm_start(struct sqs_state *s, const char *sql, const struct aff_query *q,
-                     const char *after, struct aff_arm *arm, const char *what)
+/* Merge the package cursors from where they stand into one page. */
+static int merge_page(struct aff_scan *sc, struct aff_page *pg)
 {
-    arm->row = false;
-    int rc = sqs_stmt(s, sql, &arm->stmt);
-    if (rc != TEMPER_OK) {
-        arm->stmt = NULL;
-        return rc;
+    int rc = TEMPER_OK;
+    while (rc == TEMPER_OK && (sc->a.row || sc->b.row) && pg->n < AFF_PAGE &&
+           pg->text.len < AFF_PAGE_BYTES) {
+        struct aff_cur *m = !sc->b.row || (sc->a.row && cmp_key(&sc->a, sc->b.key, sc->b.nkey) <= 0)
+                                ? &sc->a
+                                : &sc->b;
+        temper_buf_reset(&sc->want);
+        if (temper_buf_append(&sc->want, m->key, m->nkey) != TEMPER_OK) {
+            return oom(sc);
+        }
+        rc = follow_image(sc);
+        rc = rc == TEMPER_OK ? resolve(sc, pg) : rc;
+        rc = rc == TEMPER_OK ? skip_want(sc, &sc->a) : rc;
+        rc = rc == TEMPER_OK ? skip_want(sc, &sc->b) : rc;
     }
-    int src = sqs_bind(arm->stmt, "ttlt", q->package, q->distribution, q->now, after);
-    src = src == SQLITE_OK ? arm_step(arm) : src;
-    return src == SQLITE_OK ? TEMPER_OK : sqs_fail(s, src, what);
-}
-
-static void arm_stop(struct aff_arm *arm)
-{
-    if (arm->stmt) {
-        sqlite3_reset(arm->stmt);
-        sqlite3_clear_bindings(arm->stmt);
-    }
+    return rc;
 }
 
 static const char *page_text(const struct aff_page *pg, size_t row, int col)
@@ -173,58 +250,55 @@ static int deliver(const struct aff_page *pg, temper_image_fn fn, void *ctx)
     return TEMPER_OK;
 }
 
-/* Read one page after `after` into pg; *more when the arms were not done. */
-static int read_page(struct sqs_state *s, const struct aff_query *q, const char *after,
-                     struct aff_page *pg, bool *more)
+/* Read one page of the images after `after`; *more when the package cursors
+ * were not done.  `after` is copied first: it may be sc->want. */
+static int read_page(struct aff_scan *sc, struct aff_page *pg, char **after, bool *more)
 {
-    const char *what = "cannot look up a package";
-    struct aff_arm a = { 0 }, b = { 0 };
     pg->n = 0;
     temper_buf_reset(&pg->text);
-    int rc = arm_start(s, sql_by_name, q, after, &a, what);
-    rc = rc == TEMPER_OK ? arm_start(s, sql_by_source, q, after, &b, what) : rc;
-    rc = rc == TEMPER_OK ? merge_page(s, &a, &b, pg, what) : rc;
-    *more = a.row || b.row;
-    arm_stop(&a);
-    arm_stop(&b);
+    sc->img_started = false;
+    int rc = cur_start(sc, sql_by_name, &sc->a, *after ? *after : "");
+    rc = rc == TEMPER_OK ? cur_start(sc, sql_by_source, &sc->b, *after ? *after : "") : rc;
+    rc = rc == TEMPER_OK ? merge_page(sc, pg) : rc;
+    *more = rc == TEMPER_OK && (sc->a.row || sc->b.row);
+    cur_stop(&sc->a);
+    cur_stop(&sc->b);
+    cur_stop(&sc->img);
+    if (*more) {
+        free(*after);
+        *after = strdup(want_str(sc));
+        rc = *after ? rc : oom(sc);
+    }
     return rc;
 }
 
 int sqs_images_with_package(void *sv, const char *package, const char *distribution,
                             long long now, temper_image_fn fn, void *ctx)
 {
-    struct sqs_state *s = sv;
-    const char *what = "cannot look up a package";
-    if (!s) {
+    struct aff_scan sc = { .s = sv, .what = "cannot look up a package", .package = package,
+                           .distribution = distribution, .now = now };
+    if (!sc.s) {
         return TEMPER_EINVAL;
     }
     if (!package || !package[0]) {
-        return sqs_einval(s, what, "no package name");
+        return sqs_einval(sc.s, sc.what, "no package name");
     }
     if (!fn) {
-        return sqs_einval(s, what, "no callback");
+        return sqs_einval(sc.s, sc.what, "no callback");
     }
-    struct aff_query q = { package, distribution, now };
     struct aff_page pg = { .rows = malloc(AFF_PAGE * sizeof *pg.rows) };
     temper_buf_init(&pg.text, 0);
+    temper_buf_init(&sc.want, 0);
     char *after = NULL;
     bool more = true;
-    int rc = pg.rows ? TEMPER_OK
-                     : temper_fail(s->st, TEMPER_ENOMEM, "%s: %s: out of memory", s->path,
-                                   what);
+    int rc = pg.rows ? TEMPER_OK : oom(&sc);
     while (rc == TEMPER_OK && more) {
-        rc = read_page(s, &q, after ? after : "", &pg, &more);
+        rc = read_page(&sc, &pg, &after, &more);
         rc = rc == TEMPER_OK ? deliver(&pg, fn, ctx) : rc;
-        if (rc == TEMPER_OK && more) {
-            free(after);
-            after = strdup(page_text(&pg, pg.n - 1, 0));
-            rc = after ? TEMPER_OK
-                       : temper_fail(s->st, TEMPER_ENOMEM, "%s: %s: out of memory", s->path,
-                                     what);
-        }
     }
     free(after);
     free(pg.rows);
     temper_buf_cleanup(&pg.text);
+    temper_buf_cleanup(&sc.want);
     return rc;
 }

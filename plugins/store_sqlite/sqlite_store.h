@@ -24,7 +24,7 @@
 
 #pragma GCC visibility push(hidden)
 
-#define SQS_SCHEMA_VERSION 2          /* newest schema this plugin knows */
+#define SQS_SCHEMA_VERSION 3          /* newest schema this plugin knows */
 #define SQS_APPLICATION_ID 1414548818 /* 'TMPR' in PRAGMA application_id */
 #define SQS_CACHE_MAX 96              /* prepared statements kept open */
 #define SQS_PAGE 128                  /* rows read per page by list ops */
