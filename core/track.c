@@ -89,27 +89,65 @@ static json_object *change_json(const struct temper_artifact *a)
     return j;
 }
 
+/* The images a package change hits: every one the store names (it was capped
+ * at 256, so a package in more images silently lost the rest), at most
+ * TRACK_MAX_HITS; repeats (binary and source name) are dropped after sorting. */
 struct hits {
-    char *names[256];
-    size_t n;
+    char **names;
+    size_t n, cap;
     size_t dropped;
 };
 
 static int add_hit(void *ctx, const struct temper_image_record *img)
 {
     struct hits *h = ctx;
-    for (size_t i = 0; i < h->n; i++) {
-        if (strcmp(h->names[i], img->name) == 0) {
-            return 0;
-        }
-    }
-    if (h->n == sizeof h->names / sizeof h->names[0]) {
+    if (h->n == TRACK_MAX_HITS) {
         h->dropped++;
         return 0;
     }
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 64;
+        char **p = realloc(h->names, cap * sizeof *p);
+        if (!p) {
+            return TEMPER_ENOMEM;
+        }
+        h->names = p;
+        h->cap = cap;
+    }
     h->names[h->n] = strdup(img->name);
-    h->n += h->names[h->n] != NULL;
-    return 0;
+    return h->names[h->n++] ? 0 : TEMPER_ENOMEM;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sort and drop repeats. */
+static void hits_unique(struct hits *h)
+{
+    if (h->n < 2) {
+        return;
+    }
+    qsort(h->names, h->n, sizeof *h->names, cmp_name);
+    size_t k = 1;
+    for (size_t i = 1; i < h->n; i++) {
+        if (strcmp(h->names[i], h->names[k - 1]) == 0) {
+            free(h->names[i]);
+        } else {
+            h->names[k++] = h->names[i];
+        }
+    }
+    h->n = k;
+}
+
+static void hits_cleanup(struct hits *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->names[i]);
+    }
+    free(h->names);
+    memset(h, 0, sizeof *h);
 }
 
 static int enqueue(struct temper_runtime *rt, const char *image, const char *version,
@@ -259,12 +297,15 @@ static int fan_out(struct temper_runtime *rt, const struct temper_track_opts *o,
     } else if (temper_artifact_get(a, TEMPER_ATTR_PACKAGE)) {
         struct hits h = { .n = 0 };
         rc = package_hits(rt, a, o->now_ms, &h);
-        for (size_t i = 0; i < h.n; i++) {
-            if (rc == TEMPER_OK) {
-                rc = enqueue(rt, h.names[i], NULL, "package", change, jobs, res);
-            }
-            free(h.names[i]);
+        hits_unique(&h);
+        if (h.dropped) {
+            fprintf(stderr, "temper: %s hits more than %d images: %zu not enqueued\n",
+                    temper_artifact_get(a, TEMPER_ATTR_PACKAGE), TRACK_MAX_HITS, h.dropped);
         }
+        for (size_t i = 0; i < h.n && rc == TEMPER_OK; i++) {
+            rc = enqueue(rt, h.names[i], NULL, "package", change, jobs, res);
+        }
+        hits_cleanup(&h);
     }
     res->changes++;
     json_object_object_add(ch, "jobs", jobs);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char tmp[64];
@@ -180,6 +181,48 @@ static void test_rounds(struct temper_runtime *rt)
     free(out);
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A package in more images than the fan-out once kept (256): every one gets
+ * a job.  TRACK_WIDE=N sets the count (300; the bench of issue #9 used
+ * 10000) and the time of the round is printed. */
+static void test_wide(struct temper_runtime *rt)
+{
+    const char *env = getenv("TRACK_WIDE");
+    long n = env ? strtol(env, NULL, 10) : 300;
+    n = n > 0 && n <= 100000 ? n : 300;
+    struct temper_package w = { .size = sizeof w, .name = "libwide", .version = "1.0",
+                                .distribution = "debian:bookworm" };
+    int rc = TEMPER_OK;
+    double t0 = now_ms();
+    for (long i = 0; i < n && rc == TEMPER_OK; i++) {
+        char image[24];
+        snprintf(image, sizeof image, "wide%05ld", i);
+        rc = record_build(rt, image, &w, 1);
+    }
+    printf("# %ld builds recorded in %.0f ms\n", n, now_ms() - t0);
+    int before = queued(rt).n;
+    struct temper_track_result res;
+    char *out = NULL;
+    t0 = now_ms();
+    TEST("a package in more than 256 images: one job for each") {
+        CHECK_INT_EQ(rc, TEMPER_OK);
+        CHECK(put("packages.txt", "libwide 2.0 debian:bookworm\n") == 0);
+        CHECK_INT_EQ(round_(rt, &res, &out), TEMPER_OK);
+        printf("# fan-out to %ld images: %.0f ms\n", n, now_ms() - t0);
+        CHECK_INT_EQ(res.changes, 1);
+        CHECK_INT_EQ(res.jobs, (int)n);
+        CHECK_INT_EQ(queued(rt).n, before + (int)n);
+        CHECK_STR_CONTAINS(out, "\"image\":\"wide00000\"");
+    }
+    free(out);
+}
+
 int main(void)
 {
     char probe[4200];
@@ -198,6 +241,7 @@ int main(void)
     }
     if (rc == TEMPER_OK) {
         test_rounds(&rt);
+        test_wide(&rt);
     }
     temper_runtime_close(&rt);
 
