@@ -268,7 +268,7 @@ static int page_body(struct pgs_state *s, void *ctx)
         }
     }
     pgs_p_text(&p, c->after);
-    pgs_p_ll(&p, PGS_PAGE);
+    pgs_p_ll(&p, c->it->page > 0 ? c->it->page : PGS_PAGE);
     PQclear(c->res);
     c->res = NULL;
     return pgs_exec(s, c->it->sql, &p, &c->res);
@@ -291,7 +291,7 @@ int pgs_iterate(struct pgs_state *s, struct pgs_iter *it)
             it->count++;
             rc = it->row(it->row_ctx, c.res, i);
         }
-        if (rc != TEMPER_OK || n < PGS_PAGE) {
+        if (rc != TEMPER_OK || n < (it->page > 0 ? it->page : PGS_PAGE)) {
             break;
         }
         const char *key = pgs_text(c.res, n - 1, 0);
