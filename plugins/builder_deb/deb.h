@@ -132,6 +132,7 @@ struct deb_basepkg {
     char *name, *version, *arch, *source, *source_version, *maintainer;
     char *stanza;               /* the status stanza, "Field: value\n"... */
     struct temper_deps *provides; /* parsed Provides, or NULL */
+    size_t seq;                 /* order read: status first, then status.d/ */
 };
 
 struct deb_base {

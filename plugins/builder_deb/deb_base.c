@@ -178,7 +178,7 @@ static int add_stanza(struct deb_build *b, struct deb_base *x,
         return temper_fail(b->st, TEMPER_EFORMAT, "%s: a stanza (line %lu) without Package, "
                            "Version or Architecture", what, s->line);
     }
-    x->n++;
+    p->seq = x->n++;
     int rc = source_of(p, s);
     rc = rc == TEMPER_OK ? stanza_text(p, s) : rc;
     return rc == TEMPER_OK ? provides_of(b, p, s) : rc;
@@ -212,7 +212,8 @@ static int read_stanzas(struct deb_build *b, struct deb_base *x, const char *pat
 static int cmp_basepkg(const void *a, const void *b)
 {
     const struct deb_basepkg *x = a, *y = b;
-    return strcmp(x->name, y->name);
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->seq < y->seq ? -1 : x->seq > y->seq);
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -254,7 +255,7 @@ static int status_d_names(struct deb_build *b, const char *root, char ***out, si
     return rc;
 }
 
-/* Sort by name; a name met twice (status and status.d) is kept once. */
+/* Sort by name; a name met twice is kept once, as the status file has it. */
 static void dedupe(struct deb_base *x)
 {
     if (x->n > 1) {
