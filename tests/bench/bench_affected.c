@@ -28,7 +28,8 @@
  *   schema 3 (images WITHOUT ROWID), two index scans merged in C with one
  *   ordered walk of images, 2048-image pages, no per-call mutex:
  *     rare              median 0.55-0.81 ms, worst 0.9-1.6 ms
- *     common            median 5.3-8.0 ms, worst 7.5-17.5 ms (cpu 4.7-7.6 ms)
+ *     common            median 5.3-8.0 ms, worst 7.5-17.5 ms, once 175 ms (a
+ *                       stall of the shared machine; cpu 4.7-7.6 ms)
  *   grep -l over the 10,000 lists: 62-104 ms median; grep/temper 9-12x
  *   (common), 130-145x (rare). */
 #include "config.h"
