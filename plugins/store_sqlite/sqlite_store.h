@@ -11,7 +11,8 @@
  *  - values are always bound to prepared statements, never formatted into SQL;
  *  - list operations read one page of rows (SQS_PAGE), finish the statement
  *    and only then call the callback, so a callback may call the store again
- *    and no read transaction is held while user code runs. */
+ *    and no read transaction is held while user code runs (images_with_package
+ *    does the same with its own, larger pages: sqlite_affected.c). */
 #ifndef TEMPER_STORE_SQLITE_INT_H
 #define TEMPER_STORE_SQLITE_INT_H
 
@@ -135,7 +136,7 @@ char *sqs_strdup(const char *v, bool *fail);
 int sqs_schema_migrate(struct sqs_state *s);
 
 /* ---- the operations (store_sqlite.c, sqlite_queue.c, sqlite_images.c,
- * sqlite_runs.c) --------------------------------------------------------- */
+ * sqlite_affected.c, sqlite_runs.c) --------------------------------------------------------- */
 
 int sqs_image_put(void *sv, const struct temper_image_record *img);
 int sqs_image_get(void *sv, const char *name, temper_image_fn fn, void *ctx);
