@@ -243,7 +243,7 @@ TEMPER_EXPORT int temper_registry_pull(struct temper_registry *r, const char *re
  *    dot-separated decimal numbers ("1.2.3-r1" -> 1, 2, 3); {image}: image;
  *    {variant}: variant ("" for NULL or "runtime").
  *  - for a variant other than "runtime" (and not empty), a template that
- *    does not use {variant} gets "-<variant>" ("latest" -> "latest-dev").
+ *    does not use {variant} is suffixed "-<variant>" ("latest" -> "latest-dev").
  *  - the result is made a valid tag: other characters become '_'
  *    ("1.2.3+dfsg" -> "1.2.3_dfsg", a leading '.' or '-' too), trailing '-'
  *    and '.' are dropped ("{version}-{variant}" of the runtime variant).
