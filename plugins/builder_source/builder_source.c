@@ -40,8 +40,14 @@
 static const char *const compressions[] = { "gzip", "zstd", NULL };
 
 static const struct temper_option source_options[] = {
-    { TEMPER_OPT_STR, "mirror", NULL, TEMPER_OPT_REQUIRED, DEB_KEY(mirror), 0, 0, NULL,
-      "URL of the Debian archive the build root and the runtime base come from" },
+    { TEMPER_OPT_STR, "mirror", NULL, 0, DEB_KEY(mirror), 0, 0, NULL,
+      "URL of the Debian archive the build root and the runtime base of debian:* (and "
+      "other dpkg) images come from" },
+    { TEMPER_OPT_LIST, "repositories", NULL, 0, offsetof(struct source_conf, apk.repositories),
+      0, 0, NULL, "Alpine repository URLs (<url>/<arch>/APKINDEX.tar.gz) the build root and "
+      "the runtime base of alpine:* images come from" },
+    { TEMPER_OPT_LIST, "keys", NULL, 0, offsetof(struct source_conf, apk.keys), 0, 0, NULL,
+      "RSA public key files (PEM, as in /etc/apk/keys) that sign the Alpine indexes" },
     { TEMPER_OPT_STR, "suite", NULL, 0, DEB_KEY(suite), 0, 0, NULL,
       "suite or codename; default: the RELEASE of the image's distribution" },
     { TEMPER_OPT_LIST, "components", "main", 0, DEB_KEY(components), 0, 0, NULL,
@@ -87,7 +93,8 @@ static const struct temper_option source_image_options[] = {
       "expected sha256 of the tarball; unset: recorded on the first fetch of a URL and "
       "enforced afterwards" },
     { TEMPER_OPT_LIST, "build_depends", NULL, 0, IMG_KEY(build_depends), 0, 0, NULL,
-      "Debian packages of the build root (the Essential set is always there)" },
+      "packages of the build root: Debian packages (the Essential set is always there), or "
+      "apk dependencies for alpine:* images (busybox for /bin/sh)" },
     { TEMPER_OPT_STR, "step", NULL, TEMPER_OPT_MULTI | TEMPER_OPT_REQUIRED, IMG_KEY(steps), 0,
       0, NULL, "a recipe step, run as /bin/sh -c STEP in the source tree; repeat the key, "
       "steps run in order; install into /staging (DESTDIR=/staging)" },
@@ -160,9 +167,14 @@ void source_deb_ctx(struct source_build *b, struct deb_build *d, struct temper_i
     snprintf(d->goarch, sizeof d->goarch, "%s", b->goarch);
 }
 
-static int source_open(struct temper_stage *st, const void *conf, void **state)
+/* The Debian side of the conf, when `mirror` is set. */
+static int open_deb(struct temper_stage *st, const struct source_conf *c)
 {
-    const struct source_conf *c = conf;
+    if (!c->deb.mirror) {
+        return c->apk.repositories.n ? TEMPER_OK
+                                     : temper_fail(st, TEMPER_EINVAL, "set `mirror` (Debian) "
+                                                   "or `repositories` and `keys` (Alpine)");
+    }
     if (!c->deb.keyring && !c->deb.allow_unsigned) {
         return temper_fail(st, TEMPER_EINVAL, "set `keyring` to the archive's OpenPGP keyring "
                            "(or allow_unsigned = yes for a trusted local mirror)");
@@ -170,6 +182,55 @@ static int source_open(struct temper_stage *st, const void *conf, void **state)
     if (strncmp(c->deb.mirror, "http://", 7) != 0 && strncmp(c->deb.mirror, "https://", 8)) {
         return temper_fail(st, TEMPER_EINVAL, "mirror %s: only http:// and https:// URLs",
                            c->deb.mirror);
+    }
+    return TEMPER_OK;
+}
+
+/* The Alpine side: repository URLs without a trailing '/', the keys. */
+static int open_apk(struct temper_stage *st, const struct source_conf *c,
+                    struct source_state *s)
+{
+    s->apk = c->apk; /* lists borrowed from the conf */
+    s->apk.max_package_size = c->max_tarball;
+    s->apk.max_index_size = 256ull << 20;
+    int rc = TEMPER_OK;
+    for (size_t i = 0; rc == TEMPER_OK && i < c->apk.repositories.n; i++) {
+        const char *u = c->apk.repositories.v[i];
+        size_t n = strlen(u);
+        while (n > 0 && u[n - 1] == '/') {
+            n--;
+        }
+        char *copy = strndup(u, n);
+        bool web = strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0;
+        rc = !copy ? TEMPER_ENOMEM : web ? source_strlist_push(&s->apk_urls, copy) : TEMPER_EINVAL;
+        free(copy);
+        rc = rc == TEMPER_EINVAL ? temper_fail(st, rc, "repository %s: not an http(s) URL", u)
+                                 : rc;
+    }
+    if (rc == TEMPER_OK && c->apk.repositories.n && !c->apk.keys.n) {
+        rc = temper_fail(st, TEMPER_EINVAL, "repositories need `keys` (the RSA public keys "
+                         "that sign their APKINDEX)");
+    }
+    return rc == TEMPER_OK && c->apk.keys.n ? apk_keys_load(st, &c->apk.keys, &s->keys) : rc;
+}
+
+static void source_close(void *state)
+{
+    struct source_state *s = state;
+    if (s) {
+        apk_keys_cleanup(&s->keys);
+        source_strlist_cleanup(&s->apk_urls);
+        free(s->deb.cache);
+        free(s);
+    }
+}
+
+static int source_open(struct temper_stage *st, const void *conf, void **state)
+{
+    const struct source_conf *c = conf;
+    int rc = open_deb(st, c);
+    if (rc != TEMPER_OK) {
+        return rc;
     }
     const char *cache = c->deb.cache_dir ? c->deb.cache_dir : temper_stage_cachedir(st);
     if (!cache) {
@@ -182,17 +243,13 @@ static int source_open(struct temper_stage *st, const void *conf, void **state)
     }
     s->deb.conf = &c->deb;
     s->conf = c;
+    rc = open_apk(st, c, s);
+    if (rc != TEMPER_OK) {
+        source_close(s);
+        return rc == TEMPER_ENOMEM ? temper_fail(st, rc, "out of memory") : rc;
+    }
     *state = s;
     return TEMPER_OK;
-}
-
-static void source_close(void *state)
-{
-    struct source_state *s = state;
-    if (s) {
-        free(s->deb.cache);
-        free(s);
-    }
 }
 
 /* Native builds only: the recipe runs on this machine. */
@@ -236,6 +293,12 @@ static int prepare(struct source_build *b)
                          "earlier build?): %s", b->work, strerror(errno));
     }
     b->epoch = b->req->source_date_epoch > 0 ? b->req->source_date_epoch : 0;
+    const char *dist = b->req->def->distribution;
+    b->alpine = dist && strncmp(dist, "alpine:", 7) == 0;
+    if (rc == TEMPER_OK && !b->alpine && !b->c->deb.mirror) {
+        rc = temper_fail(b->st, TEMPER_EINVAL, "image %s: distribution %s needs the "
+                         "builder's `mirror` (Debian)", b->req->def->name, dist ? dist : "unset");
+    }
     return rc;
 }
 
@@ -264,6 +327,7 @@ static void build_cleanup(struct source_build *b)
     source_strlist_cleanup(&b->files);
     source_strlist_cleanup(&b->needs);
     deb_set_cleanup(&b->bset);
+    source_apk_cleanup(&b->apk);
     temper_http_free(b->http);
     free(b->bdeps_base);
     free(b->work);
@@ -296,7 +360,7 @@ static int source_build(void *state, struct temper_stage *st,
     rc = rc == TEMPER_OK ? source_fetch(&b) : rc;
     rc = rc == TEMPER_OK ? source_extract(&b) : rc;
     rc = rc == TEMPER_OK ? source_patch(&b) : rc;
-    rc = rc == TEMPER_OK ? source_root(&b) : rc;
+    rc = rc == TEMPER_OK ? (b.alpine ? source_apk_root(&b) : source_root(&b)) : rc;
     rc = rc == TEMPER_OK ? source_steps(&b) : rc;
     rc = rc == TEMPER_OK ? source_select(&b) : rc;
     rc = rc == TEMPER_OK ? source_runtime_needs(&b) : rc;

@@ -192,6 +192,13 @@ static int build_inputs(struct source_build *b, const char *distro, struct tempe
         free(name);
         free(puri);
     }
+    for (size_t i = 0; rc == TEMPER_OK && b->alpine && i < b->apk.plan.n; i++) {
+        const char *url = NULL, *sha = NULL;
+        char *name = source_apk_input(b, i, &url, &sha);
+        rc = name ? rc : TEMPER_ENOMEM;
+        put_input(&rc, arr, name, url, sha);
+        free(name);
+    }
     const char *js = rc == TEMPER_OK ? json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
                                                                        JSON_C_TO_STRING_NOSLASHESCAPE)
                                      : NULL;
@@ -223,6 +230,14 @@ int source_image(struct source_build *b, struct temper_oci_layout *l, const char
     memset(&set, 0, sizeof set);
     memset(&base, 0, sizeof base);
     source_deb_ctx(b, &d, &def, &req, &pk, b->req->variant);
+    if (b->alpine) {
+        rc = rc == TEMPER_OK ? source_apk_image(b, l, &base, a) : rc;
+        rc = rc == TEMPER_OK ? stack(b, l, &base, ref, out) : rc;
+        rc = rc == TEMPER_OK ? build_inputs(b, "alpine", a) : rc;
+        temper_oci_descriptor_cleanup(&base);
+        source_strlist_cleanup(&pk);
+        return rc;
+    }
     rc = rc == TEMPER_OK ? source_distribution(b, &d) : rc;
     rc = rc == TEMPER_OK ? deb_repo_open(&d, &r) : rc;
     rc = rc == TEMPER_OK ? deb_resolve(&d, &r, &set) : rc;
