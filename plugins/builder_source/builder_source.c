@@ -77,6 +77,13 @@ static const struct temper_option source_options[] = {
       NULL, "address space limit of each process of the recipe; 0 = none" },
     { TEMPER_OPT_SIZE, "tmp_size", "1G", 0, offsetof(struct source_conf, tmp_size), 1 << 20,
       1LL << 40, NULL, "size of the tmpfs on /tmp inside the sandbox" },
+    { TEMPER_OPT_STR, "github_api", "https://api.github.com", 0,
+      offsetof(struct source_conf, github_api), 0, 0, NULL,
+      "GitHub API base for `github = OWNER/REPO` (GitHub Enterprise: "
+      "https://HOST/api/v3); https, or http on 127.0.0.1/localhost only" },
+    { TEMPER_OPT_PATH, "github_token_file", NULL, TEMPER_OPT_SECRET,
+      offsetof(struct source_conf, github_token_file), 0, 0, NULL,
+      "file whose first line is the GitHub token sent (as Bearer) to the API host only" },
     TEMPER_OPTION_END,
 };
 
@@ -86,9 +93,15 @@ static const struct temper_option source_image_options[] = {
     TEMPER_HARDEN_OPTIONS(struct source_image_conf, deb.harden),
     { TEMPER_OPT_ENUM, "compression", "gzip", 0, IMG_KEY(deb.compression), 0, 0, compressions,
       "layer compression" },
-    { TEMPER_OPT_STR, "tarball", NULL, TEMPER_OPT_REQUIRED, IMG_KEY(tarball), 0, 0, NULL,
+    { TEMPER_OPT_STR, "tarball", NULL, 0, IMG_KEY(tarball), 0, 0, NULL,
       "the release tarball: an http(s):// URL, a file:// URL or an absolute path; {name} and "
       "{version} are replaced by the image's name and accepted upstream version" },
+    { TEMPER_OPT_STR, "github", NULL, 0, IMG_KEY(github), 0, 0, NULL,
+      "instead of tarball: OWNER/REPO, the GitHub repository (the one the image's tracker "
+      "watches) whose tag `tag` is fetched through the API's tarball endpoint "
+      "(GET {github_api}/repos/OWNER/REPO/tarball/TAG, redirected to codeload)" },
+    { TEMPER_OPT_STR, "tag", "v{version}", 0, IMG_KEY(tag), 0, 0, NULL,
+      "the tag of `github`; {name} and {version} are replaced as in tarball" },
     { TEMPER_OPT_STR, "sha256", NULL, 0, IMG_KEY(sha256), 0, 0, NULL,
       "expected sha256 of the tarball; unset: recorded on the first fetch of a URL and "
       "enforced afterwards" },
@@ -179,7 +192,7 @@ static int open_deb(struct temper_stage *st, const struct source_conf *c)
         return temper_fail(st, TEMPER_EINVAL, "set `keyring` to the archive's OpenPGP keyring "
                            "(or allow_unsigned = yes for a trusted local mirror)");
     }
-    if (strncmp(c->deb.mirror, "http://", 7) != 0 && strncmp(c->deb.mirror, "https://", 8)) {
+    if (strncmp(c->deb.mirror, "http://", 7) != 0 && strncmp(c->deb.mirror, "https://", 8) != 0) {
         return temper_fail(st, TEMPER_EINVAL, "mirror %s: only http:// and https:// URLs",
                            c->deb.mirror);
     }

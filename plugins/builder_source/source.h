@@ -32,14 +32,16 @@ struct source_conf {
     long long max_procs;
     unsigned long long max_memory;
     unsigned long long tmp_size;
+    char *github_api;               /* github = O/R: the API base */
+    char *github_token_file;
 };
 
 /* The image's [build] keys. */
 struct source_image_conf {
     struct deb_image_conf deb;      /* hardening, dev_packages, compression */
     char *tarball;                  /* URL template or local path */
-    char *source;                   /* github:OWNER/REPO (instead of tarball) */
-    char *tag;                      /* the tag of `source`, {version} expanded */
+    char *github;                   /* OWNER/REPO (instead of tarball) */
+    char *tag;                      /* the tag of `github`, {version} expanded */
     char *sha256;
     struct temper_strlist build_depends;
     struct temper_strlist steps;
@@ -96,6 +98,11 @@ struct source_build {
 /* source_fetch.c: URL, download or copy, sha256 pinned/recorded, safe
  * extraction, patches. */
 int source_fetch(struct source_build *b);
+/* tpl with {name} and {version} replaced; *out new. */
+int source_expand(struct source_build *b, const char *tpl, char **out);
+/* source_github.c: `github = OWNER/REPO`: b->url (the API's tarball
+ * endpoint of the tag) downloaded into b->tarball. */
+int source_github_fetch(struct source_build *b);
 int source_extract(struct source_build *b);
 /* source_patch.c: apply every patch of the definition to the source tree. */
 int source_patch(struct source_build *b);

@@ -24,54 +24,16 @@ PYTHON3=${PYTHON3:-python3}
 if [ ! -f "$TEMPER_PLUGINS/builder_source/.libs/builder_source.so" ]; then
     tap_skip_all "no shared plugin modules (static build)"
 fi
-[ "$(uname -m)" = x86_64 ] || tap_skip_all "the test's musl package is built for x86_64"
-missing=
-for f in /bin/busybox /usr/bin/musl-gcc /usr/bin/patchelf /usr/bin/openssl; do
-    [ -x "$f" ] || missing="$missing $f"
-done
-if [ -n "$missing" ]; then
-    [ "${CI:-}" = true ] && { echo "Bail out! missing:$missing (busybox-static musl-tools patchelf openssl)"; exit 1; }
-    tap_skip_all "missing:$missing (apt-get install -y busybox-static musl-tools patchelf)"
-fi
+. "$TEMPER_SRCDIR/tests/lib/apk_from_deb.sh"
+afd_need_tools
 T=$(mktemp -d /tmp/temper-source-alpine-XXXXXX)
-SRV=; LPID=
-trap '[ -n "$SRV" ] && kill "$SRV" 2>/dev/null; [ -n "$LPID" ] && kill "$LPID" 2>/dev/null; rm -rf "$T"' EXIT
-"$PYTHON3" "$TEMPER_SRCDIR/tests/lib/apk_from_deb.py" "$T/apk" x86_64 >"$T/facts" ||
-    { echo "Bail out! cannot make the Alpine repository"; exit 1; }
-KEY=$(awk '$1 == "key" { print $2 }' "$T/facts")
-OTHERKEY=$(awk '$1 == "otherkey" { print $2 }' "$T/facts")
-"$PYTHON3" "$TEMPER_SRCDIR/tests/plugins/apk_repo.py" serve "$T/apk/repo" >"$T/port" &
-SRV=$!
-i=0
-while ! grep -q PORT "$T/port" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-PORT=$(awk '/PORT/ { print $2 }' "$T/port")
-[ -n "$PORT" ] || { echo "Bail out! the repository server did not start"; exit 1; }
-REPO=http://127.0.0.1:$PORT/main
+AFD_SRV=; LPID=
+trap '[ -n "$AFD_SRV" ] && kill "$AFD_SRV" 2>/dev/null; [ -n "$LPID" ] && kill "$LPID" 2>/dev/null; rm -rf "$T"' EXIT
+afd_repo_start "$T"
 
 # ---- the upstream release: a prebuilt musl program, a data file, a patch ----
 mkdir -p "$T/up/hello-1.0"
-cat > "$T/hello.c" <<'C'
-#include <stdio.h>
-#include <string.h>
-
-int main(void)
-{
-    char g[64] = "none";
-    FILE *f = fopen("/usr/share/hello/greeting.txt", "r");
-    if (f) {
-        if (!fgets(g, sizeof g, f)) {
-            g[0] = '\0';
-        }
-        fclose(f);
-    }
-    g[strcspn(g, "\n")] = '\0';
-    printf("hello from alpine, %s\n", g);
-    return 0;
-}
-C
-musl-gcc -O2 -o "$T/up/hello-1.0/hello" "$T/hello.c" &&
-    patchelf --replace-needed libc.so libc.musl-x86_64.so.1 "$T/up/hello-1.0/hello" ||
-    { echo "Bail out! cannot compile the test program with musl-gcc"; exit 1; }
+afd_hello "$T/up/hello-1.0"
 cp "$T/up/hello-1.0/hello" "$T/up/hello-1.0/hello-nope"
 patchelf --add-needed libnope.so.7 "$T/up/hello-1.0/hello-nope"
 printf 'unpatched\n' > "$T/up/hello-1.0/greeting.txt"
