@@ -94,7 +94,8 @@ static int parse_repo(struct source_build *b, const char **repo)
 static int download(struct source_build *b, bool loopback)
 {
     struct temper_http_opts o = { .size = sizeof o,
-                                  .bearer_token_file = b->c->github_token_file };
+                                  .bearer_token_file = b->c->github_token_file,
+                                  .max_retries = 3, .max_redirects = 5 };
     struct temper_http *h = NULL;
     struct temper_http_resp resp;
     temper_http_resp_init(&resp);
