@@ -26,7 +26,20 @@
  * is the hardened runtime base of `packages` plus those packages, with the
  * staged files as a second layer (source_image.c).  The tarball, its
  * sha256, the patches and the build dependencies are recorded on the image
- * artifact (TEMPER_ATTR_BUILD_INPUTS) for the provenance. */
+ * artifact (TEMPER_ATTR_BUILD_INPUTS) for the provenance.
+ *
+ * alpine:* images (source_apk.c): the builder's `repositories` and `keys`
+ * instead of `mirror`; build_depends are apk dependencies (busybox gives
+ * /bin/sh), resolved, fetched and checked against the signed APKINDEX by
+ * builder_apk's code; a DT_NEEDED soname becomes the world entry so:SONAME
+ * of the runtime base (the APKINDEX p:so: provides pick the package, musl
+ * for libc.musl-x86_64.so.1).  Tested offline only, with an Alpine-format
+ * repository made by the test suite from Debian's busybox-static and musl
+ * (tests/lib/apk_from_deb.py): there is no Alpine mirror on the test machine.
+ *
+ *   github = OWNER/REPO           instead of tarball: the tag tarball of the
+ *   tag    = v{version}           repository the image's tracker watches,
+ *                                 through the API (source_github.c) */
 #include "config.h"
 #include "source.h"
 #include <errno.h>
