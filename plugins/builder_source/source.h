@@ -110,6 +110,8 @@ int source_patch(struct source_build *b);
 /* source_root.c: the build root from the build dependencies (cached), and
  * the recipe run in the sandbox. */
 int source_root(struct source_build *b);
+/* Remove a tree (nothing followed, read-only directories opened first). */
+void source_remove_tree(const char *dir);
 int source_steps(struct source_build *b);
 
 /* source_apk.c: the same for alpine:* images, from Alpine packages. */

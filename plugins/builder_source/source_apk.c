@@ -19,7 +19,6 @@
 #include "config.h"
 #include "source.h"
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,35 +55,6 @@ static void fetch_ctx(struct source_build *b, struct apk_fetch *f, const char *w
     f->work = work;
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)ftw;
-    if (flag == FTW_DP) {
-        (void)chmod(path, 0700);
-        return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
-    }
-    (void)sb;
-    return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-static int unlock(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)ftw;
-    if (flag == FTW_D && !(sb->st_mode & S_IWUSR)) {
-        (void)chmod(path, 0700);
-    }
-    return 0;
-}
-
-static void remove_tree(const char *dir)
-{
-    struct stat sb;
-    if (dir && lstat(dir, &sb) == 0) {
-        (void)nftw(dir, unlock, 32, FTW_PHYS);
-        (void)nftw(dir, rm_one, 32, FTW_DEPTH | FTW_PHYS);
-    }
-}
-
 /* Scan, settle file ownership and extract units[0..n) into root. */
 static int install(struct source_build *b, struct apk_unit *units, size_t n, const char *root,
                    struct apk_fs *fs)
@@ -119,7 +89,7 @@ static int root_key(struct source_build *b, char key[65])
 static int make_root(struct source_build *b, const char *tmp)
 {
     struct apk_fs fs = { 0 };
-    remove_tree(tmp);
+    source_remove_tree(tmp);
     int rc = mkdir(tmp, 0755) == 0 ? TEMPER_OK
                                    : temper_fail(b->st, TEMPER_EIO, "cannot create %s: %s", tmp,
                                                  strerror(errno));
@@ -196,9 +166,9 @@ int source_apk_root(struct source_build *b)
             errno != ENOTEMPTY) {
             rc = temper_fail(b->st, TEMPER_EIO, "cannot rename %s: %s", tmp, strerror(errno));
         }
-        remove_tree(tmp);
+        source_remove_tree(tmp);
     }
-    remove_tree(work);
+    source_remove_tree(work);
     free(work);
     free(tmp);
     return rc;
@@ -272,7 +242,7 @@ struct rt {
 
 static void rt_cleanup(struct rt *r)
 {
-    remove_tree(r->dir);
+    source_remove_tree(r->dir);
     for (size_t i = 0; r->units && i < r->plan.n; i++) {
         apk_unit_cleanup(&r->units[i]);
     }
