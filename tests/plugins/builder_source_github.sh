@@ -132,4 +132,13 @@ tp build -c p.ini notag -o "$T/onotag" > /dev/null 2> "$T/notag.err"; rc=$?
 tap_check "a tag the repository does not have fails with the URL (exit $rc)" \
     sh -c "[ $rc -eq 1 ] && grep -q 'repos/PyGithub/PyGithub/tarball/v9.99.*404' '$T/notag.err'"
 [ $rc -eq 1 ] || sed 's/^/# /' "$T/notag.err" | tail -n 3
+sed "s|^github = PyGithub/PyGithub|github = ../../etc|" "$T/images/notag.ini" > "$T/images/badrepo.ini"
+sed -i 's/^name = notag/name = badrepo/' "$T/images/badrepo.ini"
+tp build -c p.ini badrepo -o "$T/obr" > /dev/null 2> "$T/br.err"; rc=$?
+tap_check "a repository that is not OWNER/REPO is refused (exit $rc)" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'github = ../../etc: not a GitHub OWNER/REPO' '$T/br.err'"
+sed "s|^github_api = .*|github_api = http://192.0.2.1:9|" "$T/p.ini" > "$T/p2.ini"
+tp build -c p2.ini notag -o "$T/ohttp" > /dev/null 2> "$T/http.err"; rc=$?
+tap_check "a plain-http API that is not on loopback is refused (exit $rc)" \
+    sh -c "[ $rc -eq 1 ] && grep -q 'github_api http://192.0.2.1:9: https only' '$T/http.err'"
 tap_done
