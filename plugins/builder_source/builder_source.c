@@ -418,7 +418,7 @@ TEMPER_PLUGIN(builder_source) = {
     .kind = TEMPER_KIND_BUILDER,
     .name = "source",
     .version = SOURCE_VERSION,
-    .summary = "upstream release tarballs compiled in a network-less sandbox on a Debian "
+    .summary = "upstream release tarballs compiled in a network-less sandbox on a Debian or Alpine "
                "build root, layered onto a hardened runtime base",
     .options = source_options,
     .conf_size = sizeof(struct source_conf),

@@ -208,9 +208,25 @@ static int build_inputs(struct source_build *b, const char *distro, struct tempe
     return rc;
 }
 
+/* alpine:* images: builder_apk's runtime base (source_apk.c), the layer. */
+static int image_alpine(struct source_build *b, struct temper_oci_layout *l, const char *ref,
+                        struct temper_oci_descriptor *out, struct temper_artifact *a)
+{
+    struct temper_oci_descriptor base;
+    memset(&base, 0, sizeof base);
+    int rc = source_apk_image(b, l, &base, a);
+    rc = rc == TEMPER_OK ? stack(b, l, &base, ref, out) : rc;
+    rc = rc == TEMPER_OK ? build_inputs(b, "alpine", a) : rc;
+    temper_oci_descriptor_cleanup(&base);
+    return rc;
+}
+
 int source_image(struct source_build *b, struct temper_oci_layout *l, const char *ref,
                  struct temper_oci_descriptor *out, struct temper_artifact *a)
 {
+    if (b->alpine) {
+        return image_alpine(b, l, ref, out, a);
+    }
     struct temper_strlist pk = { 0 };
     const struct temper_strlist *defp = b->req->def->packages;
     int rc = TEMPER_OK;
@@ -230,14 +246,6 @@ int source_image(struct source_build *b, struct temper_oci_layout *l, const char
     memset(&set, 0, sizeof set);
     memset(&base, 0, sizeof base);
     source_deb_ctx(b, &d, &def, &req, &pk, b->req->variant);
-    if (b->alpine) {
-        rc = rc == TEMPER_OK ? source_apk_image(b, l, &base, a) : rc;
-        rc = rc == TEMPER_OK ? stack(b, l, &base, ref, out) : rc;
-        rc = rc == TEMPER_OK ? build_inputs(b, "alpine", a) : rc;
-        temper_oci_descriptor_cleanup(&base);
-        source_strlist_cleanup(&pk);
-        return rc;
-    }
     rc = rc == TEMPER_OK ? source_distribution(b, &d) : rc;
     rc = rc == TEMPER_OK ? deb_repo_open(&d, &r) : rc;
     rc = rc == TEMPER_OK ? deb_resolve(&d, &r, &set) : rc;
