@@ -98,17 +98,7 @@ tap_check "temper test: the program runs inside the image with Alpine's musl" \
 grep -q '^PASS  command/runs$' "$T/test.out" || sed 's/^/# /' "$T/test.out" "$T/test.err" | tail -n 20
 tap_check "DT_NEEDED libc.musl-x86_64.so.1 resolved through the APKINDEX so: provide to musl" \
     grep -q "so:libc.musl-x86_64.so.1: runtime package musl-1.2.3-r0" "$T/err"
-"$PYTHON3" - "$T/o1" > "$T/layers" <<'PY'
-import json, sys, tarfile, os
-lay = sys.argv[1]
-idx = json.load(open(os.path.join(lay, "index.json")))
-blob = lambda d: os.path.join(lay, "blobs", "sha256", d.split(":")[1])
-man = json.load(open(blob(idx["manifests"][0]["digest"])))
-for i, l in enumerate(man["layers"]):
-    with tarfile.open(blob(l["digest"])) as t:
-        for m in t.getmembers():
-            print(i, m.name, m.uid, m.mtime)
-PY
+"$PYTHON3" "$TEMPER_SRCDIR/tests/lib/source_test.py" layers "$T/o1" > "$T/layers"
 tap_check "the base holds musl (Alpine layout) and apk's database, not busybox or zlib" \
     sh -c "grep -q '^0 lib/ld-musl-x86_64.so.1 ' '$T/layers' && grep -q '^0 lib/apk/db/installed ' '$T/layers' && \
            ! grep -qE '^0 (bin/busybox|bin/sh|lib/libz.so.1) ' '$T/layers'"
@@ -152,16 +142,11 @@ else
 fi
 
 # ---- hostile cases ----
-LP=$("$PYTHON3" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$PYTHON3" -c "
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', $LP)); s.listen(5)
-while True:
-    c, _ = s.accept(); open('$T/connected', 'w').write('yes'); c.close()
-" &
+"$PYTHON3" "$TEMPER_SRCDIR/tests/lib/source_test.py" listen "$T/connected" > "$T/lport" &
 LPID=$!
-sleep 0.3
+i=0
+while ! grep -q PORT "$T/lport" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+LP=$(awk '/PORT/ { print $2 }' "$T/lport")
 image net "sha256 = $SHA" "echo hi | nc 127.0.0.1 $LP"
 build net -o "$T/onet" >/dev/null; rc=$?
 tap_check "a step that reaches for the network fails (exit $rc), nothing connected" \
