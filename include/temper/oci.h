@@ -592,8 +592,9 @@ TEMPER_EXPORT int temper_oci_layout_describe(struct temper_stage *st,
  * "oci:DIR@sha256:HEX" names and resolve it to a descriptor.  The selector
  * is looked for after DIR's last '/' (so DIR may hold ':' in earlier
  * components): '@' and a valid digest, else the last ':' and a tag
- * (temper_oci_ref_valid).  DIR must not be empty nor have a ".."
- * component.  Resolution:
+ * (temper_oci_ref_valid).  DIR must not be empty; it is a path the
+ * operator wrote (a config or the command line), so ".." is allowed, as
+ * it was before the parsers were merged.  Resolution:
  *  - :TAG  the index.json entry whose ref.name is TAG;
  *  - @DIGEST  the index.json entry with that digest, else a manifest or
  *    index blob of the layout (temper_oci_layout_describe);
