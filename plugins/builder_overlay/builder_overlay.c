@@ -247,9 +247,14 @@ static int open_base(struct temper_stage *st, const struct ov_conf *c,
     return rc;
 }
 
-static int add_packages(struct temper_artifact *art, const struct temper_artifact *base)
+/* The base's packages as the core recorded them, unless `packages =` made
+ * the overlay read the base's own dpkg database (ov_add_packages already
+ * added the base's packages then: each package once). */
+static int add_packages(struct temper_artifact *art, const struct temper_artifact *base,
+                        const struct temper_image_def *def)
 {
-    size_t n = base ? temper_artifact_package_count(base) : 0;
+    size_t n = base && !(def->packages && def->packages->n) ? temper_artifact_package_count(base)
+                                                             : 0;
     int rc = TEMPER_OK;
     for (size_t i = 0; rc == TEMPER_OK && i < n; i++) {
         rc = temper_artifact_add_package(art, temper_artifact_package(base, i));
@@ -339,7 +344,7 @@ static int describe(struct build *b, struct temper_artifact *art, const char *pl
              : rc;
     rc = rc == TEMPER_OK ? temper_artifact_set(art, TEMPER_ATTR_REF, ref) : rc;
     rc = rc == TEMPER_OK ? temper_artifact_set(art, "base_digest", b->base.desc.digest) : rc;
-    rc = rc == TEMPER_OK ? add_packages(art, b->req->base) : rc;
+    rc = rc == TEMPER_OK ? add_packages(art, b->req->base, b->req->def) : rc;
     return rc == TEMPER_OK ? rc : temper_fail(b->st, rc, "image %s: %s", b->req->def->name,
                                               temper_rc_str(rc));
 }
