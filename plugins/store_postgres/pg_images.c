@@ -218,7 +218,9 @@ int pgs_images_with_package(void *sv, const char *package, const char *distribut
     struct pgs_iter it = {
         .sql = sql_images_with_package, .what = "cannot look up a package",
         .text_key = true, .row = image_row, .row_ctx = &c,
-        .page = 2048, /* a package in every image: 5 round trips for 10,000, not 79 */
+        /* a package in every image: 10 round trips for 10,000, not 79 (a
+         * page is at most PGS_MAX_ROWS, the cap on any result) */
+        .page = PGS_MAX_ROWS,
     };
     pgs_p_text(&it.params, package);
     pgs_p_text(&it.params, distribution);

@@ -137,7 +137,7 @@ struct pgs_iter {
     pgs_row_fn row;
     void *row_ctx;
     size_t count; /* rows delivered */
-    int page;     /* rows per page, 0 = PGS_PAGE */
+    int page;     /* rows per page, 0 = PGS_PAGE; at most PGS_MAX_ROWS */
 };
 
 int pgs_iterate(struct pgs_state *s, struct pgs_iter *it);
