@@ -194,13 +194,18 @@ int pgs_build_record(void *sv, const struct temper_build_record *in,
 /* ---- package queries --------------------------------------------------- */
 
 /* build_packages holds the rows of the latest build of each image/variant
- * only (build_record prunes the older ones in its transaction) */
+ * only (build_record prunes the older ones in its transaction).  Each arm
+ * takes its own first $5 distinct images after $4, streaming from its
+ * (name|source, image COLLATE "C", dist) index (Unique over an ordered
+ * index scan, stopped by the LIMIT), so a page costs its own rows, not
+ * every image after $4; the first $5 of the union of the two is the page. */
 #define HITS(col)                                                               \
-    "  SELECT p.image COLLATE \"C\" AS image FROM build_packages p"              \
+    " (SELECT DISTINCT p.image COLLATE \"C\" AS image FROM build_packages p"    \
     "  LEFT JOIN images s ON s.name = p.image"                                  \
     "  WHERE p." col " = $1 AND ($2::text IS NULL OR p.dist = $2)"              \
     "   AND (s.support_until IS NULL OR s.support_until = 0"                    \
-    "    OR s.support_until >= $3::bigint) AND p.image COLLATE \"C\" > $4"
+    "    OR s.support_until >= $3::bigint) AND p.image COLLATE \"C\" > $4"      \
+    "  ORDER BY 1 LIMIT $5::int)"
 static const char sql_images_with_package[] =
     "SELECT h.image, i.base, i.distribution, coalesce(i.support_until, 0),"
     " i.pinned_version, i.last_digest FROM ("
