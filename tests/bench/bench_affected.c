@@ -23,7 +23,7 @@
  * the 2-core VM shared with other builds, load average 3.6-5; no quiet
  * machine was to be had, so the CPU median is the steadier figure):
  *   schema 2, one UNION query per 128-row page, two image look-ups per row
- *   (4 runs):
+ *   (3 runs):
  *     rare (97 images)  median 0.9-1.2 ms, worst 3.8-9.0 ms
  *     common (10,000)   median 33.0-44.9 ms, worst 40.5-85.6 ms, cpu 22.5-33.3 ms
  *     (24.6 ms median, 33.7 ms worst when the machine was quiet)
