@@ -53,26 +53,27 @@ INI
 }
 image python
 
-# Q SQL: a query on the current store (sqlite3, or psql with $DSN)
+# q SQL: a query on the current store (run_lib's sqlite3, or psql with $DSN);
+# run_lib's wait_for polls through it
 DSN=
-Q() {
+q() {
     if [ -n "$DSN" ]; then
         psql -X -At -q -d "$DSN" -c "$1" 2>/dev/null
     else
-        q "$1"
+        sqlite3 -cmd '.timeout 5000' "$T/state.db" "$1"
     fi
 }
 # add_job: a queued job for `python`, its id on stdout (the first worker
 # may still be creating the store)
 add_job() {
     i=0
-    until Q "insert into jobs (image, reason, change, max_attempts)
+    until q "insert into jobs (image, reason, change, max_attempts)
              values ('python', 'manual', '[]', 3)" > /dev/null 2>&1; do
         i=$((i + 1))
         [ $i -lt 50 ] || break
         sleep 0.1
     done
-    Q "select max(id) from jobs"
+    q "select max(id) from jobs"
 }
 # build_sleep SECONDS: how long the builder takes from now on
 build_sleep() { sed -i "s/^sleep = .*/sleep = ${1}s/" "$T/p.ini"; }
@@ -97,21 +98,12 @@ stop() {
     for p in "$@"; do kill -TERM "$p" 2>/dev/null; done
     for p in "$@"; do wait "$p" 2>/dev/null; done
 }
-# wait_q SECONDS SQL EXPECTED: poll the store
-wait_q() {
-    i=0
-    while [ $i -lt $(($1 * 10)) ]; do
-        [ "$(Q "$2")" = "$3" ] && return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    return 1
-}
-holder() { Q "select worker from jobs where id = $1"; }
+holder() { q "select worker from jobs where id = $1"; }
 published() {
-    Q "select count(*) from stage_results s join runs r on r.id = s.run_id
+    q "select count(*) from stage_results s join runs r on r.id = s.run_id
        where r.job_id = $1 and s.stage = 'publish.et' and s.rc = 0"
 }
-ok_runs() { Q "select count(*) from runs where job_id = $1 and status = 0"; }
+ok_runs() { q "select count(*) from runs where job_id = $1 and status = 0"; }
 
 # (a) A's clock jumps back 2 h mid-job, B (real clock) alongside.
 # TAG: the store's name; TAKEOVER: whether B is expected to take the job
@@ -122,11 +114,11 @@ scenario_back() {
     echo "+0" > "$T/clockA"
     worker_ft "A-back-$tag" "$T/clockA"; A=$W
     id=$(add_job)
-    wait_q 15 "select state from jobs where id = $id" 2
+    wait_for 15 "select state from jobs where id = $id" 2
     tap_check "$tag (a): worker A runs job $id" [ $? -eq 0 ]
     echo "-2h" > "$T/clockA"
     worker_real "B-back-$tag"; B=$W
-    wait_q $((BUILD_S * 3 + 10)) "select state from jobs where id = $id" 3
+    wait_for $((BUILD_S * 3 + 10)) "select state from jobs where id = $id" 3
     tap_check "$tag (a): A's clock went back 2 h: job $id is done" [ $? -eq 0 ]
     tap_check "$tag (a): published exactly once ($(published $id))" [ "$(published $id)" = 1 ]
     tap_check "$tag (a): exactly one successful run ($(ok_runs $id))" [ "$(ok_runs $id)" = 1 ]
@@ -137,12 +129,12 @@ scenario_back() {
         grep -q "lease is lost" "$T/A-back-$tag.err"
         tap_check "$tag (a): A saw it lost the lease and stopped before publishing" [ $? -eq 0 ]
         tap_check "$tag (a): A recorded no successful run" \
-            [ "$(Q "select count(*) from runs where job_id = $id and status = 0 and worker like '%:$A:%'")" = 0 ]
+            [ "$(q "select count(*) from runs where job_id = $id and status = 0 and worker like '%:$A:%'")" = 0 ]
     else
         tap_check "$tag (a): A kept its job (server clock) and recorded done ($h)" \
             eval 'case "$h" in *":$A:"*) true;; *) false;; esac'
         tap_check "$tag (a): on its first attempt" \
-            [ "$(Q "select attempts from jobs where id = $id")" = 1 ]
+            [ "$(q "select attempts from jobs where id = $id")" = 1 ]
     fi
     tap_check "$tag (a): A is still alive" kill -0 "$A"
     stop "$A" "$B"
@@ -154,20 +146,20 @@ scenario_forward() {
     echo "+0" > "$T/clockA"
     worker_ft "A-fwd-$tag" "$T/clockA"; A=$W
     id=$(add_job)
-    wait_q 15 "select state from jobs where id = $id" 2
+    wait_for 15 "select state from jobs where id = $id" 2
     tap_check "$tag (b): worker A runs job $id" [ $? -eq 0 ]
     worker_real "B-fwd-$tag"; B=$W
     echo "+2h" > "$T/clockA"
-    wait_q $((BUILD_S * 3 + 10)) "select state from jobs where id = $id" 3
+    wait_for $((BUILD_S * 3 + 10)) "select state from jobs where id = $id" 3
     tap_check "$tag (b): A's clock jumped 2 h ahead: job $id is done" [ $? -eq 0 ]
     h=$(holder $id)
     tap_check "$tag (b): by A, nobody took it over ($h)" \
         eval 'case "$h" in *":$A:"*) true;; *) false;; esac'
     tap_check "$tag (b): on its first attempt, no error recorded" \
-        [ "$(Q "select attempts || ' ' || coalesce(last_error, '-') from jobs where id = $id")" = "1 -" ]
+        [ "$(q "select attempts || ' ' || coalesce(last_error, '-') from jobs where id = $id")" = "1 -" ]
     tap_check "$tag (b): published exactly once" [ "$(published $id)" = 1 ]
     tap_check "$tag (b): B ran nothing" \
-        [ "$(Q "select count(*) from runs where job_id = $id and worker like '%:$B:%'")" = 0 ]
+        [ "$(q "select count(*) from runs where job_id = $id and worker like '%:$B:%'")" = 0 ]
     grep -q "lease is lost" "$T/A-fwd-$tag.err"
     tap_check "$tag (b): A never lost its lease" [ $? -ne 0 ]
     stop "$A" "$B"
@@ -188,9 +180,9 @@ scenario_idle() {
         tap_check "(c) idle worker, clock at $step: no busy loop ($((c1 - c0)) ticks in 2 s)" \
             [ $((c1 - c0)) -lt 60 ]
         id=$(add_job)
-        wait_q 6 "select count(*) from jobs where id = $id and state in (2, 3)" 1
+        wait_for 6 "select count(*) from jobs where id = $id and state in (2, 3)" 1
         tap_check "(c) clock at $step: a new job is picked up within 6 s" [ $? -eq 0 ]
-        wait_q 10 "select state from jobs where id = $id" 3
+        wait_for 10 "select state from jobs where id = $id" 3
         tap_check "(c) clock at $step: and done" [ $? -eq 0 ]
     done
     stop "$A"
@@ -223,7 +215,7 @@ scenario_daemon() {
     tap_check "(c) daemon, clock back 2 h: the killed worker is restarted within 10 s ($k1 -> $k2)" \
         [ $i -lt 50 ]
     id=$(add_job)
-    wait_q 10 "select state from jobs where id = $id" 3
+    wait_for 10 "select state from jobs where id = $id" 3
     tap_check "(c) daemon, clock back 2 h: its worker does a new job" [ $? -eq 0 ]
     kill -TERM "$D"; wait "$D"; rc=$?
     tap_check "(c) daemon: SIGTERM, exit 0 ($rc)" [ $rc -eq 0 ]
@@ -269,7 +261,7 @@ tp validate -c "$T/p.ini" > /dev/null 2>&1 # creates the schema
 scenario_back postgres no
 scenario_forward postgres
 tap_check "postgres: no job left queued, running, failed or parked" \
-    [ "$(Q "select count(*) from jobs where state <> 3")" = 0 ]
+    [ "$(q "select count(*) from jobs where state <> 3")" = 0 ]
 DSN=
 psql -X -q -d "$base" -c "DROP DATABASE $db" > /dev/null 2>&1
 tap_done
