@@ -6,8 +6,8 @@
  * Progress without a terminal is one structured log line per stage start and
  * end (key=value; JSON with --log-json), written on the running thread.
  *
- * Clock jumps (README "Design decisions: time and leases"): every duration
- * here -- the wait between ticks, the age of the lease, stage timings -- is
+ * Clock jumps (README, "Time, leases and clock jumps"): every duration
+ * here -- the wait between ticks, the age of the lease, progress timings -- is
  * measured on CLOCK_MONOTONIC, which an NTP step or `date -s` does not move;
  * the wall clock only goes to the store as `now`.  The lease is fenced:
  *  - a heartbeat the store refuses (another worker claimed the job) cancels
@@ -15,7 +15,7 @@
  *  - no renewal for a whole lease (store unreachable, thread starved) is
  *    taken as a lost lease too: another worker may hold the job by now;
  *  - before each publish stage starts the lease is renewed synchronously
- *    (temper_hb_fence); if that fails the run is cancelled and the chain
+ *    (temper_hb_progress); if that fails the run is cancelled and the chain
  *    stops before the stage, so a worker that lost its job publishes
  *    nothing, and settle_ok() checks once more before recording done. */
 #include "config.h"
