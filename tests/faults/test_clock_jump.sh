@@ -232,6 +232,9 @@ scenario_daemon
 tap_check "sqlite: no job left queued or running" \
     [ "$(q "select count(*) from jobs where state in (1, 2, 4, 5)")" = 0 ]
 tap_check "sqlite: the store is sound" [ "$(q "pragma integrity_check")" = ok ]
+# sanitizer builds: the workers' own reports (leaks at exit, UB) are in their logs
+no_reports() { ! grep -l "Sanitizer\|runtime error" "$T"/*.err > /dev/null 2>&1; }
+tap_check "sqlite: no sanitizer report from any worker or daemon" no_reports
 
 # (d) PostgreSQL
 if [ -n "${TEMPER_TEST_PG_DSN:-}" ]; then
@@ -262,6 +265,7 @@ scenario_back postgres no
 scenario_forward postgres
 tap_check "postgres: no job left queued, running, failed or parked" \
     [ "$(q "select count(*) from jobs where state <> 3")" = 0 ]
+tap_check "postgres: no sanitizer report from any worker" no_reports
 DSN=
 psql -X -q -d "$base" -c "DROP DATABASE $db" > /dev/null 2>&1
 tap_done
