@@ -10,7 +10,11 @@
  * SIGTERM, finish their job, and the daemon exits when they have.
  * --once: one round of every tracker, then the workers drain the queue
  * (`worker --once`) and the daemon exits.  Exit 0; 1 when a tracker or a
- * worker failed (--once) or the store failed; 2 on a usage or config error. */
+ * worker failed (--once) or the store failed; 2 on a usage or config error.
+ *
+ * Every schedule here (tracker polls, worker restarts, the 1 s tick) runs on
+ * CLOCK_MONOTONIC (temper_mono_ms): a wall-clock step neither stalls the
+ * daemon for the size of the step nor makes it spin. */
 #include "config.h"
 #include "core.h"
 #include "jobexec.h"
@@ -43,7 +47,7 @@ struct daemon_args {
 
 struct child {
     pid_t pid;
-    long long started, restart_at, backoff;
+    long long started, restart_at, backoff;   /* CLOCK_MONOTONIC ms */
 };
 
 struct daemon {
@@ -53,7 +57,7 @@ struct daemon {
     char lease[32];
     struct child kids[DAEMON_MAX_WORKERS];
     size_t n_kids;
-    long long *due;            /* per config plugin: next poll (trackers) */
+    long long *due;            /* per config plugin: next poll (trackers), monotonic */
     int failed;
 };
 
@@ -106,7 +110,7 @@ static int spawn(struct daemon *d, struct child *k)
         _exit(127);
     }
     k->pid = pid;
-    k->started = temper_now_ms();
+    k->started = temper_mono_ms();
     temper_log(NULL, TEMPER_LOG_LVL_INFO, "daemon: worker %ld started", (long)pid);
     return TEMPER_OK;
 }
@@ -128,7 +132,7 @@ static void reap(struct daemon *d, int block)
             d->failed = 1;
         }
         k->pid = 0;
-        long long now = temper_now_ms();
+        long long now = temper_mono_ms();
         k->backoff = now - k->started < 10000 ? (k->backoff ? k->backoff * 2 : 1000) : 1000;
         k->backoff = k->backoff > 60000 ? 60000 : k->backoff;
         k->restart_at = now + k->backoff;
@@ -137,7 +141,7 @@ static void reap(struct daemon *d, int block)
 
 static void restart(struct daemon *d)
 {
-    long long now = temper_now_ms();
+    long long now = temper_mono_ms();
     for (size_t i = 0; i < d->n_kids && !daemon_stop; i++) {
         if (d->kids[i].pid == 0 && now >= d->kids[i].restart_at) {
             if (spawn(d, &d->kids[i]) != TEMPER_OK) {
@@ -178,7 +182,7 @@ static int poll_tracker(struct daemon *d, const struct temper_conf_plugin *only)
 static void poll_due(struct daemon *d, long long *next)
 {
     const struct temper_config *c = d->rt.cfg;
-    long long now = temper_now_ms();
+    long long now = temper_mono_ms();
     for (size_t i = 0; i < c->n_plugins && !daemon_stop; i++) {
         const struct temper_conf_plugin *cp = c->plugins[i];
         if (cp->kind != TEMPER_KIND_TRACKER || !cp->keys.enabled || !cp->module) {
@@ -186,7 +190,7 @@ static void poll_due(struct daemon *d, long long *next)
         }
         if (d->due[i] <= now) {
             (void)poll_tracker(d, cp);
-            now = temper_now_ms();
+            now = temper_mono_ms();
             d->due[i] = now + jitter(cp->interval);
         }
         *next = d->due[i] < *next ? d->due[i] : *next;
@@ -195,7 +199,7 @@ static void poll_due(struct daemon *d, long long *next)
 
 static void nap_until(long long when)
 {
-    while (!daemon_stop && temper_now_ms() < when) {
+    while (!daemon_stop && temper_mono_ms() < when) {
         usleep(100000);
     }
 }
@@ -208,7 +212,7 @@ static int serve(struct daemon *d)
         }
     }
     while (!daemon_stop) {
-        long long next = temper_now_ms() + 1000;
+        long long next = temper_mono_ms() + 1000;
         poll_due(d, &next);
         reap(d, 0);
         restart(d);

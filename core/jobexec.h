@@ -82,10 +82,13 @@ int temper_loop_run(struct temper_runtime *rt, const struct temper_loop_opts *o,
                     volatile int *stop, struct temper_loop_stats *st) TEMPER_WARN_UNUSED;
 /* SIGTERM and SIGINT set *flag (no SA_RESTART, so sleeps wake up). */
 void temper_loop_signals(volatile int *flag);
-/* "PREFIX:HOST:PID" into out. */
+/* "PREFIX:HOST:PID:TAG" into out (TAG: 8 random hex digits). */
 void temper_worker_name(const char *prefix, char *out, size_t n);
 
 /* Heartbeat and progress (jobexec_hb.c). */
+/* CLOCK_MONOTONIC in ms: for every duration and schedule inside the process
+ * (a wall-clock step does not move it); the wall clock is temper_now_ms(). */
+long long temper_mono_ms(void);
 struct temper_hb;
 int temper_hb_start(struct temper_store *s, struct temper_pipeline *p, const char *worker,
                     long long job_id, const char *image, long long lease_ms, int tty,

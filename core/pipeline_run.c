@@ -330,6 +330,9 @@ static int run_chain(struct prun *r, struct temper_run_result *res)
         long long t0 = temper_now_ms();
         if (r->in->progress) {
             r->in->progress(r->in->progress_ctx, ps->label, 0, TEMPER_OK, v);
+            if (p->cancel) { /* e.g. the lease was lost (core/jobexec_hb.c) */
+                return set_outcome(res, TEMPER_RUN_OUTCOME_FAILED, ps->label, "cancelled");
+            }
         }
         int rc = prepare_stage(r, ps);
         failpoint("TEMPER_FAULT_KILL_AT", ps->label);

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <gnutls/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,15 +50,23 @@ void temper_loop_signals(volatile int *flag)
     sigaction(SIGINT, &sa, NULL);
 }
 
+/* The name is the worker's identity in the store's fencing (the lease is
+ * held by this name only): host and pid, plus a random tag so that two
+ * processes never share it -- two containers with one host name and pid 1,
+ * or a pid reused after a crash while the dead worker's lease runs. */
 void temper_worker_name(const char *prefix, char *out, size_t n)
 {
     char host[256];
+    unsigned tag = 0;
     if (gethostname(host, sizeof host) != 0) {
         snprintf(host, sizeof host, "localhost");
     }
     host[sizeof host - 1] = '\0';
-    if (snprintf(out, n, "%s:%s:%ld", prefix, host, (long)getpid()) >= (int)n) {
-        snprintf(out, n, "%s:%ld", prefix, (long)getpid());
+    if (gnutls_rnd(GNUTLS_RND_NONCE, &tag, sizeof tag) != 0) {
+        tag = (unsigned)temper_mono_ms() ^ ((unsigned)getpid() << 16);
+    }
+    if (snprintf(out, n, "%s:%s:%ld:%08x", prefix, host, (long)getpid(), tag) >= (int)n) {
+        snprintf(out, n, "%s:%ld:%08x", prefix, (long)getpid(), tag);
     }
 }
 

@@ -15,7 +15,16 @@
  *  - heartbeat, complete, fail and park change a row only for its holder
  *    (state RUNNING and the same worker), else TEMPER_ESTATE.  heartbeat and
  *    complete are idempotent, so they are retried even after a COMMIT whose
- *    reply was lost: a re-run complete accepts a job it already completed. */
+ *    reply was lost: a re-run complete accepts a job it already completed.
+ *  - the lease is on the server's clock: claim and heartbeat ignore the
+ *    caller's `now` and set/compare lease_until with the server's
+ *    clock_timestamp(), and a failed attempt's retry time is the server's
+ *    now + retry_ms, so workers whose clocks disagree (skew, an NTP step on
+ *    one machine) still agree on whose lease expired.  Only when TEMPER_NOW
+ *    pins the caller's clock (tests, see temper_stage_now_ms) does the
+ *    caller's `now` count, as in store_sqlite.  The holder checks (state
+ *    RUNNING and the same worker) are what fences a worker that lost its
+ *    lease: its heartbeat, complete, fail and park change nothing. */
 #include "config.h"
 #include "pg_store.h"
 
@@ -27,6 +36,8 @@
     "id, image, variant, version, reason, change, dedup_key, priority, attempts," \
     " max_attempts, not_before, lease_until, worker, state, last_error"
 #define MAX_ATTEMPTS_CAP 1000
+#define SRV_NOW "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+#define MAX_SPAN_MS 1000000000000000LL /* ~31700 years: no bigint overflow */
 
 static const char *const state_names[] = { "unknown", "queued", "running", "done",
                                            "failed", "parked" };
@@ -74,6 +85,19 @@ static int job_dup(const struct temper_job *j, struct temper_job *out)
         return TEMPER_ENOMEM;
     }
     return TEMPER_OK;
+}
+
+/* Whether the caller's `now` counts (TEMPER_NOW pins it: tests) rather than
+ * the server's clock. */
+static bool caller_clock(void)
+{
+    const char *pin = getenv("TEMPER_NOW");
+    return pin && pin[0];
+}
+
+static long long span(long long ms)
+{
+    return ms < 0 ? 0 : ms > MAX_SPAN_MS ? MAX_SPAN_MS : ms;
 }
 
 /* ---- enqueue ----------------------------------------------------------- */
@@ -221,10 +245,31 @@ static const char sql_claimed[] =
 
 struct claim_ctx {
     const char *worker;
-    long long now, lease_until;
+    long long now, lease_until, lease_ms;
     struct temper_job *out;
-    bool found;
+    bool found, server_now; /* now and lease_until are on the server's clock */
 };
+
+static const char sql_now[] = "SELECT " SRV_NOW;
+
+/* The server's clock as the claim's now (once: a retry keeps it, to find
+ * the job a lost COMMIT leased). */
+static int claim_now(struct pgs_state *s, struct claim_ctx *c)
+{
+    if (c->server_now || caller_clock()) {
+        return TEMPER_OK;
+    }
+    struct pgs_params p = { 0 };
+    PGresult *res = NULL;
+    int rc = pgs_exec(s, sql_now, &p, &res);
+    if (rc == TEMPER_OK && PQntuples(res) == 1) {
+        c->now = pgs_ll(res, 0, 0);
+        c->lease_until = c->now + c->lease_ms;
+        c->server_now = true;
+    }
+    PQclear(res);
+    return rc;
+}
 
 static int claim_body(struct pgs_state *s, void *ctx)
 {
@@ -234,7 +279,7 @@ static int claim_body(struct pgs_state *s, void *ctx)
     temper_job_cleanup(c->out);
     c->found = false;
     int rc = TEMPER_OK;
-    if (s->retrying) {
+    if (s->retrying && (c->server_now || caller_clock())) {
         pgs_p_text(&p, c->worker);
         pgs_p_ll(&p, c->lease_until);
         rc = pgs_exec(s, sql_claimed, &p, &res);
@@ -243,6 +288,9 @@ static int claim_body(struct pgs_state *s, void *ctx)
             res = NULL;
             memset(&p, 0, sizeof p);
         }
+    }
+    if (rc == TEMPER_OK && !res) {
+        rc = claim_now(s, c);
     }
     if (rc == TEMPER_OK && !res) {
         pgs_p_ll(&p, c->now);
@@ -284,7 +332,8 @@ int pgs_job_claim(void *sv, const char *worker, long long now, long long lease_m
     if (lease_ms <= 0 || now > LLONG_MAX - lease_ms) {
         return pgs_einval(s, what, "the lease must be positive");
     }
-    struct claim_ctx c = { worker, now, now + lease_ms, out, false };
+    lease_ms = span(lease_ms);
+    struct claim_ctx c = { worker, now, now + lease_ms, lease_ms, out, false, false };
     int rc = pgs_tx(s, what, PGS_IDEMPOTENT, claim_body, &c);
     if (rc != TEMPER_OK) {
         temper_job_cleanup(out);
@@ -363,8 +412,9 @@ static int holder_op(struct pgs_state *s, struct holder_ctx *c, unsigned flags)
 }
 
 static const char sql_heartbeat[] =
-    "UPDATE jobs SET lease_until = $3::bigint WHERE id = $1::bigint AND state = 2"
-    " AND worker = $2 AND $4::bool IS NOT NULL RETURNING id";
+    "UPDATE jobs SET lease_until = CASE WHEN $4::bool THEN " SRV_NOW " + $5::bigint"
+    " ELSE $3::bigint END WHERE id = $1::bigint AND state = 2"
+    " AND worker = $2 AND $6::bool IS NOT NULL RETURNING id";
 /* a re-run after a lost COMMIT finds its own completion */
 static const char sql_complete[] =
     "UPDATE jobs SET state = 3, lease_until = 0, last_error = NULL"
@@ -373,10 +423,11 @@ static const char sql_complete[] =
 static const char sql_fail[] =
     "UPDATE jobs SET"
     " state = CASE WHEN attempts < max_attempts THEN 1 ELSE 4 END,"
-    " not_before = CASE WHEN attempts < max_attempts THEN $3::bigint ELSE not_before END,"
+    " not_before = CASE WHEN attempts >= max_attempts THEN not_before"
+    "  WHEN $5::bool THEN " SRV_NOW " + $6::bigint ELSE $3::bigint END,"
     " worker = CASE WHEN attempts < max_attempts THEN NULL ELSE worker END,"
     " lease_until = 0, last_error = $4"
-    " WHERE id = $1::bigint AND state = 2 AND worker = $2 AND $5::bool IS NOT NULL"
+    " WHERE id = $1::bigint AND state = 2 AND worker = $2 AND $7::bool IS NOT NULL"
     " RETURNING id";
 static const char sql_park[] =
     "UPDATE jobs SET state = 5, lease_until = 0, worker = NULL"
@@ -400,6 +451,8 @@ int pgs_job_heartbeat(void *sv, long long id, const char *worker, long long now,
         return pgs_einval(s, c.what, "no worker name");
     }
     pgs_p_ll(&c.extra, now + lease_ms);
+    pgs_p_text(&c.extra, caller_clock() ? "f" : "t");
+    pgs_p_ll(&c.extra, span(lease_ms));
     return holder_op(s, &c, PGS_IDEMPOTENT);
 }
 
@@ -424,6 +477,8 @@ int pgs_job_fail(void *sv, long long id, const char *worker, const char *error,
     }
     pgs_p_ll(&c.extra, now > LLONG_MAX - retry_ms ? LLONG_MAX : now + retry_ms);
     pgs_p_text(&c.extra, error ? error : "failed");
+    pgs_p_text(&c.extra, caller_clock() ? "f" : "t");
+    pgs_p_ll(&c.extra, span(retry_ms));
     return holder_op(sv, &c, 0);
 }
 

@@ -19,6 +19,12 @@
  *    unknown id).
  *  - release puts a PARKED job back in the queue and gives back the attempt
  *    that was parked: waiting for a review is not a failure.
+ *  - times are the caller's `now`: a SQLite store lives on one machine, whose
+ *    processes share one wall clock.  When it steps, the holder checks above
+ *    are the fence: a worker whose lease was taken over (its lease looked
+ *    expired after a forward step) changes nothing any more, and the core
+ *    stops its run before the publish stage (README, "Time, leases and
+ *    clock jumps"; store_postgres uses the server's clock instead).
  * Every operation is one BEGIN IMMEDIATE transaction. */
 #include "config.h"
 #include "sqlite_store.h"

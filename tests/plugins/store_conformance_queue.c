@@ -730,10 +730,17 @@ static void test_audit(void)
     free(path);
 }
 
+#include "tests/plugins/store_conformance_fence.c"
+
 void store_conformance_queue(struct sqh *h, const struct store_backend *b)
 {
     cq_h = h;
     BE = b;
+    /* the queue's times are the caller's: store_postgres takes the lease
+     * from the server's clock unless TEMPER_NOW pins the caller's */
+    const char *pin = getenv("TEMPER_NOW");
+    char *saved = pin ? strdup(pin) : NULL;
+    setenv("TEMPER_NOW", "1000000", 1);
     test_enqueue();
     test_dedup();
     test_change_cap();
@@ -742,6 +749,13 @@ void store_conformance_queue(struct sqh *h, const struct store_backend *b)
     test_retries();
     test_park();
     test_list();
+    test_fence();
+    if (saved) {
+        setenv("TEMPER_NOW", saved, 1);
+    } else {
+        unsetenv("TEMPER_NOW");
+    }
+    free(saved);
     test_runs();
     test_reviews();
     test_audit();

@@ -217,6 +217,70 @@ static void test_migrations(void)
     free(db);
 }
 
+/* Issue #11: the lease is on the server's clock.  Two workers whose clocks
+ * are 2 h behind and 2 h ahead of the server's agree on whose lease expired;
+ * a short lease expires in the server's time whatever the caller says. */
+#define SRV_MS "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+#define HOURS2 7200000LL
+
+static int near(long long v, long long want)
+{
+    return v >= want - 30000 && v <= want + 30000;
+}
+
+static void test_server_clock(void)
+{
+    unsetenv("TEMPER_NOW"); /* not pinned: the server's clock counts */
+    char *db = pgh_fresh(&P, "clock");
+    struct sqh_store s;
+    if (!db || sqh_open(&H, db, &s) != TEMPER_OK) {
+        TEST("server clock: a fresh store") {
+            CHECK(0);
+        }
+        free(db);
+        return;
+    }
+    void *st = s.state;
+    struct temper_job j = { .size = sizeof j, .image = (char *)"python" };
+    struct temper_job out;
+    long long id = 0, srv = pgh_int(db, SRV_MS);
+    bool merged = false;
+    TEST("server clock: a worker 2 h behind gets a lease on the server's clock") {
+        CHECK_INT_EQ(H.ops->job_enqueue(st, &j, &id, &merged), TEMPER_OK);
+        CHECK_INT_EQ(H.ops->job_claim(st, "behind", srv - HOURS2, 60000, &out), TEMPER_OK);
+        CHECK(near(out.lease_until, srv + 60000));
+        temper_job_cleanup(&out);
+        CHECK_INT_EQ(H.ops->job_heartbeat(st, id, "behind", srv - HOURS2, 60000), TEMPER_OK);
+        CHECK(near(pgh_int(db, "SELECT lease_until FROM jobs"), srv + 60000));
+    }
+    TEST("server clock: a worker 2 h ahead does not take the live job") {
+        CHECK_INT_EQ(H.ops->job_claim(st, "ahead", srv + HOURS2, 60000, &out),
+                     TEMPER_ENOTFOUND);
+        temper_job_cleanup(&out);
+    }
+    TEST("server clock: a retry waits retry_ms of the server's time") {
+        CHECK_INT_EQ(H.ops->job_fail(st, id, "behind", "x", srv - HOURS2, 60000), TEMPER_OK);
+        CHECK(near(pgh_int(db, "SELECT not_before FROM jobs"), srv + 60000));
+        CHECK_INT_EQ(H.ops->job_claim(st, "ahead", srv + HOURS2, 60000, &out),
+                     TEMPER_ENOTFOUND);
+        temper_job_cleanup(&out);
+        CHECK_INT_EQ(pgh_exec(db, "UPDATE jobs SET not_before = 0", NULL), 0);
+    }
+    TEST("server clock: a lease expires in the server's time, whatever the caller says") {
+        CHECK_INT_EQ(H.ops->job_claim(st, "behind", srv - HOURS2, 200, &out), TEMPER_OK);
+        temper_job_cleanup(&out);
+        usleep(400000);
+        CHECK_INT_EQ(H.ops->job_claim(st, "other", srv - HOURS2, 60000, &out), TEMPER_OK);
+        CHECK_STR_EQ(out.worker, "other");
+        temper_job_cleanup(&out);
+        CHECK_INT_EQ(H.ops->job_heartbeat(st, id, "behind", srv, 60000), TEMPER_ESTATE);
+        CHECK_INT_EQ(H.ops->job_complete(st, id, "behind"), TEMPER_ESTATE);
+        CHECK_INT_EQ(H.ops->job_complete(st, id, "other"), TEMPER_OK);
+    }
+    sqh_close(&H, &s);
+    free(db);
+}
+
 static void run_all(void)
 {
     struct store_backend b;
@@ -226,6 +290,7 @@ static void run_all(void)
     pgh_backend(&P, &b);
     store_conformance_state(&H, &b);
     store_conformance_queue(&H, &b);
+    test_server_clock();
 }
 
 int main(void)
