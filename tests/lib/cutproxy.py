@@ -7,8 +7,8 @@
 
 Forwards every request to 127.0.0.1:PORT, one request per connection
 (Connection: close both ways).  A request whose method is M (any when not
-given) and whose path contains SUBSTR is "hit"; the first N hits (-1: every
-one) are cut:
+given) and whose path contains SUBSTR is "hit" (with --dir req, only when
+its body is longer than BYTES); the first N hits (-1: every one) are cut:
   --dir resp  the reply's head and its first BYTES body bytes reach the
               client, then the connection is closed (a download cut
               mid-body)
@@ -64,9 +64,11 @@ class State:
             with self.lock, open(self.a.log, "a") as f:
                 f.write("%s %s %s\n" % (method, path, what))
 
-    def take(self, method, path):
+    def take(self, method, path, clen):
         a = self.a
         if a.match is None or a.match not in path or (a.method and a.method != method):
+            return False
+        if a.dir == "req" and clen <= a.after:
             return False
         with self.lock:
             if self.left == 0:
@@ -129,7 +131,7 @@ def one(st, c):
         k, _, v = l.partition(":")
         if k.strip().lower() == "content-length":
             clen = int(v.strip())
-    cut = st.take(method, path)
+    cut = st.take(method, path, clen)
     u = socket.create_connection(("127.0.0.1", st.a.upstream))
     try:
         u.sendall(("\r\n".join([lines[0]] + hdrs + ["Connection: close"]) +

@@ -97,7 +97,8 @@ reg_down() {
 reg_tags() {
     h=${1%%/*}
     curl -s --noproxy '*' "http://$h/v2/${1#*/}/tags/list" |
-        "$PY" -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin).get("tags") or [])))'
+        "$PY" -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin).get("tags") or [])))' \
+            2>/dev/null
 }
 
 reg_revisions() {

@@ -1,0 +1,153 @@
+#!/bin/sh
+# Fault injection (issue #11): the registry goes away during a whole run.
+# A base image and an app on it are built from a loopback mirror, signed and
+# pushed to a real docker-registry by publish_registry.
+#  1. The registry is killed before `temper run base` publishes: the publish
+#     stage fails with one line naming the URL, the job goes back to the
+#     queue with a backoff (not lost, not done), no tag exists, the store is
+#     sound.  The registry comes back (same storage, same port); once the
+#     backoff is over (the store's clock is moved, not waited for) `temper
+#     run` publishes the base once, then the app by the cascade; both tags
+#     name complete images (skopeo copy, temper verify).
+#  2. The registry dies in the middle of a blob upload (tests/lib/cutproxy.py
+#     in front of it forwards part of the body, cuts both connections and
+#     stops listening): the same failure, no tag on a half-pushed image; the
+#     registry comes back and the next run completes it exactly once.
+. "$TEMPER_SRCDIR/tests/run/run_lib.sh"
+[ -f "$TEMPER_PLUGINS/builder_deb/.libs/builder_deb.so" ] ||
+    tap_skip_all "no shared plugin modules (static build)"
+. "$TEMPER_SRCDIR/tests/lib/e2e_lib.sh"
+e2e_need /usr/bin/docker-registry skopeo curl /bin/busybox
+run_tmp regdown
+e2e_init
+. "$TEMPER_SRCDIR/tests/plugins/deb_mirror.sh"
+export SOURCE_DATE_EPOCH=1700000000
+
+M=$T/mirror
+mkdir -p "$M/pool"
+"$PY" "$TEMPER_SRCDIR/tests/plugins/mkdeb.py" deb "$M/pool/basefiles_1.0_all.deb" basefiles 1.0 \
+    all f:etc/base-release:one
+box_deb "$M/pool/tinybox_1.0_all.deb" tinybox 1.0
+"$PY" "$TEMPER_SRCDIR/tests/plugins/mkdeb.py" deb "$M/pool/appbin_1.0_all.deb" appbin 1.0 all \
+    f:usr/share/app/version:app-1
+"$PY" "$TEMPER_SRCDIR/tests/plugins/mkdeb.py" index "$M" test amd64
+deb_serve "$M" || { echo "Bail out! cannot start the mirror's HTTP server"; exit 1; }
+rport=$(e2e_port)
+reg_up "$T/reg" "$rport" || { echo "Bail out! docker-registry does not start"; exit 1; }
+
+# pipeline P.ini pushing to HOST:PORT/NS/{image}
+pipeline() {
+    core_ini "$T/$1.ini"
+    sed -i "s|$T/state.db|$T/$1.db|; s|$T/work|$T/$1-work|" "$T/$1.ini"
+    cat >> "$T/$1.ini" <<INI
+[pipeline]
+stages = builder.deb, attest.slsa, signer.release, publish.registry
+
+[builder "deb"]
+plugin = deb
+mirror = $DEB_URL
+allow_unsigned = yes
+
+[attest "slsa"]
+plugin = slsa
+
+[signer "release"]
+plugin = keyfile
+key = $T/keys/signing.key
+generate = true
+
+[publish "registry"]
+plugin = registry
+repository = $2/{image}
+plain_http = true
+retries = 1
+INI
+}
+mkdir -p "$T/keys"
+printf '[image]\nname = base\ndistribution = debian:test\npackages = basefiles tinybox\n' \
+    > "$T/images/base.ini"
+printf '[image]\nname = app\ndistribution = debian:test\npackages = appbin\nbase = image:base\n' \
+    > "$T/images/app.ini"
+DB=
+qq() { sqlite3 -cmd '.timeout 5000' "$T/$DB.db" "$1"; }
+pub() { qq "select json_extract(value, '\$.$2') from kv where ns = 'published' and key = '$1'"; }
+now() { date +%s; }
+# complete REF DIGEST: skopeo copies REF whole with DIGEST and temper verify passes
+complete() {
+    rm -rf "$T/copy"
+    skopeo --policy "$T/policy.json" copy -q --retry-times 0 --src-tls-verify=false \
+        --preserve-digests "docker://$1" "oci:$T/copy:c" 2>>"$T/skopeo.err" &&
+    [ "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' \
+        "$T/copy/index.json")" = "$2" ] &&
+    "$TEMPER_BIN" verify --key "$T/keys/signing.key.pub" --plain-http "$1" > "$T/verify.out" 2>&1
+}
+# after_failure NAME URL_PREFIX: the checks of a run whose publish failed
+after_failure() {
+    tap_check "$1: the run fails ($rc)" [ $rc -eq 1 ]
+    url="http://${2%%/*}/v2/${2#*/}/base/"
+    grep 'job [0-9]* (base) failed' "$T/err" > "$T/line"
+    tap_check "$1: one error line, naming the publish stage and the URL" \
+        [ "$(wc -l < "$T/line")" = 1 -a "$(grep -c "stage publish.registry: [A-Z]* $url" "$T/line")" = 1 ]
+    tap_diag "$(cat "$T/line")"
+    tap_check "$1: the failed run is recorded with that error" \
+        [ "$(qq "select count(*) from runs where status <> 0 and error like '%$url%'")" = 1 ]
+    tap_check "$1: the job is queued again with a backoff (attempt 1 of 3)" \
+        [ "$(qq "select state || ' ' || attempts || ' ' || (not_before / 1000 > $(now) + 20) from jobs")" = "1 1 1" ]
+    tap_check "$1: nothing was published, no app job" \
+        [ "$(qq "select (select count(*) from kv where ns = 'published') || ' ' || count(*) from jobs where image = 'app'")" = "0 0" ]
+    tap_check "$1: no tag in the registry" [ -z "$(reg_tags "$2/base")" ]
+    tap_check "$1: the store is sound" [ "$(qq 'pragma integrity_check')" = ok ]
+}
+# after_recovery NAME HOST/NS: the checks of the run after the registry came back
+after_recovery() {
+    tap_check "$1: the run after the restart exits 0 ($rc)" [ $rc -eq 0 ]
+    [ $rc -eq 0 ] || tap_diag "$(tail -n 5 "$T/err")"
+    tap_check "$1: base failed once, then base and app published once each" \
+        [ "$(qq "select group_concat(image || ':' || (status = 0), ' ') from (select * from runs order by id)")" = \
+          "base:0 base:1 app:1" ]
+    tap_check "$1: one publish stage succeeded per image" \
+        [ "$(qq "select count(*) || ' ' || count(distinct run_id) from stage_results where stage = 'publish.registry' and rc = 0")" = "2 2" ]
+    tap_check "$1: the app's run started after the base's publish" \
+        [ "$(qq "select (select started_at from runs where image = 'app') >= s.finished_at from stage_results s join runs r on r.id = s.run_id where r.image = 'base' and r.status = 0 and s.stage = 'publish.registry'")" = 1 ]
+    tap_check "$1: the app was built on the base's published digest" \
+        [ -n "$(pub base digest)" -a "$(pub app base_digest)" = "$(pub base digest)" ]
+    for i in base app; do
+        tap_check "$1: $i's tag names the complete image temper recorded" \
+            complete "$2/$i:latest" "$(pub $i digest)"
+        tap_check "$1: one signed image of $i in the registry" \
+            [ "$(reg_tags "$2/$i" | grep -c '\.sig$')" = 1 ]
+    done
+    tap_check "$1: every job is done, the store is sound" \
+        [ "$(qq "select group_concat(state, ' ') from jobs") $(qq 'pragma integrity_check')" = "3 3 ok" ]
+}
+
+# 1. the registry is down for the whole first run
+DB=down
+pipeline down "127.0.0.1:$rport/down"
+reg_down
+tp run -c "$T/down.ini" base 2> "$T/err"; rc=$?
+after_failure "registry down" "127.0.0.1:$rport/down"
+reg_up "$T/reg" "$rport" || { echo "Bail out! docker-registry does not start again"; exit 1; }
+qq "update jobs set not_before = 0 where state = 1" # the backoff is over
+tp run -c "$T/down.ini" 2> "$T/err"; rc=$?
+after_recovery "registry down" "127.0.0.1:$rport/down"
+
+# 2. the registry dies in the middle of a blob upload (after 64 KiB of it)
+DB=cut
+cport=$(e2e_port)
+cp_start cut "$rport" --port "$cport" --dir req --match /blobs/uploads/ --after 65536 --die ||
+    { echo "Bail out! the proxy does not start"; exit 1; }
+pipeline cut "127.0.0.1:$cport/cut"
+tp run -c "$T/cut.ini" base 2> "$T/err"; rc=$?
+tap_check "mid-upload: the proxy cut a blob upload and stopped" \
+    sh -c "grep -q '^P[A-Z]* /v2/cut/base/blobs/uploads/.* cut\$' '$T/cut.log' && ! kill -0 $CP_PID 2>/dev/null"
+after_failure "mid-upload" "127.0.0.1:$cport/cut"
+reg_down
+tap_check "mid-upload: no tag in the registry behind it either" \
+    sh -c "! ls '$T/reg/storage/docker/registry/v2/repositories/cut/base/_manifests/tags' 2>/dev/null | grep -q ."
+reg_up "$T/reg" "$rport" || { echo "Bail out! docker-registry does not start again"; exit 1; }
+cp_start cut2 "$rport" --port "$cport" || { echo "Bail out! the proxy does not start again"; exit 1; }
+qq "update jobs set not_before = 0 where state = 1"
+tp run -c "$T/cut.ini" 2> "$T/err"; rc=$?
+after_recovery "mid-upload" "127.0.0.1:$cport/cut"
+tap_done
