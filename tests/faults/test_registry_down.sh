@@ -13,25 +13,13 @@
 #     in front of it forwards part of the body, cuts both connections and
 #     stops listening): the same failure, no tag on a half-pushed image; the
 #     registry comes back and the next run completes it exactly once.
+#  3. The registry dies while the cascade pushes the app: the base stays
+#     published, the app's job is queued again; the next run publishes only
+#     the app, on the base's digest.
 . "$TEMPER_SRCDIR/tests/run/run_lib.sh"
-[ -f "$TEMPER_PLUGINS/builder_deb/.libs/builder_deb.so" ] ||
-    tap_skip_all "no shared plugin modules (static build)"
 . "$TEMPER_SRCDIR/tests/lib/e2e_lib.sh"
-e2e_need /usr/bin/docker-registry skopeo curl /bin/busybox
-run_tmp regdown
-e2e_init
-. "$TEMPER_SRCDIR/tests/plugins/deb_mirror.sh"
-export SOURCE_DATE_EPOCH=1700000000
-
-M=$T/mirror
-mkdir -p "$M/pool"
-"$PY" "$TEMPER_SRCDIR/tests/plugins/mkdeb.py" deb "$M/pool/basefiles_1.0_all.deb" basefiles 1.0 \
-    all f:etc/base-release:one
-box_deb "$M/pool/tinybox_1.0_all.deb" tinybox 1.0
-"$PY" "$TEMPER_SRCDIR/tests/plugins/mkdeb.py" deb "$M/pool/appbin_1.0_all.deb" appbin 1.0 all \
-    f:usr/share/app/version:app-1
-"$PY" "$TEMPER_SRCDIR/tests/plugins/mkdeb.py" index "$M" test amd64
-deb_serve "$M" || { echo "Bail out! cannot start the mirror's HTTP server"; exit 1; }
+e2e_init regdown /usr/bin/docker-registry skopeo
+e2e_mirror || { echo "Bail out! cannot start the mirror"; exit 1; }
 rport=$(e2e_port)
 reg_up "$T/reg" "$rport" || { echo "Bail out! docker-registry does not start"; exit 1; }
 
@@ -39,31 +27,11 @@ reg_up "$T/reg" "$rport" || { echo "Bail out! docker-registry does not start"; e
 pipeline() {
     core_ini "$T/$1.ini"
     sed -i "s|$T/state.db|$T/$1.db|; s|$T/work|$T/$1-work|" "$T/$1.ini"
-    cat >> "$T/$1.ini" <<INI
-[pipeline]
-stages = builder.deb, attest.slsa, signer.release, publish.registry
-
-[builder "deb"]
-plugin = deb
-mirror = $DEB_URL
-allow_unsigned = yes
-
-[attest "slsa"]
-plugin = slsa
-
-[signer "release"]
-plugin = keyfile
-key = $T/keys/signing.key
-generate = true
-
-[publish "registry"]
-plugin = registry
-repository = $2/{image}
-plain_http = true
-retries = 1
-INI
+    printf '[pipeline]\nstages = builder.deb, attest.slsa, signer.release, publish.registry\n' \
+        >> "$T/$1.ini"
+    e2e_stages "$T/$1.ini" "$2"
+    printf 'retries = 1\n' >> "$T/$1.ini"
 }
-mkdir -p "$T/keys"
 printf '[image]\nname = base\ndistribution = debian:test\npackages = basefiles tinybox\n' \
     > "$T/images/base.ini"
 printf '[image]\nname = app\ndistribution = debian:test\npackages = appbin\nbase = image:base\n' \
@@ -74,11 +42,7 @@ pub() { qq "select json_extract(value, '\$.$2') from kv where ns = 'published' a
 now() { date +%s; }
 # complete REF DIGEST: skopeo copies REF whole with DIGEST and temper verify passes
 complete() {
-    rm -rf "$T/copy"
-    skopeo --policy "$T/policy.json" copy -q --retry-times 0 --src-tls-verify=false \
-        --preserve-digests "docker://$1" "oci:$T/copy:c" 2>>"$T/skopeo.err" &&
-    [ "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' \
-        "$T/copy/index.json")" = "$2" ] &&
+    [ "$(reg_skopeo_copy_digest "$1" "$T/copy" --src-tls-verify=false)" = "$2" ] &&
     "$TEMPER_BIN" verify --key "$T/keys/signing.key.pub" --plain-http "$1" > "$T/verify.out" 2>&1
 }
 # after_failure NAME URL_PREFIX: the checks of a run whose publish failed
@@ -150,4 +114,37 @@ cp_start cut2 "$rport" --port "$cport" || { echo "Bail out! the proxy does not s
 qq "update jobs set not_before = 0 where state = 1"
 tp run -c "$T/cut.ini" 2> "$T/err"; rc=$?
 after_recovery "mid-upload" "127.0.0.1:$cport/cut"
+cp_stop
+
+# 3. the registry dies while the cascade publishes the app (the base is out)
+DB=app
+cp_start cutapp "$rport" --port "$cport" --dir req --match /v2/app/app/blobs/uploads/ \
+    --after 100 --die || { echo "Bail out! the proxy does not start"; exit 1; }
+pipeline app "127.0.0.1:$cport/app"
+tp run -c "$T/app.ini" base 2> "$T/err"; rc=$?
+tap_check "app's upload cut: the run fails ($rc)" [ $rc -eq 1 ]
+tap_check "... the base was published, the app's run failed in its publish stage" \
+    [ "$(qq "select group_concat(r.image || ':' || (r.status = 0) || ':' || s.stage || ':' || (s.rc = 0), ' ') from runs r join stage_results s on s.run_id = r.id and s.stage like 'publish%'")" = \
+      "base:1:publish.registry:1 app:0:publish.registry:0" ]
+tap_check "... with one error line naming the URL" \
+    [ "$(grep -c "job [0-9]* (app) failed: stage publish.registry: [A-Z]* http://127.0.0.1:$cport/v2/app/app/" "$T/err")" = 1 ]
+tap_check "... the app's cascade job is queued again with a backoff, the base's is done" \
+    [ "$(qq "select group_concat(image || ':' || state || ':' || attempts || ':' || (not_before / 1000 > $(now) + 20), ' ') from (select * from jobs order by id)")" = \
+      "base:3:1:0 app:1:1:1" ]
+tap_check "... the base's tag is there, no app tag" \
+    [ "$(reg_tags "127.0.0.1:$rport/app/base" | grep -c '^latest$') $(reg_tags "127.0.0.1:$rport/app/app" | wc -w)" = "1 0" ]
+tap_check "... the store is sound" [ "$(qq 'pragma integrity_check')" = ok ]
+bd=$(pub base digest)
+cp_start cutapp2 "$rport" --port "$cport" || { echo "Bail out! the proxy does not start again"; exit 1; }
+qq "update jobs set not_before = 0 where state = 1"
+tp run -c "$T/app.ini" 2> "$T/err"; rc=$?
+tap_check "the registry back: the app is published ($rc), the base not again" \
+    [ $rc -eq 0 -a "$(qq "select group_concat(image || ':' || (status = 0), ' ') from (select * from runs order by id)")" = "base:1 app:0 app:1" ]
+tap_check "... on the base's digest" [ "$(pub app base_digest)" = "$bd" -a "$(pub base digest)" = "$bd" ]
+for i in base app; do
+    tap_check "... $i's tag names the complete image temper recorded" \
+        complete "127.0.0.1:$cport/app/$i:latest" "$(pub $i digest)"
+done
+tap_check "... every job is done, the store is sound" \
+    [ "$(qq "select group_concat(state, ' ') from jobs") $(qq 'pragma integrity_check')" = "3 3 ok" ]
 tap_done

@@ -48,6 +48,9 @@ def read_head(sock):
         if not chunk or len(data) > MAX_HEAD:
             return None, b""
         data += chunk
+        if not data[:1].isalpha():
+            # not HTTP (a TLS hello: a client trying https first): refuse at once
+            return None, b""
     head, rest = data.split(b"\r\n\r\n", 1)
     return head.decode("latin-1"), rest
 

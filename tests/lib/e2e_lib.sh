@@ -1,18 +1,22 @@
 # Shared by the end-to-end and fault tests (tests/run/test_e2e_registry.sh,
 # tests/faults/test_registry_down.sh, tests/faults/test_net_drop.sh); source
-# after tests/run/run_lib.sh and run_tmp.  Everything started is killed by
-# e2e_cleanup (installed as the EXIT trap by e2e_init).
+# after tests/run/run_lib.sh.  Reuses tests/plugins/registry_lib.sh (reg_need,
+# reg_wait_port, reg_skopeo_digest, reg_skopeo_copy_digest) without its
+# reg_init.  Everything started is killed by the EXIT trap of e2e_init.
 #
-#   e2e_need PROG...        skip the script when one is missing (CI=true: fail)
-#   e2e_init                the EXIT trap; $PY
+#   e2e_init NAME [PROG...] $T (run_tmp NAME), the EXIT trap, $HOME in $T;
+#                           skips when a PROG is missing (CI=true: fails)
 #   e2e_port                a free loopback port
-#   e2e_wait_port PORT      until 127.0.0.1:PORT accepts connections (10 s)
+#   e2e_mirror              a loopback mirror of hand-made packages in $T/mirror
+#                           (suite test: basefiles, tinybox = busybox at $BOX,
+#                           appbin), served on $DEB_URL
+#   e2e_stages FILE REPO    append [builder "deb"], [attest "slsa"], [signer
+#                           "release"] (key $T/keys/signing.key, generated) and
+#                           [publish "registry"] (REPO/{image}, plain HTTP)
 #   reg_up DIR PORT         docker-registry on 127.0.0.1:PORT, storage in
 #                           DIR/storage (kept across reg_down/reg_up); $REG_PID
 #   reg_down                SIGKILL it (a registry that dies)
 #   reg_tags HOST/REPO      its tags, one a line, sorted (the registry's API)
-#   reg_revisions DIR REPO  how many manifests the registry stores for REPO
-#   sk_digest REF           skopeo inspect's Digest of docker://REF (plain HTTP)
 #   cp_start NAME UPSTREAM [ARGS...]  tests/lib/cutproxy.py; $CP_PORT, $CP_PID,
 #                           its request log in $T/NAME.log
 #   cp_stop                 stop it
@@ -20,23 +24,12 @@
 #                           $BOX (not in a bin directory: hardening keeps it)
 #   gm_start                tests/lib/github_mock.py; $GH (its URL), $GM_PID
 #   gm_post JSON            POST /_mock/scenario
-PY=${PYTHON3:-python3}
+. "$TEMPER_SRCDIR/tests/plugins/registry_lib.sh"
+. "$TEMPER_SRCDIR/tests/plugins/deb_mirror.sh"
 BOX=/usr/libexec/tinybox/busybox
 E2E_PIDS=
 REG_PID=
 CP_PID=
-
-e2e_need() {
-    for prog in "$@"; do
-        command -v "$prog" >/dev/null 2>&1 && continue
-        if [ "${CI:-}" = true ]; then
-            echo "1..1"
-            echo "not ok 1 - $prog is missing (CI=true: required)"
-            exit 1
-        fi
-        tap_skip_all "$prog is not installed"
-    done
-}
 
 e2e_cleanup() {
     for p in $REG_PID $CP_PID $E2E_PIDS ${DEB_HTTPD_PID:-}; do
@@ -47,25 +40,57 @@ e2e_cleanup() {
 }
 
 e2e_init() {
+    name=$1
+    shift
+    [ -f "$TEMPER_PLUGINS/builder_deb/.libs/builder_deb.so" ] ||
+        tap_skip_all "no shared plugin modules (static build)"
+    reg_need curl /bin/busybox "$@"
+    run_tmp "$name"
+    reg_dir=$T
     trap e2e_cleanup EXIT
     export HOME="$T/home"
-    mkdir -p "$HOME"
+    mkdir -p "$HOME" "$T/keys"
     printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' > "$T/policy.json"
+    export SOURCE_DATE_EPOCH=1700000000
 }
 
 e2e_port() {
-    "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    "$PY" "$reg_fixture" freeport
 }
 
-e2e_wait_port() {
-    i=0
-    while [ $i -lt 100 ]; do
-        "$PY" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
-            "$1" 2>/dev/null && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
+e2e_mirror() {
+    M=$T/mirror
+    mkdir -p "$M/pool"
+    "$PY" "$TEMPER_SRCDIR/tests/plugins/mkdeb.py" deb "$M/pool/basefiles_1.0_all.deb" basefiles \
+        1.0 all f:etc/base-release:one &&
+    box_deb "$M/pool/tinybox_1.0_all.deb" tinybox 1.0 &&
+    "$PY" "$TEMPER_SRCDIR/tests/plugins/mkdeb.py" deb "$M/pool/appbin_1.0_all.deb" appbin 1.0 \
+        all f:usr/share/app/version:app-1 &&
+    "$PY" "$TEMPER_SRCDIR/tests/plugins/mkdeb.py" index "$M" test amd64 &&
+    deb_serve "$M"
+}
+
+e2e_stages() {
+    cat >> "$1" <<INI
+
+[builder "deb"]
+plugin = deb
+mirror = $DEB_URL
+allow_unsigned = yes
+
+[attest "slsa"]
+plugin = slsa
+
+[signer "release"]
+plugin = keyfile
+key = $T/keys/signing.key
+generate = true
+
+[publish "registry"]
+plugin = registry
+repository = $2/{image}
+plain_http = true
+INI
 }
 
 reg_up() {
@@ -85,7 +110,7 @@ http:
 EOT
     /usr/bin/docker-registry serve "$1/config.yml" >> "$1/log" 2>&1 &
     REG_PID=$!
-    e2e_wait_port "$2"
+    reg_wait_port "$2"
 }
 
 reg_down() {
@@ -99,16 +124,6 @@ reg_tags() {
     curl -s --noproxy '*' "http://$h/v2/${1#*/}/tags/list" |
         "$PY" -c 'import json,sys; print("\n".join(sorted(json.load(sys.stdin).get("tags") or [])))' \
             2>/dev/null
-}
-
-reg_revisions() {
-    ls "$1/storage/docker/registry/v2/repositories/$2/_manifests/revisions/sha256" 2>/dev/null |
-        wc -l
-}
-
-sk_digest() {
-    skopeo inspect --retry-times 0 --tls-verify=false "docker://$1" 2>>"$T/skopeo.err" |
-        "$PY" -c 'import json,sys; print(json.load(sys.stdin)["Digest"])' 2>/dev/null
 }
 
 cp_start() {

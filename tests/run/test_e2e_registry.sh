@@ -14,24 +14,9 @@
 # upstream release rebuilds the app and the customization after it, each
 # published exactly once (runs in the store, manifests in the registry).
 . "$TEMPER_SRCDIR/tests/run/run_lib.sh"
-[ -f "$TEMPER_PLUGINS/builder_deb/.libs/builder_deb.so" ] ||
-    tap_skip_all "no shared plugin modules (static build)"
 . "$TEMPER_SRCDIR/tests/lib/e2e_lib.sh"
-e2e_need /usr/bin/docker-registry skopeo curl /bin/busybox
-run_tmp e2e
-e2e_init
-. "$TEMPER_SRCDIR/tests/plugins/deb_mirror.sh"
-export SOURCE_DATE_EPOCH=1700000000
-
-# upstreams: the mirror, the GitHub mock, the registry
-M=$T/mirror
-mkdir -p "$M/pool"
-mk() { "$PY" "$TEMPER_SRCDIR/tests/plugins/mkdeb.py" deb "$M/pool/$1_$2_all.deb" "$@"; }
-mk basefiles 1.0 all f:etc/base-release:one
-box_deb "$M/pool/tinybox_1.0_all.deb" tinybox 1.0
-mk appbin 1.0 all f:usr/share/app/version:app-1
-"$PY" "$TEMPER_SRCDIR/tests/plugins/mkdeb.py" index "$M" test amd64
-deb_serve "$M" || { echo "Bail out! cannot start the mirror's HTTP server"; exit 1; }
+e2e_init e2e /usr/bin/docker-registry skopeo
+e2e_mirror || { echo "Bail out! cannot start the mirror"; exit 1; }
 gm_start || { echo "Bail out! the GitHub mock did not start"; exit 1; }
 rport=$(e2e_port)
 reg_up "$T/reg" "$rport" || { echo "Bail out! docker-registry does not start"; exit 1; }
@@ -61,11 +46,6 @@ api_url = $GH
 plugin = oci
 plain_http = true
 
-[builder "deb"]
-plugin = deb
-mirror = $DEB_URL
-allow_unsigned = yes
-
 [builder "overlay"]
 plugin = overlay
 plain_http = true
@@ -78,21 +58,8 @@ plugin = spdx
 
 [attest "cyclonedx"]
 plugin = cyclonedx
-
-[attest "slsa"]
-plugin = slsa
-
-[signer "release"]
-plugin = keyfile
-key = $T/keys/signing.key
-generate = true
-
-[publish "registry"]
-plugin = registry
-repository = $R/e2e/{image}
-plain_http = true
 INI
-mkdir -p "$T/keys"
+e2e_stages "$T/p.ini" "$R/e2e"
 cat > "$T/images/base.ini" <<INI
 [image]
 name = base
@@ -179,7 +146,7 @@ tap_check "the app's tags are in the registry ($tags)" \
 verify_all latest; tap_check "temper verify --plain-http: every image in the registry verifies" [ $? -eq 0 ]
 for i in base app custom; do
     tap_check "skopeo sees the digest the store recorded for $i" \
-        [ "$(sk_digest "$R/e2e/$i:latest")" = "$(pub $i digest)" -a -n "$(pub $i digest)" ]
+        [ "$(reg_skopeo_digest "$R/e2e/$i:latest" --tls-verify=false)" = "$(pub $i digest)" -a -n "$(pub $i digest)" ]
 done
 skopeo --policy "$T/policy.json" copy -q --src-tls-verify=false --preserve-digests \
     "docker://$R/e2e/custom:latest" "oci:$T/copy:c" 2>>"$T/skopeo.err"
@@ -216,7 +183,7 @@ tap_check "... and the app was not published again" \
     [ "$(okruns app) $(pub app digest) $(sigs e2e/app)" = "$a0 $ad0 $arev0" ]
 verify_all latest; tap_check "everything in the registry verifies" [ $? -eq 0 ]
 tap_check "skopeo sees the new customization digest" \
-    [ "$(sk_digest "$R/e2e/custom:latest")" = "$(pub custom digest)" ]
+    [ "$(reg_skopeo_digest "$R/e2e/custom:latest" --tls-verify=false)" = "$(pub custom digest)" ]
 tap_check "one new signed image in the customization's repository" \
     [ $(($(sigs e2e/custom) - crev0)) -eq 1 ]
 
