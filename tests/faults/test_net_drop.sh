@@ -136,4 +136,5 @@ tp track -c "$T/gh.ini" > "$T/t3" 2> "$T/t3.err"; rc=$?
 tap_check "one reply cut, then the network back: the next track reports the release once ($rc)" \
     sh -c "[ $rc -eq 0 ] && [ \$(wc -l < '$T/t3') -eq 1 ] && grep -q '^tracker.github app 1.55 -> 1.56' '$T/t3'"
 tap_check "the store is sound" [ "$(q 'pragma integrity_check')" = ok ]
+e2e_sanitizers
 tap_done

@@ -147,4 +147,5 @@ for i in base app; do
 done
 tap_check "... every job is done, the store is sound" \
     [ "$(qq "select group_concat(state, ' ') from jobs") $(qq 'pragma integrity_check')" = "3 3 ok" ]
+e2e_sanitizers
 tap_done

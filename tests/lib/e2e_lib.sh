@@ -6,6 +6,8 @@
 #
 #   e2e_init NAME [PROG...] $T (run_tmp NAME), the EXIT trap, $HOME in $T;
 #                           skips when a PROG is missing (CI=true: fails)
+#   e2e_sanitizers          the check that no temper process reported an
+#                           ASan/LSan/UBSan error (reports go to $T/san)
 #   e2e_port                a free loopback port
 #   e2e_mirror              a loopback mirror of hand-made packages in $T/mirror
 #                           (suite test: basefiles, tinybox = busybox at $BOX,
@@ -52,6 +54,15 @@ e2e_init() {
     mkdir -p "$HOME" "$T/keys"
     printf '{"default":[{"type":"insecureAcceptAnything"}]}\n' > "$T/policy.json"
     export SOURCE_DATE_EPOCH=1700000000
+    # sanitizer reports of every temper process go to $T/san (e2e_sanitizers)
+    mkdir -p "$T/san"
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/san/asan"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/san/ubsan"
+}
+
+e2e_sanitizers() {
+    tap_check "no sanitizer report from any temper process" [ -z "$(ls -A "$T/san")" ]
+    [ -z "$(ls -A "$T/san")" ] || tap_diag "$(head -n 20 "$T"/san/*)"
 }
 
 e2e_port() {

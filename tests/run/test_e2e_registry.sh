@@ -215,4 +215,5 @@ tap_check "each image published once per change (publish stages: base app custom
 tap_check "each job ran once, no failed run" \
     [ "$(q "select count(*) - count(distinct job_id) + sum(status <> 0) from runs")" = 0 ]
 tap_check "the store is sound" [ "$(q 'pragma integrity_check')" = ok ]
+e2e_sanitizers
 tap_done
