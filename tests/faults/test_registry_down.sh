@@ -16,6 +16,9 @@
 #  3. The registry dies while the cascade pushes the app: the base stays
 #     published, the app's job is queued again; the next run publishes only
 #     the app, on the base's digest.
+#  4. The registry down and both images named (`temper run base app`): the
+#     base fails once and the run ends (the app is deferred as long as the
+#     base's backoff, not polled through it), then both publish once.
 . "$TEMPER_SRCDIR/tests/run/run_lib.sh"
 . "$TEMPER_SRCDIR/tests/lib/e2e_lib.sh"
 e2e_init regdown /usr/bin/docker-registry skopeo
@@ -147,5 +150,26 @@ for i in base app; do
 done
 tap_check "... every job is done, the store is sound" \
     [ "$(qq "select group_concat(state, ' ') from jobs") $(qq 'pragma integrity_check')" = "3 3 ok" ]
+cp_stop
+
+# 4. the registry down, both images named: the app waits for its base
+# without the run waiting out the base's backoff
+DB=both
+pipeline both "127.0.0.1:$rport/both"
+reg_down
+t0=$(now)
+tp run -c "$T/both.ini" base app 2> "$T/err"; rc=$?
+t1=$(now)
+tap_check "both named, registry down: the run fails ($rc) without waiting for the retry ($((t1 - t0)) s)" \
+    [ $rc -eq 1 -a $((t1 - t0)) -lt 25 ]
+tap_check "... the base failed once and waits out its backoff" \
+    [ "$(qq "select state || ' ' || attempts || ' ' || (not_before / 1000 > $(now) + 20) from jobs where image = 'base'")" = "1 1 1" ]
+tap_check "... the app is still queued, not failed, deferred as long as its base" \
+    [ "$(qq "select a.state || ' ' || a.attempts || ' ' || (a.not_before >= b.not_before) from jobs a, jobs b where a.image = 'app' and b.image = 'base'")" = "1 0 1" ]
+tap_check "... no run of the app" [ "$(qq "select count(*) from runs where image = 'app'")" = 0 ]
+reg_up "$T/reg" "$rport" || { echo "Bail out! docker-registry does not start again"; exit 1; }
+qq "update jobs set not_before = 0 where state = 1"
+tp run -c "$T/both.ini" 2> "$T/err"; rc=$?
+after_recovery "both named" "127.0.0.1:$rport/both"
 e2e_sanitizers
 tap_done
