@@ -5,7 +5,7 @@
 #  - a .deb cut once, then a Packages index cut once: builder_deb retries and
 #    the build gives the same digest as a build over a sound network, from
 #    cached files whose SHA256 is the index's;
-#  - the .deb cut on every try: the build fails with one line naming the
+#  - the index or the .deb cut on every try: the build fails with one line naming the
 #    URL, and no partial file is left anywhere in the cache; with the network
 #    back the next build works and the cached .deb has the pool file's
 #    SHA256.
@@ -74,6 +74,19 @@ tap_check "... the index was cut, then fetched again" \
     [ "$(grep -c 'Packages cut$' "$T/p2.log") $(grep -c 'Packages ok$' "$T/p2.log")" = "1 1" ]
 tap_check "... with the layer of the sound build" [ "$d" = "$ref" ]
 tap_check "... nothing partial in the cache" cache_sound "$T/idx/cache"
+cp_stop
+
+# the Packages index cut on every try
+cp_start p4 "$mport" --match /Packages --after 100 --times -1 ||
+    { echo "Bail out! the proxy does not start"; exit 1; }
+build idxall "http://127.0.0.1:$CP_PORT" > /dev/null; rc=$?
+tap_check "the index cut on every try: the build fails ($rc)" [ $rc -ne 0 ]
+grep 'error' "$T/idxall.err" > "$T/line"
+tap_check "... with one error line naming the URL" \
+    [ "$(wc -l < "$T/line")" = 1 -a "$(grep -c "http://127.0.0.1:$CP_PORT/dists/test/main/binary-amd64/Packages" "$T/line")" = 1 ]
+tap_diag "$(cat "$T/line")"
+tap_check "... nothing partial in the cache" cache_sound "$T/idxall/cache"
+tap_check "... no .deb downloaded" [ -z "$(ls -A "$T/idxall/cache/builder_deb/debs" 2>/dev/null)" ]
 cp_stop
 
 # the .deb cut on every try
