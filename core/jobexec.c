@@ -312,6 +312,34 @@ static int keep_pinned(void *ctx, const struct temper_image_record *img)
     return 0;
 }
 
+static int base_pkg(void *ctx, const struct temper_package *p)
+{
+    return temper_artifact_add_package(ctx, p);
+}
+
+/* The base image handed to the builder: its published digest, the layout
+ * kept for images built on it, and the packages its latest build recorded
+ * (a builder that does not read the base's own package database, such as
+ * builder_overlay with artifacts only, still carries them, so that a
+ * patched base package finds the images built on it). */
+static int plan_base(struct temper_store *s, const char *name, const char *variant,
+                     struct job_plan *jp)
+{
+    jp->base_art = temper_artifact_new(TEMPER_ART_IMAGE, name);
+    int rc = jp->base_art ? temper_artifact_set(jp->base_art, TEMPER_ATTR_DIGEST,
+                                                jp->base.digest)
+                          : TEMPER_ENOMEM;
+    if (rc == TEMPER_OK && jp->base.layout) {
+        rc = temper_artifact_set_path(jp->base_art, jp->base.layout);
+    }
+    if (rc == TEMPER_OK && s->ops->build_packages) {
+        rc = s->ops->build_packages(s->state, name, variant ? variant : "runtime", base_pkg,
+                                    jp->base_art);
+        rc = rc == TEMPER_ENOTFOUND ? TEMPER_OK : rc;
+    }
+    return rc;
+}
+
 /* The definition with the job's target version (or the pinned one). */
 static int plan_def(struct temper_exec *x, const struct temper_conf_image *img,
                     const struct temper_job *job, struct job_plan *jp)
@@ -336,16 +364,7 @@ static int plan_def(struct temper_exec *x, const struct temper_conf_image *img,
     if (rc == TEMPER_ENOTFOUND) {
         return TEMPER_ESTATE;
     }
-    if (rc == TEMPER_OK) {
-        jp->base_art = temper_artifact_new(TEMPER_ART_IMAGE, b + 6);
-        rc = jp->base_art ? temper_artifact_set(jp->base_art, TEMPER_ATTR_DIGEST,
-                                                jp->base.digest)
-                          : TEMPER_ENOMEM;
-    }
-    if (rc == TEMPER_OK && jp->base.layout) {
-        rc = temper_artifact_set_path(jp->base_art, jp->base.layout);
-    }
-    return rc;
+    return rc == TEMPER_OK ? plan_base(s, b + 6, job->variant, jp) : rc;
 }
 
 /* A layout of ours: <workdir>/layouts/NAME/..., no "..": the only kind of

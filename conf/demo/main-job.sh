@@ -199,6 +199,18 @@ show graph -c "$S/pipeline.ini"
 
 step "build the base; the cascade builds python on it and the team's customization on python"
 show run -c "$S/pipeline.ini" base || die "temper run base failed"
+# python is base's layers plus one of its own (the packages base lacks)
+"$PYTHON3" - "$S/published" <<'PY' || die "python is not layered on base"
+import json, sys
+def layers(name):
+    d = sys.argv[1] + "/" + name
+    x = [m["digest"] for m in json.load(open(d + "/index.json"))["manifests"]
+         if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == "latest"][0]
+    return [l["digest"] for l in json.load(open(d + "/blobs/sha256/" + x[7:]))["layers"]]
+b, p = layers("base"), layers("python")
+assert p[:len(b)] == b and len(p) == len(b) + 1
+print("python: base's %d layer(s) + 1 (%s)" % (len(b), p[-1][:19]))
+PY
 show graph -c "$S/pipeline.ini"
 
 step "one tracking round: the upstream's newest release and the team's artifact"

@@ -5,6 +5,7 @@
  * (deb_resolve.c), the .deb files into the cache (deb_fetch.c), unpacking
  * and the dpkg database (deb_install.c), hardening and the layer
  * (deb_image.c, with the layer cache of deb_cache.c), config and manifest.
+ * With `base =` the packages go on top of the base image (deb_base.c).
  * Several platforms make an image index.  The image is tagged with the
  * request's tag, else the definition's version, else "latest". */
 #include "config.h"
@@ -85,55 +86,21 @@ static void deb_close(void *state)
     }
 }
 
-/* linux/<goarch>[/<variant>] -> Debian architecture. */
-static int platform(struct deb_build *b, const char *plat)
-{
-    static const struct { const char *oci, *deb, *goarch, *variant; } map[] = {
-        { "linux/amd64", "amd64", "amd64", "" }, { "linux/arm64", "arm64", "arm64", "" },
-        { "linux/arm64/v8", "arm64", "arm64", "" }, { "linux/arm/v7", "armhf", "arm", "v7" },
-        { "linux/arm", "armhf", "arm", "v7" }, { "linux/arm/v5", "armel", "arm", "v5" },
-        { "linux/386", "i386", "386", "" }, { "linux/ppc64le", "ppc64el", "ppc64le", "" },
-        { "linux/s390x", "s390x", "s390x", "" }, { "linux/riscv64", "riscv64", "riscv64", "" },
-        { "linux/mips64le", "mips64el", "mips64le", "" },
-    };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
-        if (strcmp(plat, map[i].oci) == 0) {
-            b->platform = map[i].oci;
-            snprintf(b->arch, sizeof b->arch, "%s", map[i].deb);
-            snprintf(b->goarch, sizeof b->goarch, "%s", map[i].goarch);
-            snprintf(b->govariant, sizeof b->govariant, "%s", map[i].variant);
-            return TEMPER_OK;
-        }
-    }
-    return temper_fail(b->st, TEMPER_EINVAL, "platform %s has no Debian architecture", plat);
-}
-
-/* "debian:bookworm" -> dist_id "debian", suite "bookworm" (unless set). */
-static int distribution(struct deb_build *b)
-{
-    const char *d = b->req->def->distribution;
-    const char *colon = d ? strchr(d, ':') : NULL;
-    size_t n = colon ? (size_t)(colon - d) : d ? strlen(d) : 0;
-    snprintf(b->dist_id, sizeof b->dist_id, "%.*s", (int)(n < 31 ? n : 31), d ? d : "debian");
-    if (!d) {
-        snprintf(b->dist_id, sizeof b->dist_id, "debian");
-    }
-    const char *suite = b->s->conf->suite ? b->s->conf->suite : colon ? colon + 1 : NULL;
-    if (!suite || !*suite || strchr(suite, '/') || strstr(suite, "..")) {
-        return temper_fail(b->st, TEMPER_EINVAL, "image %s: no valid suite (set `suite` or "
-                           "distribution = debian:RELEASE)", b->req->def->name);
-    }
-    b->suite = strdup(suite);
-    return b->suite ? TEMPER_OK : TEMPER_ENOMEM;
-}
-
 static int build_one(struct deb_build *b, struct temper_oci_layout *l, const char *ref,
                      struct temper_oci_descriptor *out, struct temper_artifact *a)
 {
     struct deb_repo r;
     struct deb_set set;
+    struct deb_base base;
     memset(&set, 0, sizeof set);
-    int rc = deb_repo_open(b, &r);
+    memset(&r, 0, sizeof r);
+    memset(&base, 0, sizeof base);
+    int rc = TEMPER_OK;
+    if (b->req->base || b->req->def->base) {
+        rc = deb_base_open(b, &base);
+        b->base = &base;
+    }
+    rc = rc == TEMPER_OK ? deb_repo_open(b, &r) : rc;
     rc = rc == TEMPER_OK ? deb_resolve(b, &r, &set) : rc;
     deb_repo_free_indexes(&r); /* the tables are the biggest thing a build holds */
     if (rc == TEMPER_OK) {
@@ -143,8 +110,13 @@ static int build_one(struct deb_build *b, struct temper_oci_layout *l, const cha
     rc = rc == TEMPER_OK ? deb_fetch(b, &r, &set) : rc;
     rc = rc == TEMPER_OK ? deb_image(b, &r, &set, l, ref, out) : rc;
     rc = rc == TEMPER_OK ? deb_add_packages(b->req->def->distribution, &r, a, &set) : rc;
+    rc = rc == TEMPER_OK && b->base ? deb_base_add_packages(b->req->def->distribution,
+                                                            &base, a)
+                                    : rc;
+    b->base = NULL;
     deb_set_cleanup(&set);
     deb_repo_cleanup(&r);
+    deb_base_cleanup(&base);
     return rc;
 }
 
@@ -191,16 +163,12 @@ static int deb_build(void *state, struct temper_stage *st,
     struct temper_oci_descriptor idx;
     memset(&idx, 0, sizeof idx);
     struct temper_artifact *a = temper_artifact_new(TEMPER_ART_IMAGE, req->def->name);
-    int rc = descs && a && b.ic ? distribution(&b) : TEMPER_ENOMEM;
-    if (rc == TEMPER_OK && req->def->base) {
-        TEMPER_LOG_WARN(st, "image %s: builder_deb builds from packages only; base %s is "
-                        "only recorded as a label", req->def->name, req->def->base);
-    }
+    int rc = descs && a && b.ic ? deb_distribution(&b) : TEMPER_ENOMEM;
     rc = rc == TEMPER_OK ? temper_http_new(st, NULL, &b.http) : rc;
     rc = rc == TEMPER_OK ? temper_oci_layout_create(st, req->layout_dir, &l) : rc;
     const char *ref = choose_ref(req);
     for (size_t i = 0; rc == TEMPER_OK && i < req->n_platforms; i++) {
-        rc = platform(&b, req->platforms[i]);
+        rc = deb_platform(&b, req->platforms[i]);
         rc = rc == TEMPER_OK ? build_one(&b, l, req->n_platforms == 1 ? ref : NULL, &descs[i],
                                          a)
                              : rc;

@@ -10,6 +10,8 @@
 #define DEB_MAX_COMPONENTS 16
 #define DEB_MAX_PACKAGES 20000
 
+struct deb_base;
+
 /* [builder "x"] options. */
 struct deb_conf {
     char *mirror;
@@ -76,6 +78,7 @@ struct deb_build {
     char govariant[16];         /* OCI variant: "v7" or "" */
     char dist_id[32];           /* "debian" */
     char *suite;
+    const struct deb_base *base; /* the base image's packages, or NULL */
 };
 
 /* deb_repo.c */
@@ -120,7 +123,68 @@ int deb_cache_put(struct deb_build *b, const char *key, struct temper_oci_layout
                   const struct deb_set *set, const struct temper_oci_descriptor *desc,
                   const char *diff_id, long long epoch);
 
+/* deb_base.c: an image on top of a base image (`base =`).  The base's dpkg
+ * database (var/lib/dpkg/status and status.d/ of its layers) says what is
+ * installed already: the closure takes those packages as satisfied, a base
+ * package is never replaced, and the new layer's var/lib/dpkg/status is the
+ * union of the base's stanzas and the new ones. */
+struct deb_basepkg {
+    char *name, *version, *arch, *source, *source_version, *maintainer;
+    char *stanza;               /* the status stanza, "Field: value\n"... */
+    struct temper_deps *provides; /* parsed Provides, or NULL */
+    size_t seq;                 /* order read: status first, then status.d/ */
+};
+
+struct deb_base {
+    struct deb_basepkg *v;      /* sorted by name, unique */
+    size_t n;
+    bool merged_usr;            /* bin, sbin, lib are symlinks into usr/ */
+    char *root;                 /* extracted passwd, group (and dpkg files) */
+    char *name;                 /* as the definition names it */
+    char digest[TEMPER_DIGEST_STR_LEN]; /* the platform's manifest */
+    /* builder_deb: the base image of the platform */
+    struct temper_oci_layout *l;
+    struct temper_oci_descriptor mdesc;
+    struct temper_oci_manifest m;
+    struct temper_oci_config cfg;
+};
+
+/* builder_deb: the base of req->base (or def->base = oci:DIR[:TAG|@digest])
+ * for the build's platform, its manifest, config and packages. */
+int deb_base_open(struct deb_build *b, struct deb_base *out);
+/* The packages of the image (layout l, manifest m); root = scratch dir. */
+int deb_base_read(struct deb_build *b, const struct temper_oci_layout *l,
+                  const struct temper_oci_manifest *m, struct deb_base *out);
+void deb_base_cleanup(struct deb_base *x);
+const struct deb_basepkg *deb_base_find(const struct deb_base *x, const char *name);
+/* 1: d is met by a base package (or its Provides); 0: not in the base. */
+int deb_base_satisfies(const struct deb_base *x, const struct temper_dep *d);
+/* The union of the base's status stanzas and the set's, sorted by name. */
+int deb_base_status(struct deb_build *b, const struct deb_set *set, struct temper_buf *out);
+/* Before unpacking: the base's passwd, group and usr-merge symlinks. */
+int deb_base_prepare_root(struct deb_build *b, const char *root);
+/* builder_deb: config and manifest on top of the base. */
+int deb_base_write(struct deb_build *b, struct temper_oci_layout *l,
+                   struct temper_oci_config *cfg, struct temper_oci_map *ann,
+                   const struct temper_oci_descriptor *layer, const char *diff_id,
+                   const char *ref, struct temper_oci_descriptor *out);
+/* The base's packages on the image artifact. */
+int deb_base_add_packages(const char *distribution, const struct deb_base *x,
+                          struct temper_artifact *a);
+/* deb_install.c: a control file as a status stanza, appended to out. */
+int deb_stanza(struct temper_buf *out, const char *control);
+/* merged_usr option, or a usr-merged base. */
+bool deb_merged_usr(const struct deb_build *b);
+/* deb_image.c: the new layer (from the cache or unpacked and hardened). */
+int deb_layer(struct deb_build *b, const struct deb_repo *r, struct deb_set *set,
+              struct temper_oci_layout *l, struct temper_harden *h, long long *epoch,
+              struct temper_oci_descriptor *layer, char *diff_id);
+
 /* small helpers (deb_util.c) */
+/* "linux/arm/v7" -> b->platform, arch "armhf", goarch, govariant. */
+int deb_platform(struct deb_build *b, const char *plat);
+/* "debian:bookworm" -> b->dist_id "debian", b->suite "bookworm" (new). */
+int deb_distribution(struct deb_build *b);
 int deb_mkdirs(struct temper_stage *st, const char *dir);
 char *deb_upstream_version(const char *version);
 /* The packages of set on the image artifact (URL = mirror + Filename). */

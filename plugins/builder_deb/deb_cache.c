@@ -40,6 +40,10 @@ int deb_cache_key(struct deb_build *b, const struct deb_set *set, long long epoc
                                d->version ? d->version : "",
                                d->distribution ? d->distribution : "");
     rc = rc == TEMPER_OK ? key_harden(&k, &b->ic->harden) : rc;
+    /* on a base: its packages go into the status file, its users into passwd */
+    rc = rc == TEMPER_OK && b->base ? temper_buf_printf(&k, "base %s %d\n", b->base->digest,
+                                                        b->base->merged_usr)
+                                    : rc;
     for (size_t i = 0; rc == TEMPER_OK && i < set->n; i++) {
         const struct deb_pkg *p = &set->v[i];
         rc = temper_buf_printf(&k, "%s %s %s %s\n", p->name, p->version, p->arch, p->sha256);

@@ -138,8 +138,11 @@ static int write_image(struct deb_build *b, const struct deb_repo *r, const stru
         rc = cfg.history[0].created ? TEMPER_OK : TEMPER_ENOMEM;
     }
     const char *ids[1] = { diff_id };
-    rc = rc == TEMPER_OK ? temper_oci_image_write(b->st, l, &cfg, layer, ids, 1, &ann, ref, out)
-                         : rc;
+    if (rc == TEMPER_OK && b->base) {
+        rc = deb_base_write(b, l, &cfg, &ann, layer, diff_id, ref, out);
+    } else if (rc == TEMPER_OK) {
+        rc = temper_oci_image_write(b->st, l, &cfg, layer, ids, 1, &ann, ref, out);
+    }
     temper_oci_config_cleanup(&cfg);
     temper_oci_map_cleanup(&ann);
     return rc == TEMPER_ENOMEM && !temper_stage_error(b->st)
@@ -147,29 +150,37 @@ static int write_image(struct deb_build *b, const struct deb_repo *r, const stru
                : rc;
 }
 
+int deb_layer(struct deb_build *b, const struct deb_repo *r, struct deb_set *set,
+              struct temper_oci_layout *l, struct temper_harden *h, long long *epoch,
+              struct temper_oci_descriptor *layer, char *diff_id)
+{
+    char key[65];
+    int rc = deb_cache_key(b, set, *epoch, key);
+    bool hit = false;
+    if (rc == TEMPER_OK) {
+        int c = deb_cache_get(b, key, l, set, layer, diff_id, epoch);
+        hit = c == TEMPER_OK;
+        rc = c == TEMPER_ENOTFOUND ? TEMPER_OK : c;
+    }
+    if (rc == TEMPER_OK && hit) {
+        TEMPER_LOG_INFO(b->st, "%s: layer %s from the cache", b->platform, layer->digest);
+    } else if (rc == TEMPER_OK) {
+        rc = make_layer(b, r, set, l, h, epoch, layer, diff_id);
+        rc = rc == TEMPER_OK ? deb_cache_put(b, key, l, set, layer, diff_id, *epoch) : rc;
+    }
+    return rc;
+}
+
 int deb_image(struct deb_build *b, const struct deb_repo *r, struct deb_set *set,
               struct temper_oci_layout *l, const char *ref, struct temper_oci_descriptor *out)
 {
     long long epoch = b->req->source_date_epoch > 0 ? b->req->source_date_epoch : 0;
-    char key[65];
     char diff_id[TEMPER_DIGEST_STR_LEN];
     struct temper_oci_descriptor layer;
     memset(&layer, 0, sizeof layer);
     struct temper_harden *h = NULL;
     int rc = temper_harden_new(b->st, &b->ic->harden, b->req->variant, &h);
-    rc = rc == TEMPER_OK ? deb_cache_key(b, set, epoch, key) : rc;
-    bool hit = false;
-    if (rc == TEMPER_OK) {
-        int c = deb_cache_get(b, key, l, set, &layer, diff_id, &epoch);
-        hit = c == TEMPER_OK;
-        rc = c == TEMPER_ENOTFOUND ? TEMPER_OK : c;
-    }
-    if (rc == TEMPER_OK && hit) {
-        TEMPER_LOG_INFO(b->st, "%s: layer %s from the cache", b->platform, layer.digest);
-    } else if (rc == TEMPER_OK) {
-        rc = make_layer(b, r, set, l, h, &epoch, &layer, diff_id);
-        rc = rc == TEMPER_OK ? deb_cache_put(b, key, l, set, &layer, diff_id, epoch) : rc;
-    }
+    rc = rc == TEMPER_OK ? deb_layer(b, r, set, l, h, &epoch, &layer, diff_id) : rc;
     rc = rc == TEMPER_OK ? write_image(b, r, set, l, h, epoch, &layer, diff_id, ref, out) : rc;
     temper_oci_descriptor_cleanup(&layer);
     temper_harden_free(h);

@@ -109,7 +109,7 @@ static const char *const merged_dirs[] = { "bin", "sbin", "lib", "lib32", "lib64
 static int on_entry(void *ctx, const struct temper_oci_entry *e)
 {
     struct unpack *u = ctx;
-    if (u->b->s->conf->merged_usr && e->type == TEMPER_OCI_ENTRY_DIR) {
+    if (deb_merged_usr(u->b) && e->type == TEMPER_OCI_ENTRY_DIR) {
         for (size_t i = 0; merged_dirs[i]; i++) {
             if (strcmp(e->path, merged_dirs[i]) == 0) {
                 return TEMPER_OCI_TREE_SKIP; /* keep the symlink into usr/ */
@@ -197,7 +197,7 @@ static int unpack_one(struct deb_build *b, struct deb_pkg *p, const char *root,
 }
 
 /* The control text as a status stanza, appended to out. */
-static int stanza(struct temper_buf *out, const char *control)
+int deb_stanza(struct temper_buf *out, const char *control)
 {
     size_t len = strlen(control);
     while (len > 0 && (control[len - 1] == '\n' || control[len - 1] == ' ')) {
@@ -223,7 +223,7 @@ static int write_pkg_db(struct deb_build *b, const struct deb_pkg *p, const char
     snprintf(info, sizeof info, "var/lib/dpkg/info/%s%s%s", p->name, same ? ":" : "",
              same ? p->arch : "");
     snprintf(sd, sizeof sd, "var/lib/dpkg/status.d/%s", p->name);
-    int rc = stanza(&s, p->control);
+    int rc = deb_stanza(&s, p->control);
     rc = rc == TEMPER_OK ? temper_rootfs_write(b->st, root, sd, s.data, s.len, 0644) : rc;
     char path[300];
     if (rc == TEMPER_OK && p->md5sums) {
@@ -246,10 +246,10 @@ static int write_status(struct deb_build *b, const struct deb_set *set, const ch
 {
     struct temper_buf s;
     temper_buf_init(&s, 0);
-    int rc = TEMPER_OK;
-    for (size_t i = 0; rc == TEMPER_OK && i < set->n; i++) {
+    int rc = b->base ? deb_base_status(b, set, &s) : TEMPER_OK;
+    for (size_t i = 0; rc == TEMPER_OK && !b->base && i < set->n; i++) {
         rc = i ? temper_buf_puts(&s, "\n") : TEMPER_OK;
-        rc = rc == TEMPER_OK ? stanza(&s, set->v[i].control) : rc;
+        rc = rc == TEMPER_OK ? deb_stanza(&s, set->v[i].control) : rc;
     }
     rc = rc == TEMPER_OK ? temper_rootfs_write(b->st, root, "var/lib/dpkg/status",
                                                s.data ? s.data : "", s.len, 0644)
@@ -301,8 +301,11 @@ int deb_install(struct deb_build *b, struct deb_set *set, const char *root,
         return temper_fail(b->st, TEMPER_ENOMEM, "out of memory");
     }
     int rc = deb_mkdirs(b->st, root);
-    if (rc == TEMPER_OK && b->s->conf->merged_usr) {
+    if (rc == TEMPER_OK && deb_merged_usr(b)) {
         rc = merged_usr(b, root);
+    }
+    if (rc == TEMPER_OK && b->base) {
+        rc = deb_base_prepare_root(b, root);
     }
     for (size_t i = 0; rc == TEMPER_OK && i < set->n; i++) {
         if (temper_stage_cancelled(b->st)) {

@@ -169,6 +169,9 @@ static bool prov_ok(const struct temper_dep *d, const struct temper_debprov *v)
 /* Is d met by what is selected already? */
 static bool satisfied(const struct res *x, const struct temper_dep *d)
 {
+    if (x->b->base && deb_base_satisfies(x->b->base, d) == 1) {
+        return true;
+    }
     const struct temper_debpkg *p = sel_find(x, d->name);
     if (p && temper_dep_version_ok(TEMPER_VSCHEME_DPKG, d, p->version)) {
         return true;
@@ -230,6 +233,14 @@ static const struct temper_debpkg *choose(struct res *x, const struct temper_dep
 {
     if (dep_foreign_arch(x, d)) {
         fail_at(x, d, "other architectures are not installed");
+        return NULL;
+    }
+    const struct deb_basepkg *bp = x->b->base ? deb_base_find(x->b->base, d->name) : NULL;
+    if (bp && !temper_dep_version_ok(TEMPER_VSCHEME_DPKG, d, bp->version)) {
+        char why[512];
+        snprintf(why, sizeof why, "the base image has %s %s (a base package is never "
+                 "replaced)", bp->name, bp->version);
+        fail_at(x, d, why);
         return NULL;
     }
     const struct temper_debpkg *best = NULL, *any_version = NULL, *ma_no = NULL;
@@ -343,6 +354,12 @@ static int install(struct res *x, const struct temper_debpkg *p)
                  RES_MAX_DEPTH);
         return TEMPER_ENOTFOUND;
     }
+    const struct deb_basepkg *bp = x->b->base ? deb_base_find(x->b->base, p->name) : NULL;
+    if (bp) {
+        snprintf(x->err, sizeof x->err, "%s %s would replace %s %s of the base image",
+                 p->name, p->version, bp->name, bp->version);
+        return TEMPER_ENOTFOUND;
+    }
     int rc = sel_add(x, p);
     if (rc != TEMPER_OK) {
         return rc;
@@ -365,6 +382,14 @@ static int root(struct res *x, const char *spec)
     if (rc == TEMPER_OK && d->n_groups != 1) {
         rc = temper_fail(x->b->st, TEMPER_EINVAL, "package '%s': expected NAME or NAME=VERSION",
                          spec);
+    }
+    for (size_t i = 0; rc == TEMPER_OK && x->b->base && i < d->n; i++) {
+        if (deb_base_satisfies(x->b->base, &d->v[i]) == 1) {
+            TEMPER_LOG_DEBUG(x->b->st, "%s: in the base image", spec);
+            temper_deps_free(d);
+            free(text);
+            return TEMPER_OK;
+        }
     }
     for (size_t i = 0; rc == TEMPER_OK && i < d->n; i++) {
         const struct temper_debpkg *p = choose(x, &d->v[i]);
@@ -510,7 +535,7 @@ int deb_resolve(struct deb_build *b, const struct deb_repo *r, struct deb_set *o
     if (rc == TEMPER_ENOTFOUND) {
         rc = temper_fail(b->st, TEMPER_ENOTFOUND, "%s: cannot install: %s",
                          b->req->def->name, x->err);
-    } else if (rc == TEMPER_OK && x->n == 0) {
+    } else if (rc == TEMPER_OK && x->n == 0 && !b->base) {
         rc = temper_fail(b->st, TEMPER_EINVAL, "%s: no packages to install",
                          b->req->def->name);
     }

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "deb.h"
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,4 +56,51 @@ int deb_add_packages(const char *distribution, const struct deb_repo *r,
         free(url);
     }
     return rc;
+}
+
+bool deb_merged_usr(const struct deb_build *b)
+{
+    return b->s->conf->merged_usr || (b->base && b->base->merged_usr);
+}
+
+/* linux/<goarch>[/<variant>] -> Debian architecture. */
+int deb_platform(struct deb_build *b, const char *plat)
+{
+    static const struct { const char *oci, *deb, *goarch, *variant; } map[] = {
+        { "linux/amd64", "amd64", "amd64", "" }, { "linux/arm64", "arm64", "arm64", "" },
+        { "linux/arm64/v8", "arm64", "arm64", "" }, { "linux/arm/v7", "armhf", "arm", "v7" },
+        { "linux/arm", "armhf", "arm", "v7" }, { "linux/arm/v5", "armel", "arm", "v5" },
+        { "linux/386", "i386", "386", "" }, { "linux/ppc64le", "ppc64el", "ppc64le", "" },
+        { "linux/s390x", "s390x", "s390x", "" }, { "linux/riscv64", "riscv64", "riscv64", "" },
+        { "linux/mips64le", "mips64el", "mips64le", "" },
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (strcmp(plat, map[i].oci) == 0) {
+            b->platform = map[i].oci;
+            snprintf(b->arch, sizeof b->arch, "%s", map[i].deb);
+            snprintf(b->goarch, sizeof b->goarch, "%s", map[i].goarch);
+            snprintf(b->govariant, sizeof b->govariant, "%s", map[i].variant);
+            return TEMPER_OK;
+        }
+    }
+    return temper_fail(b->st, TEMPER_EINVAL, "platform %s has no Debian architecture", plat);
+}
+
+/* "debian:bookworm" -> dist_id "debian", suite "bookworm" (unless set). */
+int deb_distribution(struct deb_build *b)
+{
+    const char *d = b->req->def->distribution;
+    const char *colon = d ? strchr(d, ':') : NULL;
+    size_t n = colon ? (size_t)(colon - d) : d ? strlen(d) : 0;
+    snprintf(b->dist_id, sizeof b->dist_id, "%.*s", (int)(n < 31 ? n : 31), d ? d : "debian");
+    if (!d) {
+        snprintf(b->dist_id, sizeof b->dist_id, "debian");
+    }
+    const char *suite = b->s->conf->suite ? b->s->conf->suite : colon ? colon + 1 : NULL;
+    if (!suite || !*suite || strchr(suite, '/') || strstr(suite, "..")) {
+        return temper_fail(b->st, TEMPER_EINVAL, "image %s: no valid suite (set `suite` or "
+                           "distribution = debian:RELEASE)", b->req->def->name);
+    }
+    b->suite = strdup(suite);
+    return b->suite ? TEMPER_OK : TEMPER_ENOMEM;
 }

@@ -13,6 +13,9 @@
  * `label` lines.  The manifest carries the base's name and digest
  * (org.opencontainers.image.base.*), and the image artifact carries the
  * base's packages so that a patched package rebuilds the customization.
+ * The definition's `packages =` (Debian/Ubuntu bases, with the `mirror`
+ * option) become one layer between the base's and the artifacts'
+ * (overlay_pkgs.c, builder_deb's code).
  *
  * Reproducible: no clock is read; created/history times are the request's
  * SOURCE_DATE_EPOCH and rewritten layers are written deterministically. */
@@ -40,6 +43,23 @@ static const struct temper_option ov_options[] = {
         "registry credentials: user:password or a token"),
     OPT(TEMPER_OPT_PATH, "docker_config", NULL, 0, docker_config, 0, 0,
         "a Docker config.json whose auths give the registry credentials"),
+    OPT(TEMPER_OPT_STR, "mirror", NULL, 0, deb.mirror, 0, 0,
+        "Debian or Ubuntu archive (http:// or https://) the definition's `packages` come "
+        "from; needed only by customizations that add packages"),
+    OPT(TEMPER_OPT_STR, "suite", NULL, 0, deb.suite, 0, 0,
+        "suite or codename of those packages; default: the RELEASE of the image's "
+        "distribution (debian:bookworm -> bookworm)"),
+    OPT(TEMPER_OPT_LIST, "components", "main", 0, deb.components, 0, 0,
+        "archive components whose Packages indexes are searched, in order"),
+    OPT(TEMPER_OPT_PATH, "keyring", NULL, 0, deb.keyring, 0, 0,
+        "OpenPGP keyring that signs the mirror's InRelease file, checked with gpgv"),
+    OPT(TEMPER_OPT_BOOL, "allow_unsigned", "false", 0, deb.allow_unsigned, 0, 0,
+        "use the mirror's InRelease without checking its signature (a trusted local mirror)"),
+    OPT(TEMPER_OPT_BOOL, "check_valid_until", "true", 0, deb.check_valid_until, 0, 0,
+        "refuse an InRelease past its Valid-Until date"),
+    OPT(TEMPER_OPT_PATH, "cache_dir", NULL, 0, deb.cache_dir, 0, 0,
+        "where indexes, .deb files and package layers are kept; default: the stage's cache "
+        "directory"),
     TEMPER_OPTION_END,
 };
 
@@ -227,9 +247,14 @@ static int open_base(struct temper_stage *st, const struct ov_conf *c,
     return rc;
 }
 
-static int add_packages(struct temper_artifact *art, const struct temper_artifact *base)
+/* The base's packages as the core recorded them, unless `packages =` made
+ * the overlay read the base's own dpkg database (ov_add_packages already
+ * added the base's packages then: each package once). */
+static int add_packages(struct temper_artifact *art, const struct temper_artifact *base,
+                        const struct temper_image_def *def)
 {
-    size_t n = base ? temper_artifact_package_count(base) : 0;
+    size_t n = base && !(def->packages && def->packages->n) ? temper_artifact_package_count(base)
+                                                             : 0;
     int rc = TEMPER_OK;
     for (size_t i = 0; rc == TEMPER_OK && i < n; i++) {
         rc = temper_artifact_add_package(art, temper_artifact_package(base, i));
@@ -248,6 +273,7 @@ struct build {
     struct temper_oci_config cfg;
     struct temper_oci_map ann;
     struct temper_oci_descriptor out;
+    struct temper_artifact *art;     /* the image artifact being filled */
 };
 
 static int layers(struct build *b, const char *platform)
@@ -258,6 +284,10 @@ static int layers(struct build *b, const char *platform)
         rc = rc == TEMPER_OK ? ov_stack_push(&b->stack, &b->base.m.layers[i],
                                              b->base.cfg.diff_ids.v[i], NULL)
                              : rc;
+    }
+    if (rc == TEMPER_OK) {
+        rc = ov_add_packages(b->st, b->conf, b->req, platform, &b->base, b->l, &b->stack,
+                             b->art);
     }
     for (size_t i = 0; rc == TEMPER_OK && i < b->ic->artifacts.n; i++) {
         struct ov_artifact a;
@@ -314,7 +344,7 @@ static int describe(struct build *b, struct temper_artifact *art, const char *pl
              : rc;
     rc = rc == TEMPER_OK ? temper_artifact_set(art, TEMPER_ATTR_REF, ref) : rc;
     rc = rc == TEMPER_OK ? temper_artifact_set(art, "base_digest", b->base.desc.digest) : rc;
-    rc = rc == TEMPER_OK ? add_packages(art, b->req->base) : rc;
+    rc = rc == TEMPER_OK ? add_packages(art, b->req->base, b->req->def) : rc;
     return rc == TEMPER_OK ? rc : temper_fail(b->st, rc, "image %s: %s", b->req->def->name,
                                               temper_rc_str(rc));
 }
@@ -339,6 +369,7 @@ static int ov_build(void *state, struct temper_stage *st, const struct temper_bu
                          "valid OCI tag", req->def->name);
     }
     rc = rc == TEMPER_OK ? open_base(st, b.conf, req, platform, &b.base) : rc;
+    b.art = art;
     rc = rc == TEMPER_OK ? temper_oci_layout_create(st, req->layout_dir, &b.l) : rc;
     rc = rc == TEMPER_OK ? layers(&b, platform) : rc;
     rc = rc == TEMPER_OK ? write_image(&b, ref) : rc;

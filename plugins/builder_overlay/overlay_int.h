@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <temper/temper.h>
+#include "../builder_deb/deb.h"
 
 /* [builder "overlay"] */
 struct ov_conf {
@@ -13,6 +14,7 @@ struct ov_conf {
     char *ca_file;
     char *credentials_file;
     char *docker_config;
+    struct deb_conf deb;         /* packages: mirror, suite, ... like builder_deb */
 };
 
 /* [build] of a customization */
@@ -70,5 +72,12 @@ void ov_stack_cleanup(struct ov_stack *s);
 int ov_add_artifact(struct temper_stage *st, const struct ov_conf *c, long long sde,
                     struct temper_oci_layout *dst, const struct ov_artifact *a,
                     const char *platform, struct ov_stack *stack);
+
+/* overlay_pkgs.c: the definition's `packages` as one layer on the base's
+ * (nothing when it has none); their packages and the base's onto art. */
+int ov_add_packages(struct temper_stage *st, const struct ov_conf *c,
+                    const struct temper_build_request *req, const char *platform,
+                    const struct ov_src *base, struct temper_oci_layout *l,
+                    struct ov_stack *stack, struct temper_artifact *art);
 
 #endif

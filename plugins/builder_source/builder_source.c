@@ -26,7 +26,20 @@
  * is the hardened runtime base of `packages` plus those packages, with the
  * staged files as a second layer (source_image.c).  The tarball, its
  * sha256, the patches and the build dependencies are recorded on the image
- * artifact (TEMPER_ATTR_BUILD_INPUTS) for the provenance. */
+ * artifact (TEMPER_ATTR_BUILD_INPUTS) for the provenance.
+ *
+ * alpine:* images (source_apk.c): the builder's `repositories` and `keys`
+ * instead of `mirror`; build_depends are apk dependencies (busybox gives
+ * /bin/sh), resolved, fetched and checked against the signed APKINDEX by
+ * builder_apk's code; a DT_NEEDED soname becomes the world entry so:SONAME
+ * of the runtime base (the APKINDEX p:so: provides pick the package, musl
+ * for libc.musl-x86_64.so.1).  Tested offline only, with an Alpine-format
+ * repository made by the test suite from Debian's busybox-static and musl
+ * (tests/lib/apk_from_deb.py): there is no Alpine mirror on the test machine.
+ *
+ *   github = OWNER/REPO           instead of tarball: the tag tarball of the
+ *   tag    = v{version}           repository the image's tracker watches,
+ *                                 through the API (source_github.c) */
 #include "config.h"
 #include "source.h"
 #include <errno.h>
@@ -40,8 +53,14 @@
 static const char *const compressions[] = { "gzip", "zstd", NULL };
 
 static const struct temper_option source_options[] = {
-    { TEMPER_OPT_STR, "mirror", NULL, TEMPER_OPT_REQUIRED, DEB_KEY(mirror), 0, 0, NULL,
-      "URL of the Debian archive the build root and the runtime base come from" },
+    { TEMPER_OPT_STR, "mirror", NULL, 0, DEB_KEY(mirror), 0, 0, NULL,
+      "URL of the Debian archive the build root and the runtime base of debian:* (and "
+      "other dpkg) images come from" },
+    { TEMPER_OPT_LIST, "repositories", NULL, 0, offsetof(struct source_conf, apk.repositories),
+      0, 0, NULL, "Alpine repository URLs (<url>/<arch>/APKINDEX.tar.gz) the build root and "
+      "the runtime base of alpine:* images come from" },
+    { TEMPER_OPT_LIST, "keys", NULL, 0, offsetof(struct source_conf, apk.keys), 0, 0, NULL,
+      "RSA public key files (PEM, as in /etc/apk/keys) that sign the Alpine indexes" },
     { TEMPER_OPT_STR, "suite", NULL, 0, DEB_KEY(suite), 0, 0, NULL,
       "suite or codename; default: the RELEASE of the image's distribution" },
     { TEMPER_OPT_LIST, "components", "main", 0, DEB_KEY(components), 0, 0, NULL,
@@ -71,6 +90,13 @@ static const struct temper_option source_options[] = {
       NULL, "address space limit of each process of the recipe; 0 = none" },
     { TEMPER_OPT_SIZE, "tmp_size", "1G", 0, offsetof(struct source_conf, tmp_size), 1 << 20,
       1LL << 40, NULL, "size of the tmpfs on /tmp inside the sandbox" },
+    { TEMPER_OPT_STR, "github_api", "https://api.github.com", 0,
+      offsetof(struct source_conf, github_api), 0, 0, NULL,
+      "GitHub API base for `github = OWNER/REPO` (GitHub Enterprise: "
+      "https://HOST/api/v3); https, or http on 127.0.0.1/localhost only" },
+    { TEMPER_OPT_PATH, "github_token_file", NULL, TEMPER_OPT_SECRET,
+      offsetof(struct source_conf, github_token_file), 0, 0, NULL,
+      "file whose first line is the GitHub token sent (as Bearer) to the API host only" },
     TEMPER_OPTION_END,
 };
 
@@ -80,14 +106,21 @@ static const struct temper_option source_image_options[] = {
     TEMPER_HARDEN_OPTIONS(struct source_image_conf, deb.harden),
     { TEMPER_OPT_ENUM, "compression", "gzip", 0, IMG_KEY(deb.compression), 0, 0, compressions,
       "layer compression" },
-    { TEMPER_OPT_STR, "tarball", NULL, TEMPER_OPT_REQUIRED, IMG_KEY(tarball), 0, 0, NULL,
+    { TEMPER_OPT_STR, "tarball", NULL, 0, IMG_KEY(tarball), 0, 0, NULL,
       "the release tarball: an http(s):// URL, a file:// URL or an absolute path; {name} and "
       "{version} are replaced by the image's name and accepted upstream version" },
+    { TEMPER_OPT_STR, "github", NULL, 0, IMG_KEY(github), 0, 0, NULL,
+      "instead of tarball: OWNER/REPO, the GitHub repository (the one the image's tracker "
+      "watches) whose tag `tag` is fetched through the API's tarball endpoint "
+      "(GET {github_api}/repos/OWNER/REPO/tarball/TAG, redirected to codeload)" },
+    { TEMPER_OPT_STR, "tag", "v{version}", 0, IMG_KEY(tag), 0, 0, NULL,
+      "the tag of `github`; {name} and {version} are replaced as in tarball" },
     { TEMPER_OPT_STR, "sha256", NULL, 0, IMG_KEY(sha256), 0, 0, NULL,
       "expected sha256 of the tarball; unset: recorded on the first fetch of a URL and "
       "enforced afterwards" },
     { TEMPER_OPT_LIST, "build_depends", NULL, 0, IMG_KEY(build_depends), 0, 0, NULL,
-      "Debian packages of the build root (the Essential set is always there)" },
+      "packages of the build root: Debian packages (the Essential set is always there), or "
+      "apk dependencies for alpine:* images (busybox for /bin/sh)" },
     { TEMPER_OPT_STR, "step", NULL, TEMPER_OPT_MULTI | TEMPER_OPT_REQUIRED, IMG_KEY(steps), 0,
       0, NULL, "a recipe step, run as /bin/sh -c STEP in the source tree; repeat the key, "
       "steps run in order; install into /staging (DESTDIR=/staging)" },
@@ -160,16 +193,70 @@ void source_deb_ctx(struct source_build *b, struct deb_build *d, struct temper_i
     snprintf(d->goarch, sizeof d->goarch, "%s", b->goarch);
 }
 
-static int source_open(struct temper_stage *st, const void *conf, void **state)
+/* The Debian side of the conf, when `mirror` is set. */
+static int open_deb(struct temper_stage *st, const struct source_conf *c)
 {
-    const struct source_conf *c = conf;
+    if (!c->deb.mirror) {
+        return c->apk.repositories.n ? TEMPER_OK
+                                     : temper_fail(st, TEMPER_EINVAL, "set `mirror` (Debian) "
+                                                   "or `repositories` and `keys` (Alpine)");
+    }
     if (!c->deb.keyring && !c->deb.allow_unsigned) {
         return temper_fail(st, TEMPER_EINVAL, "set `keyring` to the archive's OpenPGP keyring "
                            "(or allow_unsigned = yes for a trusted local mirror)");
     }
-    if (strncmp(c->deb.mirror, "http://", 7) != 0 && strncmp(c->deb.mirror, "https://", 8)) {
+    if (strncmp(c->deb.mirror, "http://", 7) != 0 && strncmp(c->deb.mirror, "https://", 8) != 0) {
         return temper_fail(st, TEMPER_EINVAL, "mirror %s: only http:// and https:// URLs",
                            c->deb.mirror);
+    }
+    return TEMPER_OK;
+}
+
+/* The Alpine side: repository URLs without a trailing '/', the keys. */
+static int open_apk(struct temper_stage *st, const struct source_conf *c,
+                    struct source_state *s)
+{
+    s->apk = c->apk; /* lists borrowed from the conf */
+    s->apk.max_package_size = c->max_tarball;
+    s->apk.max_index_size = 256ull << 20;
+    int rc = TEMPER_OK;
+    for (size_t i = 0; rc == TEMPER_OK && i < c->apk.repositories.n; i++) {
+        const char *u = c->apk.repositories.v[i];
+        size_t n = strlen(u);
+        while (n > 0 && u[n - 1] == '/') {
+            n--;
+        }
+        char *copy = strndup(u, n);
+        bool web = strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0;
+        rc = !copy ? TEMPER_ENOMEM : web ? source_strlist_push(&s->apk_urls, copy) : TEMPER_EINVAL;
+        free(copy);
+        rc = rc == TEMPER_EINVAL ? temper_fail(st, rc, "repository %s: not an http(s) URL", u)
+                                 : rc;
+    }
+    if (rc == TEMPER_OK && c->apk.repositories.n && !c->apk.keys.n) {
+        rc = temper_fail(st, TEMPER_EINVAL, "repositories need `keys` (the RSA public keys "
+                         "that sign their APKINDEX)");
+    }
+    return rc == TEMPER_OK && c->apk.keys.n ? apk_keys_load(st, &c->apk.keys, &s->keys) : rc;
+}
+
+static void source_close(void *state)
+{
+    struct source_state *s = state;
+    if (s) {
+        apk_keys_cleanup(&s->keys);
+        source_strlist_cleanup(&s->apk_urls);
+        free(s->deb.cache);
+        free(s);
+    }
+}
+
+static int source_open(struct temper_stage *st, const void *conf, void **state)
+{
+    const struct source_conf *c = conf;
+    int rc = open_deb(st, c);
+    if (rc != TEMPER_OK) {
+        return rc;
     }
     const char *cache = c->deb.cache_dir ? c->deb.cache_dir : temper_stage_cachedir(st);
     if (!cache) {
@@ -182,17 +269,13 @@ static int source_open(struct temper_stage *st, const void *conf, void **state)
     }
     s->deb.conf = &c->deb;
     s->conf = c;
+    rc = open_apk(st, c, s);
+    if (rc != TEMPER_OK) {
+        source_close(s);
+        return rc == TEMPER_ENOMEM ? temper_fail(st, rc, "out of memory") : rc;
+    }
     *state = s;
     return TEMPER_OK;
-}
-
-static void source_close(void *state)
-{
-    struct source_state *s = state;
-    if (s) {
-        free(s->deb.cache);
-        free(s);
-    }
 }
 
 /* Native builds only: the recipe runs on this machine. */
@@ -236,6 +319,12 @@ static int prepare(struct source_build *b)
                          "earlier build?): %s", b->work, strerror(errno));
     }
     b->epoch = b->req->source_date_epoch > 0 ? b->req->source_date_epoch : 0;
+    const char *dist = b->req->def->distribution;
+    b->alpine = dist && strncmp(dist, "alpine:", 7) == 0;
+    if (rc == TEMPER_OK && !b->alpine && !b->c->deb.mirror) {
+        rc = temper_fail(b->st, TEMPER_EINVAL, "image %s: distribution %s needs the "
+                         "builder's `mirror` (Debian)", b->req->def->name, dist ? dist : "unset");
+    }
     return rc;
 }
 
@@ -264,6 +353,7 @@ static void build_cleanup(struct source_build *b)
     source_strlist_cleanup(&b->files);
     source_strlist_cleanup(&b->needs);
     deb_set_cleanup(&b->bset);
+    source_apk_cleanup(&b->apk);
     temper_http_free(b->http);
     free(b->bdeps_base);
     free(b->work);
@@ -296,7 +386,7 @@ static int source_build(void *state, struct temper_stage *st,
     rc = rc == TEMPER_OK ? source_fetch(&b) : rc;
     rc = rc == TEMPER_OK ? source_extract(&b) : rc;
     rc = rc == TEMPER_OK ? source_patch(&b) : rc;
-    rc = rc == TEMPER_OK ? source_root(&b) : rc;
+    rc = rc == TEMPER_OK ? (b.alpine ? source_apk_root(&b) : source_root(&b)) : rc;
     rc = rc == TEMPER_OK ? source_steps(&b) : rc;
     rc = rc == TEMPER_OK ? source_select(&b) : rc;
     rc = rc == TEMPER_OK ? source_runtime_needs(&b) : rc;
@@ -328,7 +418,7 @@ TEMPER_PLUGIN(builder_source) = {
     .kind = TEMPER_KIND_BUILDER,
     .name = "source",
     .version = SOURCE_VERSION,
-    .summary = "upstream release tarballs compiled in a network-less sandbox on a Debian "
+    .summary = "upstream release tarballs compiled in a network-less sandbox on a Debian or Alpine "
                "build root, layered onto a hardened runtime base",
     .options = source_options,
     .conf_size = sizeof(struct source_conf),

@@ -12,6 +12,7 @@
 #define TEMPER_BUILDER_SOURCE_H
 
 #include "../builder_deb/deb.h"
+#include "../builder_apk/apk_int.h"
 #include <temper/sandbox.h>
 
 #define SOURCE_VERSION "0.1.0"
@@ -23,6 +24,7 @@
 /* [builder "x"] options: builder_deb's, then the sandbox's. */
 struct source_conf {
     struct deb_conf deb;
+    struct apk_conf apk;            /* repositories, keys: alpine:* images */
     long long timeout;              /* ms, per step */
     unsigned long long max_output;  /* bytes of each stream of a step */
     unsigned long long max_tarball;
@@ -30,12 +32,16 @@ struct source_conf {
     long long max_procs;
     unsigned long long max_memory;
     unsigned long long tmp_size;
+    char *github_api;               /* github = O/R: the API base */
+    char *github_token_file;
 };
 
 /* The image's [build] keys. */
 struct source_image_conf {
     struct deb_image_conf deb;      /* hardening, dev_packages, compression */
     char *tarball;                  /* URL template or local path */
+    char *github;                   /* OWNER/REPO (instead of tarball) */
+    char *tag;                      /* the tag of `github`, {version} expanded */
     char *sha256;
     struct temper_strlist build_depends;
     struct temper_strlist steps;
@@ -46,6 +52,18 @@ struct source_image_conf {
 struct source_state {
     struct deb_state deb;
     const struct source_conf *conf;
+    struct apk_conf apk;            /* alpine: conf->apk with its limits set */
+    struct apk_keys keys;           /* alpine: the keys that sign the indexes */
+    struct temper_strlist apk_urls; /* alpine: repositories, no trailing '/' */
+};
+
+/* Alpine builds (distribution alpine:*): builder_apk's code. */
+struct source_apk {
+    char arch[16];                  /* x86_64, aarch64 */
+    struct apk_repo *repos;
+    size_t n_repos;
+    struct apk_plan plan;           /* the build dependencies */
+    struct apk_unit *units;         /* fetched and checked (provenance) */
 };
 
 /* One build. */
@@ -71,12 +89,20 @@ struct source_build {
     char *bdeps_base;               /* mirror URL of the build dependencies */
     char **patch_sha;               /* sha256 of each patch */
     struct temper_strlist files;    /* staged paths that go into the image */
-    struct temper_strlist needs;    /* runtime packages found from ELF */
+    struct temper_strlist needs;    /* runtime packages found from ELF
+                                     * (alpine: package names and so:NAME) */
+    bool alpine;                    /* the image's distribution is alpine:* */
+    struct source_apk apk;
 };
 
 /* source_fetch.c: URL, download or copy, sha256 pinned/recorded, safe
  * extraction, patches. */
 int source_fetch(struct source_build *b);
+/* tpl with {name} and {version} replaced; *out new. */
+int source_expand(struct source_build *b, const char *tpl, char **out);
+/* source_github.c: `github = OWNER/REPO`: b->url (the API's tarball
+ * endpoint of the tag) downloaded into b->tarball. */
+int source_github_fetch(struct source_build *b);
 int source_extract(struct source_build *b);
 /* source_patch.c: apply every patch of the definition to the source tree. */
 int source_patch(struct source_build *b);
@@ -84,7 +110,22 @@ int source_patch(struct source_build *b);
 /* source_root.c: the build root from the build dependencies (cached), and
  * the recipe run in the sandbox. */
 int source_root(struct source_build *b);
+/* Remove a tree (nothing followed, read-only directories opened first). */
+void source_remove_tree(const char *dir);
 int source_steps(struct source_build *b);
+
+/* source_apk.c: the same for alpine:* images, from Alpine packages. */
+int source_apk_root(struct source_build *b);
+/* What `file`'s interpreter (a path) or DT_NEEDED soname needs at run time:
+ * the package owning the interpreter in the build root, or so:SONAME. */
+int source_apk_need(struct source_build *b, const char *file, const char *what);
+int source_apk_image(struct source_build *b, struct temper_oci_layout *l,
+                     struct temper_oci_descriptor *base, struct temper_artifact *a);
+/* "pkg:apk/alpine/NAME@VERSION?arch=ARCH" for build dependency i, and its URL
+ * and sha256 (NULL past the end). */
+char *source_apk_input(const struct source_build *b, size_t i, const char **url,
+                       const char **sha256);
+void source_apk_cleanup(struct source_apk *a);
 
 /* source_elf.c */
 struct source_elf {

@@ -24,7 +24,7 @@
 
 #define STATE_PREFIX "tarball-sha256 "
 
-static int expand(struct source_build *b, const char *tpl, char **out)
+int source_expand(struct source_build *b, const char *tpl, char **out)
 {
     struct temper_buf u;
     temper_buf_init(&u, 8192);
@@ -40,7 +40,7 @@ static int expand(struct source_build *b, const char *tpl, char **out)
             rc = temper_buf_puts(&u, d->version);
             p += 8;
         } else {
-            rc = temper_fail(b->st, TEMPER_EINVAL, "image %s: tarball %s: unknown or unset "
+            rc = temper_fail(b->st, TEMPER_EINVAL, "image %s: %s: unknown or unset "
                              "placeholder at '%.20s' (known: {name}, {version} when the image "
                              "has an accepted version)", d->name, tpl, p);
         }
@@ -133,14 +133,19 @@ static int check_sha(struct source_build *b)
 int source_fetch(struct source_build *b)
 {
     const char *tpl = b->ic->tarball;
-    int rc = expand(b, tpl, &b->url);
-    b->tarball = rc == TEMPER_OK ? temper_strdupf("%s/tarball", b->work) : NULL;
-    rc = rc == TEMPER_OK && !b->tarball ? TEMPER_ENOMEM : rc;
+    if (!tpl == !b->ic->github) {
+        return temper_fail(b->st, TEMPER_EINVAL, "image %s: set either `tarball` or `github` "
+                           "(OWNER/REPO)", b->req->def->name);
+    }
+    b->tarball = temper_strdupf("%s/tarball", b->work);
+    int rc = !b->tarball ? TEMPER_ENOMEM : tpl ? source_expand(b, tpl, &b->url) : TEMPER_OK;
     if (rc != TEMPER_OK) {
         return rc;
     }
     (void)unlink(b->tarball);
-    if (strncmp(b->url, "http://", 7) == 0 || strncmp(b->url, "https://", 8) == 0) {
+    if (!tpl) {
+        rc = source_github_fetch(b);
+    } else if (strncmp(b->url, "http://", 7) == 0 || strncmp(b->url, "https://", 8) == 0) {
         rc = download(b);
     } else if (strncmp(b->url, "file:///", 8) == 0 || b->url[0] == '/') {
         rc = copy_local(b, b->url + (b->url[0] == '/' ? 0 : 7), b->tarball);

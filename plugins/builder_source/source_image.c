@@ -188,6 +188,9 @@ static int need(struct source_build *b, char **lists, const char *file, const ch
     if (!slash && staged_basename(b, name)) {
         return TEMPER_OK;
     }
+    if (b->alpine) {
+        return source_apk_need(b, file, what);
+    }
     if (owner_of(b, lists, name, &pkg) != TEMPER_OK) {
         return temper_fail(b->st, TEMPER_ENOTFOUND, "image %s: /%s needs %s, which no build "
                            "dependency ships (add its package to build_depends)",

@@ -192,6 +192,13 @@ static int build_inputs(struct source_build *b, const char *distro, struct tempe
         free(name);
         free(puri);
     }
+    for (size_t i = 0; rc == TEMPER_OK && b->alpine && i < b->apk.plan.n; i++) {
+        const char *url = NULL, *sha = NULL;
+        char *name = source_apk_input(b, i, &url, &sha);
+        rc = name ? rc : TEMPER_ENOMEM;
+        put_input(&rc, arr, name, url, sha);
+        free(name);
+    }
     const char *js = rc == TEMPER_OK ? json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
                                                                        JSON_C_TO_STRING_NOSLASHESCAPE)
                                      : NULL;
@@ -201,9 +208,25 @@ static int build_inputs(struct source_build *b, const char *distro, struct tempe
     return rc;
 }
 
+/* alpine:* images: builder_apk's runtime base (source_apk.c), the layer. */
+static int image_alpine(struct source_build *b, struct temper_oci_layout *l, const char *ref,
+                        struct temper_oci_descriptor *out, struct temper_artifact *a)
+{
+    struct temper_oci_descriptor base;
+    memset(&base, 0, sizeof base);
+    int rc = source_apk_image(b, l, &base, a);
+    rc = rc == TEMPER_OK ? stack(b, l, &base, ref, out) : rc;
+    rc = rc == TEMPER_OK ? build_inputs(b, "alpine", a) : rc;
+    temper_oci_descriptor_cleanup(&base);
+    return rc;
+}
+
 int source_image(struct source_build *b, struct temper_oci_layout *l, const char *ref,
                  struct temper_oci_descriptor *out, struct temper_artifact *a)
 {
+    if (b->alpine) {
+        return image_alpine(b, l, ref, out, a);
+    }
     struct temper_strlist pk = { 0 };
     const struct temper_strlist *defp = b->req->def->packages;
     int rc = TEMPER_OK;

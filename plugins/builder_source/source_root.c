@@ -63,15 +63,29 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
     (void)sb;
     (void)ftw;
     if (flag == FTW_DP) {
-        (void)chmod(path, 0700);
         return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
     }
     return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
 }
 
-static void remove_tree(const char *dir)
+/* Directories without write permission (var/empty is 0555) are opened up
+ * first: a post-order walk could not empty them. */
+static int unlock(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
-    (void)nftw(dir, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+    (void)ftw;
+    if (flag == FTW_D && !(sb->st_mode & S_IWUSR)) {
+        (void)chmod(path, 0700);
+    }
+    return 0;
+}
+
+void source_remove_tree(const char *dir)
+{
+    struct stat sb;
+    if (dir && lstat(dir, &sb) == 0) {
+        (void)nftw(dir, unlock, 32, FTW_PHYS);
+        (void)nftw(dir, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+    }
 }
 
 /* Unpack the build dependencies into tmp and make the mount points. */
@@ -79,7 +93,7 @@ static int make_root(struct source_build *b, struct deb_build *d, const struct d
                      const char *tmp)
 {
     struct deb_owners *own = NULL;
-    remove_tree(tmp);
+    source_remove_tree(tmp);
     int rc = deb_fetch(d, r, &b->bset);
     rc = rc == TEMPER_OK ? deb_install(d, &b->bset, tmp, &own) : rc;
     deb_owners_free(own);
@@ -125,7 +139,7 @@ int source_root(struct source_build *b)
             errno != ENOTEMPTY) {
             rc = temper_fail(b->st, TEMPER_EIO, "cannot rename %s: %s", tmp, strerror(errno));
         }
-        remove_tree(tmp); /* left only when another build won the rename */
+        source_remove_tree(tmp); /* left only when another build won the rename */
     }
     deb_repo_cleanup(&r);
     free(d.suite);

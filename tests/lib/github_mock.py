@@ -54,6 +54,14 @@ Control (not counted):
                    a build script that pipes a download into a shell (what the
                    guard must stop)
       require_auth "Bearer ...": any other Authorization gets 401
+
+Tag tarballs (only with --tarballs DIR): GET /repos/O/R/tarball/REF answers
+302 with Location on this server's codeload-shaped path
+/_codeload/O/R/legacy.tar.gz/refs/tags/REF (like api.github.com ->
+codeload.github.com), which serves DIR/O/R/REF.tar.gz (404 when absent).
+The API request spends the budget and honours require_auth; the codeload
+request does neither (it is another host on GitHub) and is listed in the
+stats like any request.
 """
 import argparse
 import ast
@@ -63,6 +71,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -81,6 +90,11 @@ TEMPLATE = [("Server", "GitHub.com"), ("Content-Type", "application/json; charse
             ("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP, Accept-Encoding"),
             ("X-GitHub-Media-Type", "github.v3; format=json"),
             ("x-github-api-version-selected", "2022-11-28")]
+
+
+NAME = r"([A-Za-z0-9][A-Za-z0-9._-]{0,99})"
+TARBALL = re.compile(r"^/repos/%s/%s/tarball/%s$" % (NAME, NAME, NAME))
+CODELOAD = re.compile(r"^/_codeload/%s/%s/legacy\.tar\.gz/refs/tags/%s$" % (NAME, NAME, NAME))
 
 
 def compact(obj):
@@ -126,6 +140,7 @@ class State:
         self.rate = {"limit": 5000, "remaining": 4639, "reset": int(time.time()) + 3600}
         self.secondary, self.faults = [], []
         self.require_auth = None
+        self.tarballs = None
         self.reset_stats()
         self.load(data)
 
@@ -425,6 +440,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.target_key = norm_key(path, query)
         if path.startswith("/_mock/"):
             return self.control(path)
+        if st.tarballs and path.startswith("/_codeload/"):
+            return self.codeload(path)
         with st.lock:
             st.stats["count"] += 1
             st.stats["paths"][self.target_key] = st.stats["paths"].get(self.target_key, 0) + 1
@@ -476,6 +493,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if st.require_auth and self.headers.get("Authorization") != st.require_auth:
             return self.json_reply(401, {"message": "Bad credentials",
                                          "documentation_url": DOCS})
+        if st.tarballs and TARBALL.match(path):
+            return self.tarball_redirect(TARBALL.match(path))
         if path == "/rate_limit":
             with st.lock:
                 hdrs = st.rate_headers()
@@ -507,6 +526,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if fault:
             return self.faulty(fault, headers + rh, body)
         self.send(status, headers + rh, body, True, gz_body)
+
+    def tarball_redirect(self, m):
+        ok, rh = self.server.state.spend()
+        if not ok:
+            return self.send(403, TEMPLATE + rh, compact({"message": "API rate limit exceeded",
+                                                          "documentation_url": DOCS}))
+        loc = "http://127.0.0.1:%d/_codeload/%s/%s/legacy.tar.gz/refs/tags/%s" % (
+            self.server.server_address[1], m.group(1), m.group(2), m.group(3))
+        self.send(302, [("Location", loc)] + rh, b"", False)
+
+    def codeload(self, path):
+        m = CODELOAD.match(path)
+        f = os.path.join(self.server.state.tarballs, m.group(1), m.group(2),
+                         m.group(3) + ".tar.gz") if m else None
+        if not f or not os.path.isfile(f):
+            return self.send(404, [("Content-Type", "text/plain")], b"404: Not Found\n", False)
+        with open(f, "rb") as fh:
+            body = fh.read()
+        self.send(200, [("Content-Type", "application/x-gzip"),
+                        ("Content-Disposition", "attachment; filename=%s-%s-%s.tar.gz"
+                         % (m.group(1), m.group(2), m.group(3)))], body, False)
 
     def secondary(self, s):
         msg = "You have exceeded a secondary rate limit. Please wait a few minutes before you " \
@@ -645,9 +685,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
     ap.add_argument("--scenario")
+    ap.add_argument("--tarballs")
     args = ap.parse_args()
     srv = Server(("127.0.0.1", 0), Handler)
     srv.state = State(args.data)
+    srv.state.tarballs = args.tarballs
     if args.scenario:
         with open(args.scenario, encoding="utf-8") as f:
             srv.state.apply(json.load(f))

@@ -143,17 +143,7 @@ tap_check "temper test: the patched program runs inside the image (exit $rc)" \
     grep -q '^PASS  command/runs$' "$T/test.out"
 grep -q "runtime package libc6" "$T/err"
 tap_check "libc.so.6 of the ELF NEEDED entries mapped to libc6" [ $? -eq 0 ]
-"$PYTHON3" - "$T/o1" > "$T/layers" <<'PY'
-import json, sys, tarfile, os
-lay = sys.argv[1]
-idx = json.load(open(os.path.join(lay, "index.json")))
-blob = lambda d: os.path.join(lay, "blobs", "sha256", d.split(":")[1])
-man = json.load(open(blob(idx["manifests"][0]["digest"])))
-for i, l in enumerate(man["layers"]):
-    with tarfile.open(blob(l["digest"])) as t:
-        for m in t.getmembers():
-            print(i, m.name, m.uid, m.mtime)
-PY
+"$PYTHON3" "$TEMPER_SRCDIR/tests/lib/source_test.py" layers "$T/o1" > "$T/layers"
 tap_check "two layers: the hardened base, then only the selected staged files" \
     sh -c "grep -q '^1 usr/bin/hello 0 ' '$T/layers' && ! grep -q '^1 usr/share' '$T/layers' && \
            [ \$(awk '\$1==1' '$T/layers' | wc -l) -eq 3 ]"
@@ -199,16 +189,11 @@ else
 fi
 
 # ---- hostile recipes ----
-PORT=$("$PYTHON3" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$PYTHON3" -c "
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('127.0.0.1', $PORT)); s.listen(5)
-while True:
-    c, _ = s.accept(); open('$T/connected', 'w').write('yes'); c.close()
-" &
+"$PYTHON3" "$TEMPER_SRCDIR/tests/lib/source_test.py" listen "$T/connected" > "$T/lport" &
 LPID=$!
-sleep 0.3
+i=0
+while ! grep -q PORT "$T/lport" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+PORT=$(awk '/PORT/ { print $2 }' "$T/lport")
 image net "$T/hello-1.0.tar.gz" "sha256 = $SHA" "bash -c 'exec 3<>/dev/tcp/127.0.0.1/$PORT && echo connected'"
 build net -o "$T/onet" >/dev/null; rc=$?
 tap_check "a step that reaches for the network fails the build (exit $rc)" [ $rc -eq 1 ]

@@ -3,13 +3,17 @@
  * harness (real loader and option code), hands the image artifact it
  * emitted to attest_slsa with a run record, and prints the provenance
  * statement on stdout.  Settings come from the environment: SRC_MIRROR,
- * SRC_KEYRING, SRC_CACHE, SRC_SUITE, SRC_TARBALL, SRC_PATCH, SRC_WORK.
+ * SRC_KEYRING, SRC_CACHE, SRC_SUITE, SRC_TARBALL, SRC_PATCH, SRC_WORK; with
+ * SRC_REPOS and SRC_KEYS set instead of SRC_MIRROR and SRC_KEYRING, an
+ * alpine:v3.19 image of tests/plugins/builder_source_alpine.sh (its
+ * release ships a prebuilt musl program that the recipe installs).
  * Exit 0 with the statement, 1 with the reason on stderr. */
 #include "config.h"
 #include <temper/temper.h>
 #include <temper/attest.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "tests/lib/plugin_harness.h"
 
 static const char *env(const char *k)
@@ -39,12 +43,24 @@ static struct temper_artifact *build(struct ph *h)
     char *patch = temper_strdupf("patch=%s", env("SRC_PATCH"));
     char *dist = temper_strdupf("debian:%s", env("SRC_SUITE"));
     char *layout = temper_strdupf("%s/layout", env("SRC_WORK"));
+    bool alpine = getenv("SRC_REPOS") != NULL;
+    if (alpine) {
+        free(mirror);
+        free(keyring);
+        free(dist);
+        mirror = temper_strdupf("repositories=%s", env("SRC_REPOS"));
+        keyring = temper_strdupf("keys=%s", env("SRC_KEYS"));
+        dist = strdup("alpine:v3.19");
+    }
     const char *kv[] = { mirror, keyring, cache, NULL };
     const char *ikv[] = { tarball, patch, "build_depends=gcc make libc6-dev",
                           "step=make CC=gcc", "step=make install DESTDIR=/staging",
                           "install=/usr/bin/*", NULL };
+    const char *akv[] = { tarball, patch, "build_depends=busybox musl",
+                          "step=mkdir -p /staging/usr/bin && cp hello /staging/usr/bin/",
+                          "install=/usr/bin/*", NULL };
     char *pk[] = { "base-files", NULL };
-    struct temper_strlist packages = { 1, pk };
+    struct temper_strlist packages = { alpine ? 0 : 1, pk };
     const char *plat[] = { "linux/amd64", NULL };
     struct temper_image_def def = { .size = sizeof def, .name = "hello", .distribution = dist,
                                     .packages = &packages };
@@ -57,7 +73,8 @@ static struct temper_artifact *build(struct ph *h)
     int rc = ph_load(h, TEMPER_KIND_BUILDER, "source", kv, &err);
     rc = rc == TEMPER_OK ? ph_open(h) : rc;
     const struct temper_builder_ops *ops = rc == TEMPER_OK ? ph_ops(h) : NULL;
-    rc = rc == TEMPER_OK ? ph_fill(ops->image_options, ops->image_conf_size, ikv, &iconf, &err)
+    rc = rc == TEMPER_OK ? ph_fill(ops->image_options, ops->image_conf_size,
+                                   alpine ? akv : ikv, &iconf, &err)
                          : rc;
     req.image_conf = iconf;
     rc = rc == TEMPER_OK ? ops->build(h->state, h->st, &req) : rc;

@@ -59,7 +59,7 @@ tap_check "app went through every stage ($stages)" [ "$stages" = "builder.deb at
 q "select detail from stage_results where run_id = 2 and stage = 'signer.release'" | grep -q '"type":6'
 tap_check "and was signed" [ $? -eq 0 ]
 pk=$(q "select group_concat(name, ' ') from build_packages where build_id = (select max(build_id) from build_packages)")
-tap_check "app's packages recorded ($pk)" [ "$pk" = "appbin" ]
+tap_check "app's packages recorded, its base's too ($pk)" [ "$pk" = "appbin basefiles" ]
 tap_check "the cascade job says why" \
     [ "$(q "select json_extract(change, '\$[0].base') || ' ' || reason from jobs where image = 'app'")" = "base base" ]
 
