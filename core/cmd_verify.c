@@ -117,47 +117,6 @@ out:
     return buf;
 }
 
-/* The image a layout reference names: by digest, by tag, or the only one. */
-static int layout_image(const struct temper_oci_layout *l, const char *sel,
-                        char digest[TEMPER_DIGEST_STR_LEN])
-{
-    const struct temper_oci_index *x = temper_oci_layout_index(l);
-    const char *found = NULL;
-    if (sel && strncmp(sel, "sha256:", 7) == 0) {
-        found = temper_oci_digest_valid(sel) ? sel : NULL;
-    }
-    for (size_t i = 0; !found && x && i < x->n_manifests; i++) {
-        const struct temper_oci_descriptor *d = &x->manifests[i];
-        const char *ref = temper_oci_map_get(&d->annotations, TEMPER_OCI_ANN_REF_NAME);
-        if (sel && ref && strcmp(ref, sel) == 0) {
-            found = d->digest;
-        }
-    }
-    for (size_t i = 0; !sel && x && i < x->n_manifests; i++) {
-        const struct temper_oci_descriptor *d = &x->manifests[i];
-        const char *at = d->artifact_type ? d->artifact_type : "";
-        const char *ref = temper_oci_map_get(&d->annotations, TEMPER_OCI_ANN_REF_NAME);
-        size_t rl = ref ? strlen(ref) : 0;
-        if (strstr(at, "cosign") ||
-            (rl > 4 && (strcmp(ref + rl - 4, ".sig") == 0 || strcmp(ref + rl - 4, ".att") == 0))) {
-            continue;
-        }
-        if (found && strcmp(found, d->digest) != 0) {
-            fprintf(stderr, "temper: verify: %s holds several images: name one (oci:DIR:TAG)\n",
-                    temper_oci_layout_path(l));
-            return TEMPER_EXIT_USAGE;
-        }
-        found = d->digest;
-    }
-    if (!found) {
-        fprintf(stderr, "temper: verify: %s: no image %s\n", temper_oci_layout_path(l),
-                sel ? sel : "in index.json");
-        return TEMPER_EXIT_FAIL;
-    }
-    memcpy(digest, found, strlen(found) + 1);
-    return TEMPER_EXIT_OK;
-}
-
 /* Every blob of the image matches its digest; a mismatch is a verdict. */
 static int check_tree(struct temper_stage *st, const struct temper_oci_layout *l,
                       const struct temper_oci_descriptor *d, int depth, char **failure)
@@ -195,29 +154,21 @@ static int check_tree(struct temper_stage *st, const struct temper_oci_layout *l
     return rc;
 }
 
-static int verify_layout(struct temper_stage *st, const char *spec, const char *pem,
+static int verify_layout(struct temper_stage *st, const char *ref, const char *pem,
                          struct verify_out *o)
 {
-    char *dir = strdup(spec);
     struct temper_oci_layout *l = NULL;
     struct temper_oci_descriptor img;
-    memset(&img, 0, sizeof img);
-    if (!dir) {
-        return TEMPER_EXIT_FAIL;
+    /* by digest, by tag, or the only image (temper_oci_layout_open_ref);
+     * a malformed reference or a layout of several images is a usage error */
+    int rc = temper_oci_layout_open_ref(st, ref, 0, &l, &img);
+    int code = rc == TEMPER_OK       ? TEMPER_EXIT_OK
+               : rc == TEMPER_EINVAL ? TEMPER_EXIT_USAGE
+                                     : TEMPER_EXIT_FAIL;
+    if (code == TEMPER_EXIT_OK) {
+        memcpy(o->digest, img.digest, sizeof img.digest);
     }
-    char *sel = strpbrk(dir, ":@");
-    if (sel) {
-        *sel++ = '\0';
-    }
-    int code = TEMPER_EXIT_FAIL;
-    if (!*dir || (sel && !*sel)) {
-        fprintf(stderr, "temper: verify: bad layout reference 'oci:%s'\n", spec);
-        code = TEMPER_EXIT_USAGE;
-    } else if (temper_oci_layout_open(st, dir, &l) == TEMPER_OK) {
-        code = layout_image(l, sel, o->digest);
-    }
-    if (code == TEMPER_EXIT_OK && temper_oci_layout_describe(st, l, o->digest, &img) == TEMPER_OK &&
-        check_tree(st, l, &img, 0, &o->failure) == TEMPER_OK) {
+    if (code == TEMPER_EXIT_OK && check_tree(st, l, &img, 0, &o->failure) == TEMPER_OK) {
         struct temper_sigstore_fetch f;
         temper_sigstore_layout_fetch(l, &f);
         code = temper_sigstore_verify(st, pem, o->digest, &f, &o->verdict, &o->rep) == TEMPER_OK
@@ -228,7 +179,6 @@ static int verify_layout(struct temper_stage *st, const char *spec, const char *
     }
     temper_oci_descriptor_cleanup(&img);
     temper_oci_layout_free(l);
-    free(dir);
     return code;
 }
 
@@ -296,7 +246,7 @@ int cmd_verify(int argc, char **argv)
     char *pem = read_key(a.key);
     struct temper_stage *st = temper_stage_new(NULL, "verify");
     int code = !pem || !st ? TEMPER_EXIT_FAIL
-               : layout    ? verify_layout(st, a.ref + 4, pem, &o)
+               : layout    ? verify_layout(st, a.ref, pem, &o)
                            : temper_verify_registry(st, a.ref, pem, &a.reg, &o);
     if (code == TEMPER_EXIT_OK) {
         code = report(&a, &o);

@@ -66,7 +66,8 @@ static int job_tags(struct prun *r, struct pstage *ps, char ***tags, size_t *n)
         version = temper_artifact_get(in->change, TEMPER_ATTR_NEW_VERSION);
     }
     char *err = NULL;
-    int rc = temper_tags_expand(in->tags, in->n_tags, version, in->variant, tags, n, &err);
+    int rc = temper_tags_expand(ps->st, in->tags, in->n_tags, in->def ? in->def->name : NULL,
+                                version, in->variant, tags, n, &err);
     if (rc != TEMPER_OK) {
         rc = temper_fail(ps->st, rc, "%s", err ? err : temper_rc_str(rc));
     }

@@ -6,6 +6,7 @@
 #include <temper/buf.h>
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,84 +168,168 @@ bad:
 
 /* ---- tag templates ---------------------------------------------------------- */
 
-/* major, minor and patch of a version ("v3.11.7-1" -> "3", "11", "7"). */
-static void split_version(const char *v, char parts[3][32])
+/* A template whose placeholder has no value ({version} of an image without a
+ * version, {minor} of version "7", {image} without a name) is SKIPPED, not an
+ * error: a publish still moves the tags it can ("latest", literal tags), and
+ * the caller logs the note.  Refusing the whole publish because one of
+ * several templates does not apply to this image would only block images
+ * that have no version (tracked by digest, distribution snapshots).  What
+ * the template itself gets wrong (unknown placeholder, unclosed '{', a tag
+ * that is empty or too long) is an error. */
+
+#define TAG_PART_MAX 32
+
+struct tag_vars {
+    const char *image;
+    const char *version;            /* leading 'v' dropped; "" when none */
+    char part[3][TAG_PART_MAX];     /* major, minor, patch ("" when absent) */
+    const char *variant;            /* "" for the runtime variant */
+};
+
+static void tag_vars_init(struct tag_vars *v, const char *image, const char *version,
+                          const char *variant)
 {
-    memset(parts, 0, 3 * 32);
-    if (v[0] == 'v' || v[0] == 'V') {
-        v++;
+    memset(v, 0, sizeof *v);
+    version = version ? version : "";
+    if ((version[0] == 'v' || version[0] == 'V') && isdigit((unsigned char)version[1])) {
+        version++;
     }
-    for (int k = 0; k < 3; k++) {
-        size_t n = strspn(v, "0123456789");
-        if (n == 0 || n >= 32) {
-            return;
+    v->image = image ? image : "";
+    v->version = version;
+    const char *p = version;
+    for (int i = 0; i < 3 && isdigit((unsigned char)*p); i++) {
+        size_t n = strspn(p, "0123456789");
+        if (n >= TAG_PART_MAX) {
+            break;
         }
-        memcpy(parts[k], v, n);
-        if (v[n] != '.') {
-            return;
+        memcpy(v->part[i], p, n);
+        p += n;
+        if (*p != '.') {
+            break;
         }
-        v += n + 1;
+        p++;
     }
+    v->variant = variant && strcmp(variant, "runtime") != 0 ? variant : "";
 }
 
-static const char *placeholder(const char *name, size_t n, const char *image,
-                               const char *version, const char *variant, char parts[3][32])
+/* Value of a placeholder; NULL when unknown, "" when it has no value. */
+static const char *tag_var(const struct tag_vars *v, const char *name, size_t len)
 {
     static const char *const names[] = { "version", "major", "minor", "patch", "image",
                                          "variant" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strlen(names[i]) != n || memcmp(names[i], name, n) != 0) {
+        if (strlen(names[i]) != len || memcmp(names[i], name, len) != 0) {
             continue;
         }
         switch (i) {
-        case 0: return version;
-        case 1: case 2: case 3:
-            return version && parts[i - 1][0] ? parts[i - 1] : NULL;
-        case 4: return image;
-        default: return variant ? variant : "";
+        case 0: return v->version;
+        case 1: case 2: case 3: return v->part[i - 1];
+        case 4: return v->image;
+        default: return v->variant;
         }
     }
     return NULL;
 }
 
-int temper_tag_expand(const char *tmpl, const char *image, const char *version,
-                      const char *variant, char **out)
+/* The template into b; *missing = the first placeholder without a value. */
+static int tag_fill(const struct tag_vars *v, const char *t, struct temper_buf *b,
+                    char missing[16], char **note)
 {
+    bool uses_variant = false;
+    for (const char *p = t; *p;) {
+        if (*p != '{') {
+            size_t n = strcspn(p, "{");
+            int rc = temper_buf_append(b, p, n);
+            if (rc != TEMPER_OK) {
+                return rc;
+            }
+            p += n;
+            continue;
+        }
+        const char *end = strchr(p, '}');
+        size_t len = end ? (size_t)(end - p - 1) : 0;
+        const char *val = end ? tag_var(v, p + 1, len) : NULL;
+        if (!val) {
+            *note = temper_strdupf("tag template '%s': %s", t,
+                                   end ? "unknown placeholder (use {version} {major} {minor} "
+                                         "{patch} {image} {variant})"
+                                       : "unclosed '{'");
+            return TEMPER_EINVAL;
+        }
+        bool is_variant = len == 7 && memcmp(p + 1, "variant", 7) == 0;
+        uses_variant = uses_variant || is_variant;
+        if (!*val && !is_variant && !missing[0]) {
+            snprintf(missing, 16, "%.*s", (int)len, p + 1);
+        }
+        int rc = temper_buf_puts(b, val);
+        if (rc != TEMPER_OK) {
+            return rc;
+        }
+        p = end + 1;
+    }
+    return !uses_variant && *v->variant ? temper_buf_printf(b, "-%s", v->variant) : TEMPER_OK;
+}
+
+/* Make b a valid tag in place; TEMPER_EINVAL when empty or too long. */
+static int tag_sanitize(struct temper_buf *b)
+{
+    while (b->len > 0 && (b->data[b->len - 1] == '-' || b->data[b->len - 1] == '.')) {
+        b->data[--b->len] = '\0'; /* "{version}-{variant}" of the runtime variant */
+    }
+    if (b->len == 0 || b->len > TEMPER_REGISTRY_TAG_MAX) {
+        return TEMPER_EINVAL;
+    }
+    for (size_t i = 0; i < b->len; i++) {
+        unsigned char c = (unsigned char)b->data[i];
+        bool ok = c < 0x80 && (isalnum(c) || c == '_' || (i > 0 && (c == '.' || c == '-')));
+        if (!ok) {
+            b->data[i] = '_';
+        }
+    }
+    return TEMPER_OK;
+}
+
+int temper_tag_template_expand(const char *tmpl, const char *image, const char *version,
+                               const char *variant, char **out, char **note)
+{
+    struct tag_vars v;
     struct temper_buf b;
-    char parts[3][32];
-    bool used_variant = false;
-    int rc = TEMPER_OK;
+    char missing[16] = "";
     *out = NULL;
+    *note = NULL;
     if (!tmpl) {
         return TEMPER_EINVAL;
     }
-    temper_buf_init(&b, 1024);
-    split_version(version ? version : "", parts);
-    for (const char *p = tmpl; rc == TEMPER_OK && *p; p++) {
-        const char *end = *p == '{' ? strchr(p, '}') : NULL;
-        if (!end) {
-            rc = *p == '{' || *p == '}' ? TEMPER_EINVAL : temper_buf_append(&b, p, 1);
-            continue;
-        }
-        const char *v = placeholder(p + 1, (size_t)(end - p - 1), image, version, variant,
-                                    parts);
-        used_variant = used_variant || (size_t)(end - p - 1) == 7;
-        rc = v ? temper_buf_puts(&b, v) : TEMPER_EINVAL;
-        p = end;
-    }
-    if (rc == TEMPER_OK && !used_variant && variant && variant[0] &&
-        strcmp(variant, "runtime") != 0) {
-        rc = temper_buf_printf(&b, "-%s", variant);
-    }
-    if (rc == TEMPER_OK && !temper_registry_tag_valid(b.data ? b.data : "")) {
+    tag_vars_init(&v, image, version, variant);
+    temper_buf_init(&b, TEMPER_REGISTRY_TAG_MAX * 4);
+    int rc = tag_fill(&v, tmpl, &b, missing, note);
+    if (rc == TEMPER_OK && missing[0]) {
+        *note = temper_strdupf("tag template '%s' skipped: no value for {%s} (version %s)",
+                               tmpl, missing, *v.version ? v.version : "unknown");
+        rc = *note ? TEMPER_OK : TEMPER_ENOMEM;
+    } else if (rc == TEMPER_OK && tag_sanitize(&b) != TEMPER_OK) {
+        *note = temper_strdupf("tag template '%s' gives an empty tag or one over %d bytes",
+                               tmpl, TEMPER_REGISTRY_TAG_MAX);
         rc = TEMPER_EINVAL;
-    }
-    if (rc == TEMPER_OK) {
+    } else if (rc == TEMPER_OK) {
         *out = temper_buf_take(&b, NULL);
         rc = *out ? TEMPER_OK : TEMPER_ENOMEM;
+    } else if (rc == TEMPER_ELIMIT) {
+        *note = temper_strdupf("tag template '%s' expands to more than %d bytes", tmpl,
+                               TEMPER_REGISTRY_TAG_MAX);
+        rc = TEMPER_EINVAL;
     }
     temper_buf_cleanup(&b);
     return rc;
+}
+
+int temper_tag_expand(const char *tmpl, const char *image, const char *version,
+                      const char *variant, char **out)
+{
+    char *note = NULL;
+    int rc = temper_tag_template_expand(tmpl, image, version, variant, out, &note);
+    free(note);
+    return rc == TEMPER_OK && !*out ? TEMPER_EINVAL : rc; /* skipped: no tag to give */
 }
 
 /* ---- WWW-Authenticate --------------------------------------------------------- */

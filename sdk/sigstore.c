@@ -133,7 +133,8 @@ static int subject_of(const struct temper_oci_descriptor *image, struct temper_o
 static int write_object(struct temper_stage *st, struct temper_oci_layout *l,
                         const struct temper_oci_descriptor *image,
                         const struct temper_artifact *const *extras, size_t n_extras,
-                        enum temper_sigstore_kind kind, struct temper_sigstore_object *obj)
+                        enum temper_sigstore_kind kind, unsigned flags,
+                        struct temper_sigstore_object *obj)
 {
     struct temper_oci_manifest m;
     memset(&m, 0, sizeof m);
@@ -157,7 +158,7 @@ static int write_object(struct temper_stage *st, struct temper_oci_layout *l,
     if (rc == TEMPER_OK) {
         rc = config_blob(st, l, m.layers, m.n_layers, &m.config);
     }
-    if (rc == TEMPER_OK) {
+    if (rc == TEMPER_OK && !(flags & TEMPER_SIGSTORE_NO_SUBJECT)) {
         rc = subject_of(image, &m.subject);
     }
     if (rc == TEMPER_OK) {
@@ -184,9 +185,19 @@ int temper_sigstore_attach(struct temper_stage *st, struct temper_oci_layout *l,
                            const struct temper_artifact *const *extras, size_t n_extras,
                            struct temper_sigstore_object **out, size_t *n_out)
 {
+    return temper_sigstore_attach_flags(st, l, image, extras, n_extras, 0, out, n_out);
+}
+
+int temper_sigstore_attach_flags(struct temper_stage *st, struct temper_oci_layout *l,
+                                 const struct temper_oci_descriptor *image,
+                                 const struct temper_artifact *const *extras, size_t n_extras,
+                                 unsigned flags, struct temper_sigstore_object **out,
+                                 size_t *n_out)
+{
     *out = NULL;
     *n_out = 0;
-    if (!l || !image || !temper_oci_digest_valid(image->digest) || (n_extras && !extras)) {
+    if (!l || !image || !temper_oci_digest_valid(image->digest) || (n_extras && !extras) ||
+        (flags & ~(unsigned)TEMPER_SIGSTORE_NO_SUBJECT)) {
         return temper_fail(st, TEMPER_EINVAL, "sigstore attach: bad arguments");
     }
     size_t count[3] = { 0, 0, 0 };
@@ -201,7 +212,7 @@ int temper_sigstore_attach(struct temper_stage *st, struct temper_oci_layout *l,
     int rc = TEMPER_OK;
     for (int kind = TEMPER_SIGSTORE_SIG; rc == TEMPER_OK && kind <= TEMPER_SIGSTORE_ATT; kind++) {
         if (count[kind] > 0) {
-            rc = write_object(st, l, image, extras, n_extras, kind, &objs[n]);
+            rc = write_object(st, l, image, extras, n_extras, kind, flags, &objs[n]);
             n++;
         }
     }

@@ -581,6 +581,36 @@ TEMPER_EXPORT int temper_oci_layout_describe(struct temper_stage *st,
                                              struct temper_oci_descriptor *out)
     TEMPER_WARN_UNUSED;
 
+/* ---- oci: references (appended) ------------------------------------------ */
+
+/* Flags of temper_oci_layout_open_ref(). */
+#define TEMPER_OCI_REF_LATEST 0x1u /* no :TAG nor @DIGEST means tag "latest" */
+/* Cap on DIR in a reference. */
+#define TEMPER_OCI_REF_PATH_MAX 4096
+
+/* Open the layout a reference "oci:DIR", "oci:DIR:TAG" or
+ * "oci:DIR@sha256:HEX" names and resolve it to a descriptor.  The selector
+ * is looked for after DIR's last '/' (so DIR may hold ':' in earlier
+ * components): '@' and a valid digest, else the last ':' and a tag
+ * (temper_oci_ref_valid).  DIR must not be empty; it is a path the
+ * operator wrote (a config or the command line), so ".." is allowed, as
+ * it was before the parsers were merged.  Resolution:
+ *  - :TAG  the index.json entry whose ref.name is TAG;
+ *  - @DIGEST  the index.json entry with that digest, else a manifest or
+ *    index blob of the layout (temper_oci_layout_describe);
+ *  - nothing  "latest" with TEMPER_OCI_REF_LATEST; else the only image of
+ *    index.json, cosign .sig/.att objects left aside (several images:
+ *    TEMPER_EINVAL, "name one").
+ * *l gets the open layout (temper_oci_layout_free), *out a copy of the
+ * descriptor (temper_oci_descriptor_cleanup).  Errors, each recorded with
+ * temper_fail() naming ref, *l NULL and *out zeroed: TEMPER_EINVAL for a
+ * malformed reference or unknown flags, TEMPER_ENOTFOUND for a tag or
+ * digest the layout does not have, and what temper_oci_layout_open gives. */
+TEMPER_EXPORT int temper_oci_layout_open_ref(struct temper_stage *st, const char *ref,
+                                             unsigned flags, struct temper_oci_layout **l,
+                                             struct temper_oci_descriptor *out)
+    TEMPER_WARN_UNUSED;
+
 #ifdef __cplusplus
 }
 #endif

@@ -70,9 +70,11 @@ TEMPER_EXPORT int temper_registry_tag_valid(const char *tag);
  * and `{image}` are replaced (version "3.11.7-1" gives major 3, minor 11,
  * patch 7; a leading 'v' is dropped); when `variant` is set and not
  * "runtime", "-<variant>" is appended unless the template used {variant}.
- * "latest" stays "latest" (plus the suffix: "latest-dev").  The result must
- * be a valid tag.  *out is new (free()).  TEMPER_EINVAL when a placeholder
- * has no value (version NULL, or no minor part) or the result is invalid. */
+ * "latest" stays "latest" (plus the suffix: "latest-dev").  The rules are
+ * those of temper_tag_template_expand() below (which publishers should
+ * use); this one gives TEMPER_EINVAL where that one skips the template (a
+ * placeholder has no value: version NULL, or no minor part).  *out is new
+ * (free()). */
 TEMPER_EXPORT int temper_tag_expand(const char *tmpl, const char *image, const char *version,
                                     const char *variant, char **out) TEMPER_WARN_UNUSED;
 
@@ -231,6 +233,30 @@ TEMPER_EXPORT int temper_registry_pull(struct temper_registry *r, const char *re
                                        const char *reference, struct temper_oci_layout *l,
                                        const char *ref_name, struct temper_oci_descriptor *out)
     TEMPER_WARN_UNUSED;
+
+/* ---- tag templates (appended) ------------------------------------------------ */
+
+/* Expand one publish tag template; the one implementation behind the job
+ * tags of the core (core/tags.c) and publish_registry's `tags`.
+ *  - {version}: the version with a leading 'v' before a digit dropped
+ *    ("v3.11.4" -> "3.11.4"); {major} {minor} {patch}: its leading
+ *    dot-separated decimal numbers ("1.2.3-r1" -> 1, 2, 3); {image}: image;
+ *    {variant}: variant ("" for NULL or "runtime").
+ *  - for a variant other than "runtime" (and not empty), a template that
+ *    does not use {variant} is suffixed "-<variant>" ("latest" -> "latest-dev").
+ *  - the result is made a valid tag: other characters become '_'
+ *    ("1.2.3+dfsg" -> "1.2.3_dfsg", a leading '.' or '-' too), trailing '-'
+ *    and '.' are dropped ("{version}-{variant}" of the runtime variant).
+ * Decision: a template with a placeholder that has no value (version NULL
+ * or "", "7" for {minor}, image NULL for {image}) is SKIPPED, not an error:
+ * TEMPER_OK with *out = NULL and *note saying which placeholder (log it),
+ * so that a publish still moves its other tags.  TEMPER_EINVAL with *note
+ * the one-line reason for an unknown placeholder, an unclosed '{', or a
+ * result that is empty or over TEMPER_REGISTRY_TAG_MAX bytes.  Otherwise
+ * *out is the tag and *note NULL.  *out and *note are new (free()). */
+TEMPER_EXPORT int temper_tag_template_expand(const char *tmpl, const char *image,
+                                             const char *version, const char *variant,
+                                             char **out, char **note) TEMPER_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

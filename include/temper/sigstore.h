@@ -91,6 +91,22 @@ TEMPER_EXPORT int temper_sigstore_attach(struct temper_stage *st, struct temper_
                                          size_t *n_out) TEMPER_WARN_UNUSED;
 TEMPER_EXPORT void temper_sigstore_objects_free(struct temper_sigstore_object *objs, size_t n);
 
+/* Flags of temper_sigstore_attach_flags(). */
+#define TEMPER_SIGSTORE_NO_SUBJECT 0x1u /* leave out the OCI 1.1 `subject` (for
+                                           registries that refuse it); the
+                                           artifactType stays */
+
+/* temper_sigstore_attach() with flags (0 or TEMPER_SIGSTORE_NO_SUBJECT;
+ * other bits give TEMPER_EINVAL); temper_sigstore_attach() is flags 0.
+ * (Appended after 0.1: publish_registry's `referrers = false`.) */
+TEMPER_EXPORT int temper_sigstore_attach_flags(struct temper_stage *st,
+                                               struct temper_oci_layout *l,
+                                               const struct temper_oci_descriptor *image,
+                                               const struct temper_artifact *const *extras,
+                                               size_t n_extras, unsigned flags,
+                                               struct temper_sigstore_object **out,
+                                               size_t *n_out) TEMPER_WARN_UNUSED;
+
 /* ---- verification -------------------------------------------------------- */
 
 /* Where the objects are read from.  Both callbacks record their own error

@@ -120,16 +120,7 @@ static int build_one(struct deb_build *b, struct temper_oci_layout *l, const cha
     return rc;
 }
 
-/* The tag: the request's, else the definition's version, else "latest". */
-static const char *choose_ref(const struct temper_build_request *req)
-{
-    if (req->tag) {
-        return req->tag;
-    }
-    const char *v = req->def->version;
-    return v && temper_oci_ref_valid(v) ? v : "latest";
-}
-
+/* The platforms of the request, comma-separated, into the image artifact. */
 static int describe(struct temper_artifact *a, const struct temper_build_request *req,
                     const struct temper_oci_descriptor *d)
 {
@@ -139,16 +130,7 @@ static int describe(struct temper_artifact *a, const struct temper_build_request
     for (size_t i = 0; rc == TEMPER_OK && i < req->n_platforms; i++) {
         rc = temper_buf_printf(&plats, "%s%s", i ? "," : "", req->platforms[i]);
     }
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_DIGEST, d->digest) : rc;
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_MEDIA_TYPE, d->media_type) : rc;
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_PLATFORM, plats.data) : rc;
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_VARIANT, req->variant) : rc;
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_IMAGE, req->def->name) : rc;
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_DISTRIBUTION,
-                                               req->def->distribution)
-                         : rc;
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_REF, choose_ref(req)) : rc;
-    rc = rc == TEMPER_OK ? temper_artifact_set_path(a, req->layout_dir) : rc;
+    rc = rc == TEMPER_OK ? deb_describe(a, req, d, plats.data) : rc;
     temper_buf_cleanup(&plats);
     return rc;
 }
@@ -166,7 +148,7 @@ static int deb_build(void *state, struct temper_stage *st,
     int rc = descs && a && b.ic ? deb_distribution(&b) : TEMPER_ENOMEM;
     rc = rc == TEMPER_OK ? temper_http_new(st, NULL, &b.http) : rc;
     rc = rc == TEMPER_OK ? temper_oci_layout_create(st, req->layout_dir, &l) : rc;
-    const char *ref = choose_ref(req);
+    const char *ref = deb_choose_ref(req);
     for (size_t i = 0; rc == TEMPER_OK && i < req->n_platforms; i++) {
         rc = deb_platform(&b, req->platforms[i]);
         rc = rc == TEMPER_OK ? build_one(&b, l, req->n_platforms == 1 ? ref : NULL, &descs[i],

@@ -190,5 +190,12 @@ char *deb_upstream_version(const char *version);
 /* The packages of set on the image artifact (URL = mirror + Filename). */
 int deb_add_packages(const char *distribution, const struct deb_repo *r,
                      struct temper_artifact *a, const struct deb_set *set);
+/* The image's tag: the request's, else the definition's version when it is
+ * a valid OCI tag, else "latest". */
+const char *deb_choose_ref(const struct temper_build_request *req);
+/* The image artifact's attributes: digest and media type of d, platforms
+ * ("linux/amd64,linux/arm64"), variant, image, distribution, tag, layout. */
+int deb_describe(struct temper_artifact *a, const struct temper_build_request *req,
+                 const struct temper_oci_descriptor *d, const char *platforms);
 
 #endif

@@ -104,3 +104,27 @@ int deb_distribution(struct deb_build *b)
     b->suite = strdup(suite);
     return b->suite ? TEMPER_OK : TEMPER_ENOMEM;
 }
+
+const char *deb_choose_ref(const struct temper_build_request *req)
+{
+    if (req->tag) {
+        return req->tag;
+    }
+    const char *v = req->def->version;
+    return v && temper_oci_ref_valid(v) ? v : "latest";
+}
+
+int deb_describe(struct temper_artifact *a, const struct temper_build_request *req,
+                 const struct temper_oci_descriptor *d, const char *platforms)
+{
+    int rc = temper_artifact_set(a, TEMPER_ATTR_DIGEST, d->digest);
+    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_MEDIA_TYPE, d->media_type) : rc;
+    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_PLATFORM, platforms) : rc;
+    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_VARIANT, req->variant) : rc;
+    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_IMAGE, req->def->name) : rc;
+    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_DISTRIBUTION,
+                                               req->def->distribution)
+                         : rc;
+    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_REF, deb_choose_ref(req)) : rc;
+    return rc == TEMPER_OK ? temper_artifact_set_path(a, req->layout_dir) : rc;
+}

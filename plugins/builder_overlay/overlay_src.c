@@ -126,28 +126,18 @@ static int load_manifest(struct temper_stage *st, struct ov_src *s, const char *
     return rc;
 }
 
-/* Find `sel` (a tag, "@sha256:..." or NULL) in the layout's index.json. */
+/* Find `sel` ("@sha256:...") in the layout's index.json (references written
+ * by a definition go through temper_oci_layout_open_ref). */
 static int find_entry(struct temper_stage *st, struct ov_src *s, const char *sel)
 {
     const struct temper_oci_index *x = temper_oci_layout_index(s->l);
     const struct temper_oci_descriptor *d = NULL;
-    int rc = TEMPER_OK;
-    if (sel && sel[0] == '@') {
-        for (size_t i = 0; x && i < x->n_manifests && !d; i++) {
-            d = strcmp(x->manifests[i].digest, sel + 1) == 0 ? &x->manifests[i] : NULL;
-        }
-        rc = d ? TEMPER_OK
-               : temper_fail(st, TEMPER_ENOTFOUND, "%s: no manifest %s in index.json", s->ref,
-                             sel + 1);
-    } else if (sel) {
-        rc = temper_oci_layout_find(st, s->l, sel, &d);
-    } else if (x && x->n_manifests == 1) {
-        d = &x->manifests[0];
-    } else {
-        rc = temper_fail(st, TEMPER_EINVAL, "%s: name a tag: index.json has %zu entries",
-                         s->ref, x ? x->n_manifests : 0);
+    for (size_t i = 0; x && i < x->n_manifests && !d; i++) {
+        d = strcmp(x->manifests[i].digest, sel + 1) == 0 ? &x->manifests[i] : NULL;
     }
-    return rc == TEMPER_OK ? temper_oci_descriptor_copy(&s->desc, d) : rc;
+    return d ? temper_oci_descriptor_copy(&s->desc, d)
+             : temper_fail(st, TEMPER_ENOTFOUND, "%s: no manifest %s in index.json", s->ref,
+                           sel + 1);
 }
 
 /* Pull a registry reference into <cache>/pulled; *layout_ref = "oci:DIR:NAME". */
@@ -205,29 +195,11 @@ int ov_src_open_ref(struct temper_stage *st, const struct ov_conf *c, const char
         return rc;
     }
     out->ref = strdup(ref);
-    const char *dir = ref + 4;
-    const char *slash = strrchr(dir, '/');
-    const char *at = strchr(slash ? slash : dir, '@');
-    const char *colon = at ? NULL : strrchr(slash ? slash : dir, ':');
-    const char *end = at ? at : colon ? colon : dir + strlen(dir);
-    char *path = strndup(dir, (size_t)(end - dir));
-    int rc = out->ref && path ? TEMPER_OK : temper_fail(st, TEMPER_ENOMEM, "out of memory");
-    if (rc == TEMPER_OK && (at && !temper_oci_digest_valid(at + 1))) {
-        rc = temper_fail(st, TEMPER_EINVAL, "%s: '%s' is not a sha256 digest", ref, at + 1);
-    }
-    if (rc == TEMPER_OK && colon && !temper_oci_ref_valid(colon + 1)) {
-        rc = temper_fail(st, TEMPER_EINVAL, "%s: '%s' is not a valid tag", ref, colon + 1);
-    }
-    if (rc == TEMPER_OK) {
-        rc = temper_oci_layout_open(st, path, &out->l);
-    }
-    if (rc == TEMPER_OK) {
-        rc = find_entry(st, out, at ? at : colon ? colon + 1 : NULL);
-    }
+    int rc = out->ref ? temper_oci_layout_open_ref(st, ref, 0, &out->l, &out->desc)
+                      : temper_fail(st, TEMPER_ENOMEM, "out of memory");
     if (rc == TEMPER_OK) {
         rc = load_manifest(st, out, platform);
     }
-    free(path);
     if (rc != TEMPER_OK) {
         ov_src_cleanup(out);
     }

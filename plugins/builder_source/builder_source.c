@@ -328,22 +328,6 @@ static int prepare(struct source_build *b)
     return rc;
 }
 
-static int describe(struct source_build *b, struct temper_artifact *a,
-                    const struct temper_oci_descriptor *d, const char *ref)
-{
-    const struct temper_build_request *req = b->req;
-    int rc = temper_artifact_set(a, TEMPER_ATTR_DIGEST, d->digest);
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_MEDIA_TYPE, d->media_type) : rc;
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_PLATFORM, b->platform) : rc;
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_VARIANT, req->variant) : rc;
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_IMAGE, req->def->name) : rc;
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_DISTRIBUTION,
-                                               req->def->distribution)
-                         : rc;
-    rc = rc == TEMPER_OK ? temper_artifact_set(a, TEMPER_ATTR_REF, ref) : rc;
-    return rc == TEMPER_OK ? temper_artifact_set_path(a, req->layout_dir) : rc;
-}
-
 static void build_cleanup(struct source_build *b)
 {
     for (size_t i = 0; b->patch_sha && i < b->ic->patches.n; i++) {
@@ -373,10 +357,7 @@ static int source_build(void *state, struct temper_stage *st,
     struct temper_oci_layout *l = NULL;
     struct temper_oci_descriptor desc;
     memset(&desc, 0, sizeof desc);
-    const char *ref = req->tag ? req->tag
-                      : req->def->version && temper_oci_ref_valid(req->def->version)
-                          ? req->def->version
-                          : "latest";
+    const char *ref = deb_choose_ref(req);
     struct temper_artifact *a = temper_artifact_new(TEMPER_ART_IMAGE, req->def->name);
     int rc = !b.ic ? temper_fail(st, TEMPER_EINVAL, "image %s: no [build] settings",
                                  req->def->name)
@@ -392,7 +373,7 @@ static int source_build(void *state, struct temper_stage *st,
     rc = rc == TEMPER_OK ? source_runtime_needs(&b) : rc;
     rc = rc == TEMPER_OK ? temper_oci_layout_create(st, req->layout_dir, &l) : rc;
     rc = rc == TEMPER_OK ? source_image(&b, l, ref, &desc, a) : rc;
-    rc = rc == TEMPER_OK ? describe(&b, a, &desc, ref) : rc;
+    rc = rc == TEMPER_OK ? deb_describe(a, req, &desc, b.platform) : rc;
     if (rc == TEMPER_OK) {
         rc = temper_emit(st, a);
         a = NULL;

@@ -23,20 +23,4 @@ struct preg_conf {
     bool referrers;
 };
 
-/* A manifest written into the layout that must be pushed and tagged. */
-struct preg_attached {
-    struct temper_oci_descriptor desc;
-    char tag[TEMPER_REGISTRY_TAG_MAX + 1];
-};
-
-/* Write the cosign-convention `.sig` (simple-signing payloads) and `.att`
- * (DSSE envelopes) manifests for `image` (a descriptor in l) from the
- * signature artifacts among extras, with `subject` = image when
- * with_subject.  out[0..*n) get descriptors and tags (at most 2).  Replace
- * with temper_sigstore_attach() once include/temper/sigstore.h lands. */
-int preg_attach(struct temper_stage *st, struct temper_oci_layout *l,
-                const struct temper_oci_descriptor *image,
-                const struct temper_artifact *const *extras, size_t n_extras,
-                bool with_subject, struct preg_attached out[2], size_t *n);
-
 #endif

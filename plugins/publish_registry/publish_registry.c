@@ -12,6 +12,7 @@
 #include "preg.h"
 
 #include <temper/publish.h>
+#include <temper/sigstore.h>
 
 #include <stddef.h>
 #include <stdio.h>
@@ -68,7 +69,7 @@ struct push {
     struct temper_oci_descriptor image;
     struct temper_strlist tags;
     struct temper_registry *reg;
-    struct preg_attached att[2];
+    struct temper_sigstore_object *att; /* the .sig/.att manifests in layout */
     size_t n_att;
 };
 
@@ -184,15 +185,20 @@ static int collect_tags(struct push *p, const struct temper_publish_request *req
         rc = add_tag(p, req->tags[i]);
     }
     for (size_t i = 0; rc == TEMPER_OK && i < p->conf->tags.n; i++) {
-        char *t = NULL;
-        rc = temper_tag_expand(p->conf->tags.v[i], image ? image : temper_artifact_name(img),
-                               version, variant, &t);
+        char *t = NULL, *note = NULL;
+        /* a template without a value here is skipped with a note, so the
+         * other tags still move (temper_tag_template_expand) */
+        rc = temper_tag_template_expand(p->conf->tags.v[i],
+                                        image ? image : temper_artifact_name(img), version,
+                                        variant, &t, &note);
         if (rc != TEMPER_OK) {
-            rc = temper_fail(p->st, rc, "tag template '%s' cannot be expanded (version %s)",
-                             p->conf->tags.v[i], version ? version : "unknown");
-        } else {
+            rc = temper_fail(p->st, rc, "%s", note ? note : "tag template cannot be expanded");
+        } else if (t) {
             rc = add_tag(p, t);
+        } else {
+            TEMPER_LOG_INFO(p->st, "%s", note);
         }
+        free(note);
         free(t);
     }
     return rc;
@@ -243,14 +249,15 @@ static int push_all(struct push *p)
     const char *repo = p->ref.repo;
     int rc = temper_registry_push(p->reg, repo, p->layout, &p->image, p->from);
     for (size_t i = 0; rc == TEMPER_OK && i < p->n_att; i++) {
-        rc = temper_registry_push(p->reg, repo, p->layout, &p->att[i].desc, NULL);
+        rc = temper_registry_push(p->reg, repo, p->layout, &p->att[i].manifest, NULL);
     }
     rc = rc == TEMPER_OK ? emit_ref(p, "@", p->image.digest, p->image.digest, "image") : rc;
     for (size_t i = 0; rc == TEMPER_OK && i < p->n_att; i++) {
-        rc = temper_registry_tag(p->reg, repo, p->layout, &p->att[i].desc, p->att[i].tag);
-        rc = rc == TEMPER_OK ? emit_ref(p, ":", p->att[i].tag, p->att[i].desc.digest,
-                                        strstr(p->att[i].tag, ".sig") ? "signature"
-                                                                      : "attestation")
+        const struct temper_sigstore_object *o = &p->att[i];
+        rc = temper_registry_tag(p->reg, repo, p->layout, &o->manifest, o->tag);
+        rc = rc == TEMPER_OK ? emit_ref(p, ":", o->tag, o->manifest.digest,
+                                        o->kind == TEMPER_SIGSTORE_SIG ? "signature"
+                                                                       : "attestation")
                              : rc;
     }
     for (size_t i = 0; rc == TEMPER_OK && i < p->tags.n; i++) {
@@ -263,9 +270,7 @@ static int push_all(struct push *p)
 static void push_cleanup(struct push *p)
 {
     temper_registry_free(p->reg);
-    for (size_t i = 0; i < p->n_att; i++) {
-        temper_oci_descriptor_cleanup(&p->att[i].desc);
-    }
+    temper_sigstore_objects_free(p->att, p->n_att);
     temper_oci_list_cleanup(&p->tags);
     temper_oci_descriptor_cleanup(&p->image);
     temper_oci_layout_free(p->layout);
@@ -283,8 +288,12 @@ static int preg_publish(void *state, struct temper_stage *st,
     rc = rc == TEMPER_OK ? find_image(&p, img) : rc;
     rc = rc == TEMPER_OK ? collect_tags(&p, req) : rc;
     if (rc == TEMPER_OK) {
-        rc = preg_attach(st, p.layout, &p.image, req->extras, req->n_extras,
-                         s->conf->referrers, p.att, &p.n_att);
+        /* referrers: the manifests get a `subject`; temper_registry_push then
+         * updates the referrers tag schema index when the registry has no
+         * referrers API (no OCI-Subject in its answer) */
+        rc = temper_sigstore_attach_flags(st, p.layout, &p.image, req->extras, req->n_extras,
+                                          s->conf->referrers ? 0 : TEMPER_SIGSTORE_NO_SUBJECT,
+                                          &p.att, &p.n_att);
     }
     rc = rc == TEMPER_OK ? open_registry(&p) : rc;
     rc = rc == TEMPER_OK ? push_all(&p) : rc;

@@ -75,28 +75,19 @@ static void oci_close(void *state)
     (void)state;
 }
 
-/* The digest a layout reference `oci:DIR[:TAG]` points at. */
+/* The digest a layout reference `oci:DIR[:TAG|@DIGEST]` points at (no tag:
+ * "latest"); temper_oci_layout_open_ref() parses it. */
 static int resolve_layout(struct temper_stage *st, const char *ref,
                           char digest[TEMPER_DIGEST_STR_LEN])
 {
-    const char *dir = ref + 4;
-    const char *slash = strrchr(dir, '/');
-    const char *colon = strrchr(slash ? slash : dir, ':');
-    char *path = strndup(dir, colon ? (size_t)(colon - dir) : strlen(dir));
-    const char *tag = colon ? colon + 1 : "latest";
     struct temper_oci_layout *l = NULL;
-    const struct temper_oci_descriptor *d = NULL;
-    int rc = path ? TEMPER_OK : TEMPER_ENOMEM;
-    if (rc == TEMPER_OK && !temper_oci_ref_valid(tag)) {
-        rc = temper_fail(st, TEMPER_EINVAL, "%s: '%s' is not a valid tag", ref, tag);
-    }
-    rc = rc == TEMPER_OK ? temper_oci_layout_open(st, path, &l) : rc;
-    rc = rc == TEMPER_OK ? temper_oci_layout_find(st, l, tag, &d) : rc;
+    struct temper_oci_descriptor d;
+    int rc = temper_oci_layout_open_ref(st, ref, TEMPER_OCI_REF_LATEST, &l, &d);
     if (rc == TEMPER_OK) {
-        snprintf(digest, TEMPER_DIGEST_STR_LEN, "%s", d->digest);
+        snprintf(digest, TEMPER_DIGEST_STR_LEN, "%s", d.digest);
     }
+    temper_oci_descriptor_cleanup(&d);
     temper_oci_layout_free(l);
-    free(path);
     return rc;
 }
 

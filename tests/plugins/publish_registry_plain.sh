@@ -74,6 +74,22 @@ tap_check "mount_from mounted every blob (0 uploaded)" grep -q '^uploaded 0 0$' 
 tap_check "the mounted copy reads back" \
     test "$(reg_skopeo_digest "$reg_host/$ns/copy:v1" $T)" = "$digest"
 
+# no version: the templates that need one are skipped (logged), the others move;
+# referrers=false: the .sig manifest has no subject (temper_sigstore_attach_flags)
+push "$d/img" -s "$d/payload" "repository=127.0.0.1:$proxy_port/$ns/nover" \
+    "tags={version} {major}.{minor} latest" referrers=false >"$d/out5"
+tap_check "a push without a version succeeds" test $? -eq 0
+tap_check "... moves 'latest'" grep -q "^tag 127.0.0.1:$proxy_port/$ns/nover:latest $digest\$" \
+    "$d/out5"
+tap_check "... and moves no other image tag" test "$(grep -c '^tag ' "$d/out5")" -eq 1
+tap_check "... saying which templates it skipped" \
+    grep -q "tag template '{major}.{minor}' skipped: no value for {major}" "$d/push.log"
+skopeo inspect --raw $T "docker://$reg_host/$ns/nover:sha256-${digest#sha256:}.sig" \
+    >"$d/nosubject.json" 2>>"$d/push.log"
+tap_check "referrers=false: the .sig manifest has no subject, keeps its artifactType" \
+    sh -c "! grep -q '\"subject\"' '$d/nosubject.json' &&
+           grep -q 'application/vnd.dev.cosign.artifact.sig.v1+json' '$d/nosubject.json'"
+
 big=$("$PY" "$reg_fixture" mkimage "$d/big" --layers 1 --size 300000 --seed 2)
 p0=$(reg_stat "$proxy_stats" patch)
 push "$d/big" "repository=127.0.0.1:$proxy_port/$ns/big" -t c1 chunk_size=64K \

@@ -97,8 +97,65 @@ static void test_tag_expand(void)
         expand_is("{minor}", "7", NULL, NULL);
         expand_is("{nope}", "1", NULL, NULL);
         expand_is("{version", "1", NULL, NULL);
-        expand_is("a b", "1", NULL, NULL);
-        expand_is("{version}", "1+local", NULL, NULL);
+        expand_is("", "1", NULL, NULL);
+    }
+    TEST("tag templates: invalid characters become '_' (shared rules with core/tags.c)") {
+        expand_is("a b", "1", NULL, "a_b");
+        expand_is("{version}", "1+local", NULL, "1_local");
+        expand_is("{version}", "v2.0", NULL, "2.0");
+        expand_is("{version}-{variant}", "2.0", "runtime", "2.0");
+    }
+}
+
+/* temper_tag_template_expand: "TAG", "SKIP: <note>" or "ERR: <note>". */
+static const char *tmpl_is(const char *tmpl, const char *image, const char *version,
+                           const char *variant)
+{
+    static char res[512];
+    char *out = NULL, *note = NULL;
+    int rc = temper_tag_template_expand(tmpl, image, version, variant, &out, &note);
+    if (rc != TEMPER_OK) {
+        snprintf(res, sizeof res, "ERR: %s", note ? note : "(no note)");
+    } else if (!out) {
+        snprintf(res, sizeof res, "SKIP: %s", note ? note : "(no note)");
+    } else {
+        snprintf(res, sizeof res, "%s%s", out, note ? " (unexpected note)" : "");
+    }
+    free(out);
+    free(note);
+    return res;
+}
+
+static void test_tag_template(void)
+{
+    TEST("tag template: a missing value skips the template with a note") {
+        CHECK_STR_EQ(tmpl_is("{version}", "img", NULL, NULL),
+                     "SKIP: tag template '{version}' skipped: no value for {version} "
+                     "(version unknown)");
+        CHECK_STR_EQ(tmpl_is("{major}.{minor}", "img", "7", NULL),
+                     "SKIP: tag template '{major}.{minor}' skipped: no value for {minor} "
+                     "(version 7)");
+        CHECK_STR_CONTAINS(tmpl_is("{image}-x", NULL, "1", NULL), "SKIP:");
+        CHECK_STR_CONTAINS(tmpl_is("{major}", "img", "bookworm", NULL), "no value for {major}");
+        CHECK_STR_EQ(tmpl_is("{version}", "img", "bookworm", NULL), "bookworm");
+        CHECK_STR_EQ(tmpl_is("latest", "img", NULL, "dev"), "latest-dev");
+    }
+    TEST("tag template: template errors carry a message") {
+        CHECK_STR_CONTAINS(tmpl_is("{nope}", "img", "1", NULL),
+                           "ERR: tag template '{nope}': unknown placeholder");
+        CHECK_STR_CONTAINS(tmpl_is("x{version", "img", "1", NULL), "unclosed '{'");
+        CHECK_STR_CONTAINS(tmpl_is("-.", "img", "1", NULL), "an empty tag");
+        char longt[600];
+        memset(longt, 'a', sizeof longt - 1);
+        longt[sizeof longt - 1] = '\0';
+        CHECK_STR_CONTAINS(tmpl_is(longt, "img", "1", NULL), "ERR:");
+        memset(longt, 'a', 129);
+        longt[129] = '\0';
+        CHECK_STR_CONTAINS(tmpl_is(longt, "img", "1", NULL), "over 128 bytes");
+        longt[128] = '\0';
+        CHECK_INT_EQ(strlen(tmpl_is(longt, "img", "1", NULL)), 128);
+        CHECK_STR_EQ(tmpl_is(".x", "img", "1", NULL), "_x");
+        CHECK_STR_EQ(tmpl_is("caf\xc3\xa9", "img", "1", NULL), "caf__");
     }
 }
 
@@ -314,6 +371,7 @@ int main(void)
     }
     test_refs();
     test_tag_expand();
+    test_tag_template();
     test_challenges();
     st = temper_stage_new(NULL, "registry-test");
     test_docker_config();

@@ -318,6 +318,34 @@ static void test_attach_verify(const struct key *k, const struct key *other)
         CHECK(n2 == 2 && strcmp(again[0].manifest.digest, objs[0].manifest.digest) == 0 &&
               strcmp(again[1].manifest.digest, objs[1].manifest.digest) == 0);
     }
+    TEST("TEMPER_SIGSTORE_NO_SUBJECT leaves out only the subject; bad flags refused")
+    {
+        struct temper_sigstore_object *ns = NULL;
+        size_t n3 = 0;
+        const struct temper_artifact *const *ca = (const struct temper_artifact *const *)arts;
+        MUST(temper_sigstore_attach_flags(NULL, l, &img, ca, 5, TEMPER_SIGSTORE_NO_SUBJECT,
+                                          &ns, &n3));
+        CHECK_INT_EQ(n3, 2);
+        for (size_t i = 0; i < n3 && i < n; i++) {
+            char *json = NULL;
+            size_t len = 0;
+            CHECK(strcmp(ns[i].manifest.digest, objs[i].manifest.digest) != 0);
+            CHECK_STR_EQ(ns[i].tag, objs[i].tag);
+            MUST(temper_oci_blob_read(NULL, l, &ns[i].manifest, 1 << 20, &json, &len));
+            CHECK(json && !strstr(json, "\"subject\""));
+            CHECK(json && strstr(json, "\"artifactType\":\"application/vnd.dev.cosign.artifact."));
+            free(json);
+        }
+        temper_sigstore_objects_free(ns, n3);
+        ns = NULL;
+        n3 = 0;
+        CHECK_INT_EQ(temper_sigstore_attach_flags(NULL, l, &img, ca, 5, 0x2u, &ns, &n3),
+                     TEMPER_EINVAL);
+        CHECK(ns == NULL && n3 == 0);
+        MUST(temper_sigstore_attach_flags(NULL, l, &img, ca, 5, 0, &ns, &n3));
+        CHECK(n3 == 2 && n == 2 && strcmp(ns[0].manifest.digest, objs[0].manifest.digest) == 0);
+        temper_sigstore_objects_free(ns, n3);
+    }
     TEST("verify passes and lists the predicate types")
     {
         CHECK_INT_EQ(verify(l, k->pem, img.digest, &rep), TEMPER_VERDICT_PASS);

@@ -14,7 +14,7 @@ static char *run(const char *const *t, size_t n, const char *version, const char
     size_t nt = 0;
     static char out[2048];
     out[0] = '\0';
-    if (temper_tags_expand(t, n, version, variant, &tags, &nt, &err) != TEMPER_OK) {
+    if (temper_tags_expand(NULL, t, n, "img", version, variant, &tags, &nt, &err) != TEMPER_OK) {
         snprintf(out, sizeof out, "ERR: %s", err ? err : "?");
         free(err);
         return out;
