@@ -507,6 +507,7 @@ struct pending_scan {
     const struct temper_job *job;
     size_t node;
     int pending;
+    long long until;   /* the soonest a pending base can be claimed (0: running now) */
 };
 
 static int scan_pending(void *ctx, const struct temper_job *j)
@@ -517,16 +518,22 @@ static int scan_pending(void *ctx, const struct temper_job *j)
     }
     size_t other = temper_graph_find(ps->g, j->image);
     if (other != TEMPER_GRAPH_NONE && temper_graph_is_ancestor(ps->g, other, ps->node)) {
+        long long at = j->state == TEMPER_JOB_QUEUED ? j->not_before : 0;
+        ps->until = !ps->pending || at < ps->until ? at : ps->until;
         ps->pending = 1;
     }
     return 0;
 }
 
-/* Whether a base (transitively) of the job's image is queued or running. */
-static int base_pending(struct temper_exec *x, const struct temper_job *job, int *pending)
+/* Whether a base (transitively) of the job's image is queued or running;
+ * *until: the soonest one of them can be claimed (a base waiting out a
+ * retry backoff keeps its dependents waiting as long, not polled). */
+static int base_pending(struct temper_exec *x, const struct temper_job *job, int *pending,
+                        long long *until)
 {
-    struct pending_scan ps = { x->graph, job, temper_graph_find(x->graph, job->image), 0 };
+    struct pending_scan ps = { x->graph, job, temper_graph_find(x->graph, job->image), 0, 0 };
     *pending = 0;
+    *until = 0;
     if (ps.node == TEMPER_GRAPH_NONE || !x->graph->nodes[ps.node].n_bases) {
         return TEMPER_OK;
     }
@@ -534,6 +541,7 @@ static int base_pending(struct temper_exec *x, const struct temper_job *job, int
     unsigned mask = (1u << TEMPER_JOB_QUEUED) | (1u << TEMPER_JOB_RUNNING);
     int rc = s->ops->job_list(s->state, mask, scan_pending, &ps);
     *pending = ps.pending;
+    *until = ps.until;
     return rc;
 }
 
@@ -616,13 +624,14 @@ static int exec_job(struct temper_exec *x, const struct temper_job *job,
         return fail_job(x, job, "no image of that name in the configuration");
     }
     int pending = 0, skip = 0;
-    int rc = base_pending(x, job, &pending);
+    long long until = 0;
+    int rc = base_pending(x, job, &pending, &until);
     if (rc == TEMPER_OK && pending) {
         temper_log(NULL, TEMPER_LOG_LVL_INFO, "job %lld (%s): a base is being rebuilt "
                    "first; deferred", job->id, job->image);
         *out = TEMPER_EXEC_DEFERRED;
-        return temper_exec_return(x, job->id, temper_now_ms() + (x->o.defer_ms > 0
-                                                                   ? x->o.defer_ms : 1000));
+        long long next = temper_now_ms() + (x->o.defer_ms > 0 ? x->o.defer_ms : 1000);
+        return temper_exec_return(x, job->id, until > next ? until : next);
     }
     struct job_plan *jp = calloc(1, sizeof *jp);
     if (!jp) {
