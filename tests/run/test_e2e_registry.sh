@@ -153,6 +153,9 @@ skopeo --policy "$T/policy.json" copy -q --src-tls-verify=false --preserve-diges
 tap_check "skopeo copies the customization to an OCI layout" [ $? -eq 0 -a -f "$T/copy/index.json" ]
 tap_check "the customization was built on the app's published digest" \
     [ "$(pub custom base_digest)" = "$(pub app digest)" ]
+cpk=$(q "select group_concat(name, ' ') from (select distinct name from build_packages where build_id = (select max(id) from builds where image = 'custom') order by name)")
+tap_check "the customization (artifacts only) records the packages of the app and its base ($cpk)" \
+    [ "$cpk" = "appbin basefiles tinybox" ]
 
 # a tracking round: the first poll reports what each tracker watches
 tp track -c "$T/p.ini" > "$T/track0" 2> "$T/terr0"; rc=$?
