@@ -130,7 +130,7 @@ static int check_tree(struct temper_stage *st, const struct temper_oci_layout *l
     if (rc != TEMPER_OK || depth > TREE_MAX_DEPTH) {
         return rc;
     }
-    if (strcmp(mt, TEMPER_OCI_MT_INDEX) == 0 || strcmp(mt, TEMPER_DOCKER_MT_LIST) == 0) {
+    if (temper_oci_is_index_type(mt)) {
         struct temper_oci_index x;
         memset(&x, 0, sizeof x);
         rc = temper_oci_read_index(st, l, d, &x);

@@ -17,17 +17,6 @@
 #define COPY_MAX_DEPTH 4
 #define COPY_CHUNK (256u * 1024)
 
-static int is_manifest_type(const char *mt)
-{
-    return mt &&
-           (strcmp(mt, TEMPER_OCI_MT_MANIFEST) == 0 || strcmp(mt, TEMPER_DOCKER_MT_MANIFEST) == 0);
-}
-
-static int is_index_type(const char *mt)
-{
-    return mt && (strcmp(mt, TEMPER_OCI_MT_INDEX) == 0 || strcmp(mt, TEMPER_DOCKER_MT_LIST) == 0);
-}
-
 /* 1 when dst already holds the blob (a regular file of the right size);
  * its content is checked by the caller. */
 static int dst_has(const struct temper_oci_layout *dst, const struct temper_oci_descriptor *d)
@@ -120,7 +109,7 @@ static int copy_tree(struct temper_stage *st, const struct temper_oci_layout *sr
         return temper_fail(st, TEMPER_ELIMIT, "%s: image %s nested deeper than %d indexes",
                            temper_oci_layout_path(src), d->digest, COPY_MAX_DEPTH);
     }
-    if (is_manifest_type(d->media_type)) {
+    if (temper_oci_is_manifest_type(d->media_type)) {
         struct temper_oci_manifest m;
         memset(&m, 0, sizeof m);
         rc = temper_oci_read_manifest(st, src, d, &m);
@@ -131,7 +120,7 @@ static int copy_tree(struct temper_stage *st, const struct temper_oci_layout *sr
             rc = copy_blob(st, src, dst, &m.layers[i], link);
         }
         temper_oci_manifest_cleanup(&m);
-    } else if (is_index_type(d->media_type)) {
+    } else if (temper_oci_is_index_type(d->media_type)) {
         struct temper_oci_index x;
         memset(&x, 0, sizeof x);
         rc = temper_oci_read_index(st, src, d, &x);
@@ -169,7 +158,7 @@ static int sniff_type(struct temper_stage *st, const struct temper_oci_layout *l
     int rc = temper_oci_blob_read(st, l, d, TEMPER_OCI_MAX_JSON, &json, &len);
     rc = rc ? rc : temper_json_parse(st, d->digest, json, len, 0, 0, &root);
     const char *mt = temper_json_get_str(root, "mediaType");
-    int index = mt ? is_index_type(mt) : temper_json_get(root, "manifests") != NULL;
+    int index = mt ? temper_oci_is_index_type(mt) : temper_json_get(root, "manifests") != NULL;
     if (rc == TEMPER_OK && index) {
         rc = temper_oci_index_parse(st, d->digest, json, len, &x);
         mt = x.media_type ? x.media_type : TEMPER_OCI_MT_INDEX;

@@ -438,3 +438,14 @@ int temper_oci_index_add(struct temper_oci_index *x, const struct temper_oci_des
     }
     return rc;
 }
+
+bool temper_oci_is_index_type(const char *mt)
+{
+    return mt && (strcmp(mt, TEMPER_OCI_MT_INDEX) == 0 || strcmp(mt, TEMPER_DOCKER_MT_LIST) == 0);
+}
+
+bool temper_oci_is_manifest_type(const char *mt)
+{
+    return mt &&
+           (strcmp(mt, TEMPER_OCI_MT_MANIFEST) == 0 || strcmp(mt, TEMPER_DOCKER_MT_MANIFEST) == 0);
+}

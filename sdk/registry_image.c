@@ -12,21 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_index_type(const char *mt)
-{
-    return mt && (strcmp(mt, TEMPER_OCI_MT_INDEX) == 0 || strcmp(mt, TEMPER_DOCKER_MT_LIST) == 0);
-}
-
-static bool is_manifest_type(const char *mt)
-{
-    return mt && (strcmp(mt, TEMPER_OCI_MT_MANIFEST) == 0 ||
-                  strcmp(mt, TEMPER_DOCKER_MT_MANIFEST) == 0);
-}
-
 static int read_manifest_bytes(struct temper_registry *r, const struct temper_oci_layout *l,
                                const struct temper_oci_descriptor *d, char **body, size_t *len)
 {
-    if (!d->media_type || (!is_index_type(d->media_type) && !is_manifest_type(d->media_type))) {
+    if (!temper_oci_is_index_type(d->media_type) &&
+        !temper_oci_is_manifest_type(d->media_type)) {
         return temper_fail(r->st, TEMPER_EFORMAT, "%s: %s is not a manifest or an index",
                            temper_oci_layout_path(l), d->digest);
     }
@@ -101,7 +91,8 @@ static int push_children(struct temper_registry *r, const char *repo,
     int rc = temper_oci_index_parse(r->st, d->digest, body, len, &x);
     for (size_t i = 0; rc == TEMPER_OK && i < x.n_manifests; i++) {
         const struct temper_oci_descriptor *c = &x.manifests[i];
-        if (is_index_type(c->media_type) || is_manifest_type(c->media_type)) {
+        if (temper_oci_is_index_type(c->media_type) ||
+            temper_oci_is_manifest_type(c->media_type)) {
             rc = push_node(r, repo, l, c, from, depth + 1);
         } else {
             rc = temper_registry_blob_push(r, repo, l, c, from);
@@ -138,7 +129,7 @@ static int push_node(struct temper_registry *r, const char *repo,
                            d->digest, REG_DEPTH_MAX);
     }
     int rc = read_manifest_bytes(r, l, d, &body, &len);
-    if (rc == TEMPER_OK && is_index_type(d->media_type)) {
+    if (rc == TEMPER_OK && temper_oci_is_index_type(d->media_type)) {
         rc = push_children(r, repo, l, body, len, d, from, depth);
     } else if (rc == TEMPER_OK) {
         rc = temper_oci_manifest_parse(r->st, d->digest, body, len, &m);
@@ -200,7 +191,8 @@ static int pull_children(struct temper_registry *r, const char *repo,
     for (size_t i = 0; rc == TEMPER_OK && i < x.n_manifests; i++) {
         const struct temper_oci_descriptor *c = &x.manifests[i];
         struct temper_oci_descriptor got = { 0 };
-        if (is_index_type(c->media_type) || is_manifest_type(c->media_type)) {
+        if (temper_oci_is_index_type(c->media_type) ||
+            temper_oci_is_manifest_type(c->media_type)) {
             rc = pull_node(r, repo, c->digest, l, &got, depth + 1);
         } else {
             rc = temper_registry_blob_get(r, repo, c, l);
@@ -239,9 +231,9 @@ static int pull_node(struct temper_registry *r, const char *repo, const char *re
                            reference, REG_DEPTH_MAX);
     }
     int rc = temper_registry_manifest_get(r, repo, reference, &m);
-    if (rc == TEMPER_OK && is_index_type(m.media_type)) {
+    if (rc == TEMPER_OK && temper_oci_is_index_type(m.media_type)) {
         rc = pull_children(r, repo, &m, l, depth);
-    } else if (rc == TEMPER_OK && is_manifest_type(m.media_type)) {
+    } else if (rc == TEMPER_OK && temper_oci_is_manifest_type(m.media_type)) {
         rc = pull_blobs(r, repo, &m, l);
     } else if (rc == TEMPER_OK) {
         rc = temper_fail(r->st, TEMPER_EFORMAT, "%s:%s: unsupported media type %.100s", repo,

@@ -611,6 +611,11 @@ TEMPER_EXPORT int temper_oci_layout_open_ref(struct temper_stage *st, const char
                                              struct temper_oci_descriptor *out)
     TEMPER_WARN_UNUSED;
 
+/* Whether a media type names an image index (OCI index or Docker manifest
+ * list), or a single image manifest (OCI or Docker schema 2); NULL: false. */
+TEMPER_EXPORT bool temper_oci_is_index_type(const char *media_type);
+TEMPER_EXPORT bool temper_oci_is_manifest_type(const char *media_type);
+
 #ifdef __cplusplus
 }
 #endif

@@ -452,15 +452,10 @@ static bool platform_ok(const struct deb_build *b, const struct temper_oci_platf
            (!b->govariant[0] || (p->variant && strcmp(p->variant, b->govariant) == 0));
 }
 
-static bool is_index(const char *mt)
-{
-    return mt && (strcmp(mt, TEMPER_OCI_MT_INDEX) == 0 || strcmp(mt, TEMPER_DOCKER_MT_LIST) == 0);
-}
-
 /* x->mdesc names a manifest or an index: make it the platform's manifest. */
 static int pick_platform(struct deb_build *b, struct deb_base *x)
 {
-    if (!is_index(x->mdesc.media_type)) {
+    if (!temper_oci_is_index_type(x->mdesc.media_type)) {
         return TEMPER_OK;
     }
     struct temper_oci_index idx;
@@ -476,31 +471,6 @@ static int pick_platform(struct deb_build *b, struct deb_base *x)
     }
     rc = rc == TEMPER_OK ? temper_oci_descriptor_copy(&x->mdesc, hit) : rc;
     temper_oci_index_cleanup(&idx);
-    return rc;
-}
-
-/* "oci:DIR[:TAG|@sha256:HEX]" -> the layout and x->mdesc. */
-static int open_oci_ref(struct deb_build *b, const char *ref, struct deb_base *x)
-{
-    const char *spec = ref + 4;
-    const char *at = strstr(spec, "@sha256:");
-    const char *slash = strrchr(spec, '/');
-    const char *colon = at ? NULL : strrchr(spec, ':');
-    colon = colon && (!slash || colon > slash) ? colon : NULL;
-    size_t dl = at ? (size_t)(at - spec) : colon ? (size_t)(colon - spec) : strlen(spec);
-    char *dir = strndup(spec, dl);
-    int rc = dir && dl ? temper_oci_layout_open(b->st, dir, &x->l) : TEMPER_EINVAL;
-    free(dir);
-    if (rc == TEMPER_EINVAL && !temper_stage_error(b->st)) {
-        return temper_fail(b->st, rc, "base %s: expected oci:DIR[:TAG|@DIGEST]", ref);
-    }
-    if (rc == TEMPER_OK && at) {
-        rc = temper_oci_layout_describe(b->st, x->l, at + 1, &x->mdesc);
-    } else if (rc == TEMPER_OK) {
-        const struct temper_oci_descriptor *d = NULL;
-        rc = temper_oci_layout_find(b->st, x->l, colon ? colon + 1 : "latest", &d);
-        rc = rc == TEMPER_OK ? temper_oci_descriptor_copy(&x->mdesc, d) : rc;
-    }
     return rc;
 }
 
@@ -520,7 +490,7 @@ static int open_layout(struct deb_build *b, struct deb_base *x)
                                : rc;
     }
     if (strncmp(ref, "oci:", 4) == 0) {
-        return open_oci_ref(b, ref, x);
+        return temper_oci_layout_open_ref(b->st, ref, TEMPER_OCI_REF_LATEST, &x->l, &x->mdesc);
     }
     if (strncmp(ref, "image:", 6) == 0) {
         return temper_fail(b->st, TEMPER_ENOTFOUND, "image %s: base %s has no published build "

@@ -96,17 +96,12 @@ static int pick_platform(struct temper_stage *st, struct ov_src *s, const char *
     return rc;
 }
 
-static bool is_index(const char *mt)
-{
-    return mt && (strcmp(mt, TEMPER_OCI_MT_INDEX) == 0 || strcmp(mt, TEMPER_DOCKER_MT_LIST) == 0);
-}
-
 /* With s->l open and s->desc set: resolve the platform, read the manifest
  * and, when it is an image, its config. */
 static int load_manifest(struct temper_stage *st, struct ov_src *s, const char *platform)
 {
     int rc = TEMPER_OK;
-    if (is_index(s->desc.media_type)) {
+    if (temper_oci_is_index_type(s->desc.media_type)) {
         rc = pick_platform(st, s, platform);
     }
     if (rc == TEMPER_OK) {

@@ -9,6 +9,8 @@
 #   afd_hello DIR            # DIR/hello: prints "hello from alpine, <the first
 #                            # line of /usr/share/hello/greeting.txt>",
 #                            # NEEDED libc.musl-x86_64.so.1
+. "$TEMPER_SRCDIR/tests/lib/apk_repo.sh"
+
 afd_need_tools() {
     [ "$(uname -m)" = x86_64 ] || tap_skip_all "the test's musl package is built for x86_64"
     afd_missing=
@@ -26,15 +28,9 @@ afd_repo_start() {
         { echo "Bail out! cannot make the Alpine repository"; exit 1; }
     KEY=$(awk '$1 == "key" { print $2 }' "$1/apk.facts")
     OTHERKEY=$(awk '$1 == "otherkey" { print $2 }' "$1/apk.facts")
-    "${PYTHON3:-python3}" "$TEMPER_SRCDIR/tests/plugins/apk_repo.py" serve "$1/apk/repo" >"$1/apk.port" &
-    AFD_SRV=$!
-    afd_i=0
-    while ! grep -q PORT "$1/apk.port" 2>/dev/null && [ $afd_i -lt 100 ]; do
-        sleep 0.1
-        afd_i=$((afd_i + 1))
-    done
-    PORT=$(awk '/PORT/ { print $2 }' "$1/apk.port")
-    [ -n "$PORT" ] || { echo "Bail out! the repository server did not start"; exit 1; }
+    apk_repo_serve "$1/apk/repo" "$1/apk.port"
+    AFD_SRV=$apk_srv
+    PORT=$apk_port
     REPO=http://127.0.0.1:$PORT/main
 }
 
